@@ -1,0 +1,62 @@
+#!/bin/sh
+# mkhome.sh home [bindir]: creates (or repairs) a postern home: the queue
+# trees with every hash subdirectory, control/, and bin/ with the built
+# programs copied from bindir. Idempotent. As root, and when the accounts
+# of conf-users exist, gives every directory the owner and mode listed in
+# postern-queue(5); otherwise everything stays the caller's.
+set -eu
+home=$1
+bindir=${2:-}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+split=$(head -n 1 "$top/conf-split")
+user() { awk -v r="$1" '$1 == r { print $2; exit }' "$top/conf-users"; }
+
+owned=no
+if [ "$(id -u)" = 0 ] && id -u "$(user queue)" >/dev/null 2>&1 \
+   && id -u "$(user send)" >/dev/null 2>&1 && getent group "$(user group)" >/dev/null; then
+  owned=yes
+fi
+
+# dir path mode role: role's account and the shared group own it
+mk() {
+  mkdir -p "$1"
+  chmod "$2" "$1"
+  if [ $owned = yes ]; then chown "$(user "$3"):$(user group)" "$1"; fi
+}
+
+mk "$home" 755 queue
+[ $owned = yes ] && chown root:root "$home"
+mk "$home/control" 755 queue
+[ $owned = yes ] && chown root:root "$home/control"
+mk "$home/bin" 755 queue
+[ $owned = yes ] && chown root:root "$home/bin"
+mk "$home/queue" 750 queue
+for tree in body:750:queue todo:750:queue intake:700:queue state:700:send; do
+  IFS=: read -r name mode role <<E
+$tree
+E
+  mk "$home/queue/$name" "$mode" "$role"
+  i=0
+  while [ $i -lt "$split" ]; do
+    mk "$home/queue/$name/$i" "$mode" "$role"
+    i=$((i + 1))
+  done
+done
+if [ ! -p "$home/queue/trigger" ]; then
+  rm -f "$home/queue/trigger"
+  mkfifo "$home/queue/trigger"
+fi
+chmod 622 "$home/queue/trigger"
+[ $owned = yes ] && chown "$(user send):$(user group)" "$home/queue/trigger"
+
+if [ -n "$bindir" ]; then
+  for p in "$bindir"/*; do
+    install -m 755 "$p" "$home/bin/"
+  done
+  # setuid to the queue owner: the one door into the queue
+  if [ $owned = yes ]; then
+    chown "$(user queue):$(user group)" "$home/bin/queue-inject"
+    chmod 4711 "$home/bin/queue-inject"
+  fi
+fi
+exit 0

@@ -1,0 +1,19 @@
+#ifndef POSTERN_CONTROL_H
+#define POSTERN_CONTROL_H
+
+#include <skalibs/stralloc.h>
+
+/* Control files live under the home's control/ (one-line settings) */
+#define CONTROL_DIR "control"
+/* a one-line setting is at most this long; longer files are an error */
+#define CONTROL_LINE_MAX 1024
+
+/* Reads the first line of control/name into sa (no newline, trailing
+   blanks removed). Returns 1 if read, 0 if the file does not exist, -1
+   with errno on error (EINVAL: too long or not text). */
+extern int control_readline (stralloc *sa, char const *name) ;
+/* Reads an unsigned number; *u = def if the file does not exist.
+   Returns 1 on success, -1 on error (EINVAL: not a number). */
+extern int control_readuint (unsigned long *u, char const *name, unsigned long def) ;
+
+#endif

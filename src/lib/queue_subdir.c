@@ -1,0 +1,13 @@
+#include <string.h>
+#include <skalibs/types.h>
+#include "queue.h"
+
+size_t queue_subdir (char *s, char const *tree, char const *id)
+{
+  size_t n = strlen(tree) ;
+  memcpy(s, tree, n) ;
+  s[n++] = '/' ;
+  n += uint_fmt(s + n, queue_hash(id)) ;
+  s[n] = 0 ;
+  return n ;
+}
