@@ -31,16 +31,20 @@ mk "$home/control" 755 queue
 mk "$home/bin" 755 queue
 [ $owned = yes ] && chown root:root "$home/bin"
 mk "$home/queue" 750 queue
+# one mkdir, chmod and chown per tree: a home has 4 x conf-split dirs
 for tree in body:750:queue todo:750:queue intake:700:queue state:700:send; do
   IFS=: read -r name mode role <<E
 $tree
 E
-  mk "$home/queue/$name" "$mode" "$role"
+  set -- "$home/queue/$name"
   i=0
   while [ $i -lt "$split" ]; do
-    mk "$home/queue/$name/$i" "$mode" "$role"
+    set -- "$@" "$home/queue/$name/$i"
     i=$((i + 1))
   done
+  mkdir -p "$@"
+  chmod "$mode" "$@"
+  if [ $owned = yes ]; then chown "$(user "$role"):$(user group)" "$@"; fi
 done
 if [ ! -p "$home/queue/trigger" ]; then
   rm -f "$home/queue/trigger"

@@ -1,0 +1,22 @@
+#!/bin/sh
+# deps.sh: installs the Debian 12 packages postern's build, tests and
+# quick start need, with apt-get as root; does nothing when all are there.
+set -eu
+PKGS="gcc make libc6-dev skalibs-dev libcdb-dev tinycdb python3 strace mandoc"
+
+missing=
+for p in $PKGS; do
+  st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$st" = "install ok installed" ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "deps.sh: missing packages:$missing" >&2
+  echo "deps.sh: run 'make deps' as root, or: apt-get install -y$missing" >&2
+  exit 1
+fi
+echo "deps.sh: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q || true
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing
