@@ -30,8 +30,6 @@ extern unsigned int queue_hash (char const *id) ;
 extern size_t queue_path (char *s, char const *tree, char const *id) ;
 /* tree "/" hash, NUL-terminated, into s (QUEUE_PATH_MAX bytes); returns length */
 extern size_t queue_subdir (char *s, char const *tree, char const *id) ;
-/* fsync a directory by path; -1 with errno on failure */
-extern int queue_syncdir (char const *dir) ;
 /* poke the trigger FIFO: no reader or a full FIFO are not errors */
 extern void queue_trigger_poke (void) ;
 

@@ -1,5 +1,5 @@
 /* Only tinycdb's cdb here: skalibs exports functions of the same names
-   (see NOTES-deps.md); never include <skalibs/cdb.h> or stddjb.h. */
+   (see NOTES-deps.md), so skalibs' own cdb headers stay out. */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>

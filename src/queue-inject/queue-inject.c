@@ -168,14 +168,14 @@ static void publish (void)
   /* the body's directory entry must survive a crash before the envelope
      that names it becomes visible */
   queue_subdir(dir, QUEUE_BODY, id) ;
-  if (queue_syncdir(dir) < 0) die(QX_BODY, "fsync body directory") ;
+  if (fsx_syncdir(dir) < 0) die(QX_BODY, "fsync body directory") ;
   queue_path(todopath, QUEUE_TODO, id) ;
   if (fsx_rename(intakepath, todopath) < 0) die(QX_TODO, "rename into todo") ;
   haveintake = 0 ;
   havebody = 0 ;  /* visible: send owns it now, even if what follows fails */
   /* 0 means durable: the todo entry must be on disk before we say so */
   queue_subdir(dir, QUEUE_TODO, id) ;
-  if (queue_syncdir(dir) < 0)
+  if (fsx_syncdir(dir) < 0)
   {
     strerr_warnwu1sys("fsync todo directory") ;
     _exit(QX_TODO) ;

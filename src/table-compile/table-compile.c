@@ -13,7 +13,6 @@
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
 #include "fsx.h"
-#include "queue.h"
 #include "table_compile.h"
 
 #define USAGE "table-compile file"
@@ -76,6 +75,6 @@ int main (int argc, char const *const *argv)
   if (fsx_rename(tmp.s, cdb.s) < 0) table_compile_die("rename to ", cdb.s) ;
   havetmp = 0 ;
   /* else a crash can bring back the old table (or the temporary name) */
-  if (queue_syncdir(dir.s) < 0) strerr_diefu2sys(111, "fsync directory ", dir.s) ;
+  if (fsx_syncdir(dir.s) < 0) strerr_diefu2sys(111, "fsync directory ", dir.s) ;
   return 0 ;
 }

@@ -11,18 +11,22 @@
 #include "table.h"
 #include "table_compile.h"
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
 /* bytes per line, newline excluded: a longest key and value, plus 1024
    for the indentation and blanks around them; a longer line is an error
    so that no line is ever held in more than this */
-#define LINE_MAX_ (TABLE_KEY_MAX + TABLE_VALUE_MAX + 1024)
+#define INPUT_LINE_MAX (TABLE_KEY_MAX + TABLE_VALUE_MAX + 1024)
 /* enough to fix a table in one pass, few enough to read */
 #define ERRORS_MAX 10
+
+/* what is wrong with a line: text, then n and tail if tail is set */
+struct reason { char const *text ; unsigned long n ; char const *tail ; } ;
 
 /* every key seen: its line number (unsigned long), the key, NUL; the
    tree indexes it by offset to find duplicates */
 static stralloc keys = STRALLOC_ZERO ;
+static avltree seen ;
+static struct cdb_make *out ;
+static char const *outname ;
 
 static void *key_dtok (uint32_t d, void *aux)
 {
@@ -41,45 +45,49 @@ static int blank (char c)
   return c == ' ' || c == '\t' ;
 }
 
-/* Checks the line s of n bytes (room for n+1) and adds its entry, if
-   any, to cm when add is set. Returns 0 if well-formed, else the reason. */
-static char const *entry (char *s, size_t n, unsigned long num, avltree *seen, struct cdb_make *cm, int add, char const *tmp)
+static int bad (struct reason *why, char const *text, unsigned long n, char const *tail)
 {
-  static char dup[40 + ULONG_FMT] = "duplicate key, first at line " ;
+  why->text = text ; why->n = n ; why->tail = tail ;
+  return 0 ;
+}
+
+/* Checks the line s of n bytes (room for n+1) and adds its entry, if
+   any, to out when add is set. Returns 1 if well-formed, else 0 and why. */
+static int entry (char *s, size_t n, unsigned long num, int add, struct reason *why)
+{
   size_t i = 0, k, v ;
   uint32_t d ;
   for (size_t j = 0 ; j < n ; j++)
     if (((unsigned char)s[j] < 32 && s[j] != '\t') || s[j] == 127)
-      return "control character (only tab is allowed)" ;
+      return bad(why, "control character at column ", j + 1, " (only tab is allowed)") ;
   while (i < n && blank(s[i])) i++ ;
-  if (i == n || s[i] == '#') return 0 ;
+  if (i == n || s[i] == '#') return 1 ;
   for (k = i ; i < n && !blank(s[i]) ; i++)
     if (s[i] >= 'A' && s[i] <= 'Z') s[i] += 'a' - 'A' ;
-  if (i - k > TABLE_KEY_MAX) return "key longer than " STR(TABLE_KEY_MAX) " bytes" ;
+  if (i - k > TABLE_KEY_MAX) return bad(why, "key longer than ", TABLE_KEY_MAX, " bytes") ;
   for (v = i ; v < n && blank(s[v]) ; v++) ;
   while (n > v && blank(s[n-1])) n-- ;
-  if (n - v > TABLE_VALUE_MAX) return "value longer than " STR(TABLE_VALUE_MAX) " bytes" ;
-  if (add && cdb_make_add(cm, s + k, i - k, s + v, n - v) < 0) table_compile_die("write ", tmp) ;
+  if (n - v > TABLE_VALUE_MAX) return bad(why, "value longer than ", TABLE_VALUE_MAX, " bytes") ;
   s[i] = 0 ;  /* the key's end: a blank, or the line's end */
-  if (avltree_search(seen, s + k, &d))
+  if (avltree_search(&seen, s + k, &d))
   {
     unsigned long first ;
-    size_t len = sizeof "duplicate key, first at line " - 1 ;
     memcpy(&first, keys.s + d, sizeof first) ;
-    dup[len + ulong_fmt(dup + len, first)] = 0 ;
-    return dup ;
+    return bad(why, "duplicate key, first at line ", first, "") ;
   }
-  d = keys.len ;
   /* offsets are 32-bit; so is the cdb format, which fails first */
-  if (keys.len > UINT32_MAX - sizeof num - TABLE_KEY_MAX - 1) return "table too large for a cdb" ;
+  if (keys.len > UINT32_MAX - sizeof num - TABLE_KEY_MAX - 1)
+    return bad(why, "table too large for a cdb", 0, 0) ;
+  d = keys.len ;
   if (!stralloc_catb(&keys, (char const *)&num, sizeof num)
    || !stralloc_catb(&keys, s + k, i - k + 1)
-   || !avltree_insert(seen, d))
+   || !avltree_insert(&seen, d))
     table_compile_die("allocate", "") ;
-  return 0 ;
+  if (add && cdb_make_add(out, s + k, i - k, s + v, n - v) < 0) table_compile_die("write ", outname) ;
+  return 1 ;
 }
 
-static void report (char const *file, unsigned long num, char const *reason)
+static void report (char const *file, unsigned long num, struct reason const *why)
 {
   char fmt[ULONG_FMT] ;
   fmt[ulong_fmt(fmt, num)] = 0 ;
@@ -87,7 +95,13 @@ static void report (char const *file, unsigned long num, char const *reason)
   buffer_puts(buffer_2, ":") ;
   buffer_puts(buffer_2, fmt) ;
   buffer_puts(buffer_2, ": ") ;
-  buffer_puts(buffer_2, reason) ;
+  buffer_puts(buffer_2, why->text) ;
+  if (why->tail)
+  {
+    fmt[ulong_fmt(fmt, why->n)] = 0 ;
+    buffer_puts(buffer_2, fmt) ;
+    buffer_puts(buffer_2, why->tail) ;
+  }
   buffer_putflush(buffer_2, "\n", 1) ;
 }
 
@@ -95,31 +109,38 @@ unsigned int table_compile_read (int fd, char const *file, struct cdb_make *cm, 
 {
   char in[BUFFER_INSIZE] ;
   buffer b = BUFFER_INIT(&buffer_read, fd, in, sizeof in) ;
-  char line[LINE_MAX_ + 1] ;  /* + 1: getlnmax needs room for the newline */
-  avltree seen ;
+  /* + 2: the newline, and a byte to tell a line too long from a full one */
+  char line[INPUT_LINE_MAX + 2] ;
   unsigned long num = 0 ;
   unsigned int errors = 0 ;
   int r = 1 ;
+  out = cm ;
+  outname = tmp ;
   avltree_init(&seen, 64, 3, 8, &key_dtok, &key_cmp, 0) ;
   while (r > 0)
   {
-    char const *reason ;
+    struct reason why ;
     size_t n = 0 ;
     r = getlnmax(&b, line, sizeof line, &n, '\n') ;
-    if (!r && !n) break ;
-    num++ ;
     if (r < 0 && errno == ERANGE)
     {
-      reason = "line longer than " STR(LINE_MAX_) " bytes" ;
-      while (n = 0, (r = getlnmax(&b, line, sizeof line, &n, '\n')) < 0 && errno == ERANGE) ;
+      /* too long: skip the rest of the line, unless getlnmax took it all */
+      if (line[n-1] == '\n') r = 1 ;
+      else while (n = 0, (r = getlnmax(&b, line, sizeof line, &n, '\n')) < 0 && errno == ERANGE) ;
+      n = sizeof line ;
     }
-    else reason = entry(line, n, num, &seen, cm, !errors, tmp) ;
     if (r < 0) table_compile_die("read ", file) ;
-    if (!reason) continue ;
-    report(file, num, reason) ;
+    if (!r && !n) break ;
+    num++ ;
+    if (r > 0 && line[n-1] == '\n') n-- ;  /* skalibs 2.13 counts it in n */
+    if (n > INPUT_LINE_MAX) bad(&why, "line longer than ", INPUT_LINE_MAX, " bytes") ;
+    else if (entry(line, n, num, !errors, &why)) continue ;
+    report(file, num, &why) ;
     if (++errors >= ERRORS_MAX)
     {
-      strerr_warnw3x("stopped reading ", file, " after " STR(ERRORS_MAX) " malformed lines") ;
+      char fmt[ULONG_FMT] ;
+      fmt[ulong_fmt(fmt, num)] = 0 ;
+      strerr_warnw4x("too many malformed lines, stopped reading ", file, " at line ", fmt) ;
       break ;
     }
   }

@@ -2,9 +2,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <skalibs/djbunix.h>
-#include "queue.h"
+#include "fsx.h"
 
-int queue_syncdir (char const *dir)
+int fsx_syncdir (char const *dir)
 {
   int r ;
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
