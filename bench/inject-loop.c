@@ -6,9 +6,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,7 +134,12 @@ int main (int argc, char const *const *argv)
   posix_spawn_file_actions_t fa ;
   unsigned long long t0 ;
   int e ;
+  pid_t ppid = getppid() ;
   PROG = "inject-loop" ;
+  /* outliving our starter (a stopped bench script, strace) we would keep
+     spawning into a home its cleanup removes */
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0) strerr_diefu1sys(111, "set parent death signal") ;
+  if (getppid() != ppid) strerr_dief1x(111, "parent exited") ;
   for (;;)
   {
     int opt = subgetopt_r(argc, argv, "c:s:", &l) ;

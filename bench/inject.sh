@@ -32,8 +32,20 @@ if command -v strace >/dev/null 2>&1; then havestrace=yes; else
 fi
 
 base=$(mktemp -d /var/tmp/postern-bench.XXXXXX)
+child=
 trap 'rm -rf "$base"' EXIT
-trap 'exit 130' INT TERM
+# runs go in the background (where ^C is ignored) so that these traps
+# stop them; inject-loop dies with its parent (strace, in the traced run)
+trap '[ -z "$child" ] || kill "$child" 2>/dev/null; exit 130' INT TERM
+
+# bg out cmd...: runs cmd, stdout to out, where the traps can stop it
+bg() {
+  o=$1; shift
+  "$@" > "$o" & child=$!
+  st=0; wait "$child" || st=$?
+  child=
+  return $st
+}
 
 echo "nproc $(nproc), concurrency $conc, message $msg bytes, conf-split $(head -n 1 "$top/conf-split"), uid $(id -u)"
 echo "/var/tmp: $(df -PT /var/tmp | awk 'NR == 2 { print $2 " on " $1 }')"
@@ -56,8 +68,9 @@ for n in $sizes; do
   sh "$top/src/install/mkhome.sh" "$home"
   # earlier runs' dirty pages must not be flushed on this run's time
   sync
-  out=$(POSTERN_HOME=$home "$loop" -c "$conc" -s "$msg" "$n" "$prog") \
-    || die "timed run of $n failed: $out"
+  bg "$base/out" env POSTERN_HOME="$home" "$loop" -c "$conc" -s "$msg" "$n" "$prog" \
+    || die "timed run of $n failed: $(cat "$base/out")"
+  out=$(cat "$base/out")
   echo "timed:  $out"
   rate=$(echo "$out" | awk '{ for (i = 2; i <= NF; i++) if ($i == "msg/s,") print $(i - 1) }')
   # files per hash subdirectory, over every tree
@@ -70,10 +83,11 @@ for n in $sizes; do
   counts="- - - -"
   if [ $havestrace = yes ]; then
     m=$((n < trace_max ? n : trace_max))
+    # -I 1: with -o, strace would block SIGTERM and outlive our traps
     sh "$top/src/install/mkhome.sh" "$home"
-    POSTERN_HOME=$home strace -f -c -o "$base/strace" \
+    bg /dev/null env POSTERN_HOME="$home" strace -f -c -I 1 -o "$base/strace" \
       -e trace=fsync,fdatasync,rename,renameat,renameat2,link,linkat,unlink,unlinkat \
-      "$loop" -c "$conc" -s "$msg" "$m" "$prog" >/dev/null \
+      "$loop" -c "$conc" -s "$msg" "$m" "$prog" \
       || die "traced run of $m failed"
     counts=$(per_msg "$base/strace" "$m")
     echo "traced: $m messages: fsync rename link unlink per message: $counts"
