@@ -9,7 +9,8 @@ CFLAGS = -std=c99 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc/lib
 LDFLAGS = -static
 LDLIBS = -lcdb -lskarnet
 
-PROGRAMS = queue-inject table-compile
+# every directory of src/ but lib/ and install/ is one program
+PROGRAMS := $(filter-out lib install,$(notdir $(patsubst %/,%,$(wildcard src/*/))))
 
 PYTHON = /usr/bin/python3
 HOME_DIR := $(shell head -n 1 conf-home)
