@@ -31,9 +31,14 @@ mk "$home/control" 755 queue
 mk "$home/bin" 755 queue
 [ $owned = yes ] && chown root:root "$home/bin"
 mk "$home/queue" 750 queue
-# one mkdir, chmod and chown per tree: a home has 4 x conf-split dirs
-for tree in body:750:queue todo:750:queue intake:700:queue state:700:send; do
-  IFS=: read -r name mode role <<E
+# one mkdir, chmod and chown per tree: a home has 4 x conf-split dirs.
+# todo is writable by send's own group (record unlinks sorted entries)
+# but not by the shared group, so remote can never drop a message.
+sendgroup=
+[ $owned = yes ] && sendgroup=$(id -gn "$(user send)")
+for tree in body:750:queue:shared todo:770:queue:send intake:700:queue:shared \
+            state:750:send:shared; do
+  IFS=: read -r name mode role grp <<E
 $tree
 E
   set -- "$home/queue/$name"
@@ -44,7 +49,10 @@ E
   done
   mkdir -p "$@"
   chmod "$mode" "$@"
-  if [ $owned = yes ]; then chown "$(user "$role"):$(user group)" "$@"; fi
+  if [ $owned = yes ]; then
+    if [ "$grp" = send ]; then g=$sendgroup; else g=$(user group); fi
+    chown "$(user "$role"):$g" "$@"
+  fi
 done
 if [ ! -p "$home/queue/trigger" ]; then
   rm -f "$home/queue/trigger"
