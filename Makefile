@@ -8,6 +8,10 @@ CFLAGS = -std=c99 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc/lib
 # both define cdb_* (NOTES-deps.md).
 LDFLAGS = -static
 LDLIBS = -lcdb -lskarnet
+# Long-lived daemons that look up accounts (getpwnam needs glibc's NSS,
+# which a static binary cannot load safely) link dynamically: they start
+# once, so the faster static start does not matter for them.
+DYNAMIC = send lspawn
 
 # every directory of src/ but lib/ and install/ is one program
 PROGRAMS := $(filter-out lib install,$(notdir $(patsubst %/,%,$(wildcard src/*/))))
@@ -17,7 +21,7 @@ HOME_DIR := $(shell head -n 1 conf-home)
 SPLIT := $(shell head -n 1 conf-split)
 
 LIB_SRC := $(wildcard src/lib/*.c)
-LIB_OBJ := $(LIB_SRC:src/%.c=build/%.o) build/auto/auto_home.o build/auto/auto_split.o
+LIB_OBJ := $(LIB_SRC:src/%.c=build/%.o) build/auto/auto_home.o build/auto/auto_split.o build/auto/auto_users.o
 LIB_HDR := $(wildcard src/lib/*.h)
 BINS := $(PROGRAMS:%=build/bin/%)
 
@@ -36,6 +40,12 @@ build/auto/auto_split.c: conf-split
 	test '$(SPLIT)' -ge 1 2>/dev/null || { echo 'conf-split: line 1 must be a number >= 1' >&2 ; exit 1 ; }
 	printf 'unsigned int const auto_split = %s ;\n' '$(SPLIT)' > $@
 
+# conf-users: "role account" lines until the first empty line
+build/auto/auto_users.c: conf-users
+	@mkdir -p $(@D)
+	awk 'NF == 0 { exit } $$1 == "group" { printf "char const auto_group[] = \"%s\" ;\n", $$2 ; next } \
+	  { printf "char const auto_user_%s[] = \"%s\" ;\n", $$1, $$2 }' conf-users > $@
+
 build/auto/%.o: build/auto/%.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -47,7 +57,7 @@ build/libpostern.a: $(LIB_OBJ)
 define program
 build/bin/$(1): $(patsubst src/%.c,build/%.o,$(wildcard src/$(1)/*.c)) build/libpostern.a
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(if $$(filter $(1),$$(DYNAMIC)),,$$(LDFLAGS)) -o $$@ $$^ $$(LDLIBS)
 build/$(1)/%.o: src/$(1)/%.c $$(LIB_HDR) $$(wildcard src/$(1)/*.h)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS) -Isrc/$(1) -c $$< -o $$@

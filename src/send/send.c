@@ -1,0 +1,247 @@
+/* send: the scheduler daemon. Started as root by its s6 service (or as
+   anyone in tests), it starts record, clean and lspawn over pipes, drops
+   to the send account, and then only decides: which recipient to try
+   when, in which lane. It writes nothing to the queue itself; its log
+   lines go to stdout (postern-log(5)). See send(8). */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <skalibs/bufalloc.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/iopause.h>
+#include <skalibs/selfpipe.h>
+#include <skalibs/sig.h>
+#include <skalibs/strerr.h>
+#include <skalibs/tai.h>
+#include "frame.h"
+#include "home.h"
+#include "send.h"
+
+#define POLL_MAX (4 + C_N * 2 + BOUNCE_MAX)
+
+static int stopping = 0 ;
+static int scanning = 0 ;       /* a load or scan is running in record */
+static int rescan = 0 ;         /* a trigger came during it */
+static int trigger = -1 ;
+static uint32_t next_status = 0, next_rescan = 0 ;
+
+static uint32_t now32 (void)
+{
+  return (uint32_t)time(0) ;
+}
+
+static void request (char const *rec, size_t len)
+{
+  child_put(&children[C_RECORD], rec, len) ;
+}
+
+static void scan (void)
+{
+  if (stopping || index_count() >= SEND_MSG_MAX) return ;
+  if (scanning) { rescan = 1 ; return ; }
+  scanning = 1 ;
+  request("S\0", 3) ;
+}
+
+static void log_status (void)
+{
+  log_start("status: local ") ; log_addu(inflight[CHAN_LOCAL][LANE_FAST]) ;
+  log_add("/") ; log_addu(conf.conc[CHAN_LOCAL][LANE_FAST]) ;
+  log_add(" slow ") ; log_addu(inflight[CHAN_LOCAL][LANE_SLOW]) ;
+  log_add("/") ; log_addu(conf.conc[CHAN_LOCAL][LANE_SLOW]) ;
+  log_add(" remote ") ; log_addu(inflight[CHAN_REMOTE][LANE_FAST]) ;
+  log_add("/") ; log_addu(conf.conc[CHAN_REMOTE][LANE_FAST]) ;
+  log_add(" slow ") ; log_addu(inflight[CHAN_REMOTE][LANE_SLOW]) ;
+  log_add("/") ; log_addu(conf.conc[CHAN_REMOTE][LANE_SLOW]) ;
+  log_add(" msgs ") ; log_addu(index_count()) ;
+  log_add(" waiting ") ; log_addu(sched_waiting()) ;
+  log_end() ;
+}
+
+static void handle_signals (uint32_t now)
+{
+  for (;;)
+  {
+    int sig = selfpipe_read() ;
+    if (sig < 0) strerr_diefu1sys(111, "read the selfpipe") ;
+    if (!sig) return ;
+    switch (sig)
+    {
+      case SIGCHLD :
+        for (;;)
+        {
+          int wstat ;
+          pid_t pid = wait_nohang(&wstat) ;
+          if (pid <= 0) break ;
+          for (unsigned int i = 0 ; i < C_N ; i++)
+            if (pid == children[i].pid)
+            {
+              children[i].pid = 0 ;
+              if (!stopping) strerr_dief2x(111, children[i].name, " died: exiting so the service restarts the set") ;
+            }
+          bounce_reap(pid, wstat, now) ;
+        }
+        break ;
+      case SIGALRM :
+        log_start("status: retrying every deferred recipient now") ; log_end() ;
+        sched_alarm() ;
+        break ;
+      case SIGHUP :
+        if (!config_read(&conf)) strerr_warnw1x("keeping the previous control settings") ;
+        log_start("status: control files read again") ; log_end() ;
+        break ;
+      case SIGTERM : case SIGINT :
+        if (!stopping) { log_start("status: stopping: no new deliveries") ; log_end() ; }
+        stopping = 1 ;
+        break ;
+    }
+  }
+}
+
+static void child_readable (unsigned int k, uint32_t now)
+{
+  struct child *c = children + k ;
+  for (;;)
+  {
+    int r = frame_get(&c->r, &c->rec, c->max) ;
+    if (!r) return ;
+    if (r < 0)
+    {
+      if (errno == EPIPE && stopping && c->in < 0) { fd_close(c->out) ; c->out = -1 ; return ; }
+      strerr_diefu2sys(111, "read from ", c->name) ;
+    }
+    switch (k)
+    {
+      case C_LSPAWN : job_result(c->rec.s, c->rec.len, now) ; break ;
+      case C_CLEAN :
+        if (c->rec.s[0] == 'b') msg_body_removed(c->rec.s + 1) ;
+        else strerr_warnw4x("clean: ", c->rec.s, ": ", c->rec.s + strlen(c->rec.s) + 1) ;
+        break ;
+      case C_RECORD :
+        switch (c->rec.s[0])
+        {
+          case 'N' : msg_load(c->rec.s, c->rec.len, now) ; break ;
+          case 'E' :
+            scanning = 0 ;
+            if (rescan) { rescan = 0 ; scan() ; }
+            break ;
+          case 'A' : msg_acked(c->rec.s + 1, now) ; break ;
+          case 'x' : msg_state_removed(c->rec.s + 1) ; break ;
+          case '!' : strerr_warnw4x("record: ", c->rec.s + 1, ": ", c->rec.s + strlen(c->rec.s) + 1) ; break ;
+          default : strerr_dief1x(111, "record sent an unknown reply") ;
+        }
+        break ;
+    }
+    c->rec.len = 0 ;
+  }
+}
+
+/* Stop: no new jobs; once none runs and no bounce, close the children's
+   inputs in order (lspawn, then record, whose last replies may still ask
+   clean for work, then clean) and exit when every pipe is at EOF. */
+static int stop_step (void)
+{
+  struct child *rec = children + C_RECORD, *cl = children + C_CLEAN, *ls = children + C_LSPAWN ;
+  if (jobs_running() || bouncers_running()) return 0 ;
+  if (ls->in >= 0 && bufalloc_isempty(&ls->w)) { fd_close(ls->in) ; ls->in = -1 ; }
+  if (rec->in >= 0 && bufalloc_isempty(&rec->w)) { fd_close(rec->in) ; rec->in = -1 ; }
+  if (rec->out < 0 && cl->in >= 0 && bufalloc_isempty(&cl->w)) { fd_close(cl->in) ; cl->in = -1 ; }
+  return ls->out < 0 && rec->out < 0 && cl->out < 0 ;
+}
+
+int main (void)
+{
+  iopause_fd x[POLL_MAX] ;
+  int spfd ;
+  PROG = "send" ;
+  if (home_chdir() < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;
+  if (!config_read(&conf)) strerr_dief1x(111, "unable to read the control files") ;
+  spfd = selfpipe_init() ;
+  if (spfd < 0) strerr_diefu1sys(111, "create the selfpipe") ;
+  if (sig_ignore(SIGPIPE) < 0) strerr_diefu1sys(111, "ignore SIGPIPE") ;
+  {
+    sigset_t set ;
+    sigemptyset(&set) ;
+    sigaddset(&set, SIGCHLD) ; sigaddset(&set, SIGALRM) ; sigaddset(&set, SIGHUP) ;
+    sigaddset(&set, SIGTERM) ; sigaddset(&set, SIGINT) ;
+    if (selfpipe_trapset(&set) < 0) strerr_diefu1sys(111, "trap signals") ;
+  }
+  /* read-write, so the FIFO never reports EOF when injectors close it */
+  trigger = open(QUEUE_TRIGGER, O_RDWR | O_NONBLOCK | O_CLOEXEC) ;
+  if (trigger < 0) strerr_warnwu2sys("open ", QUEUE_TRIGGER) ;
+  children_start() ;
+  log_start("status: send started") ; log_end() ;
+  scanning = 1 ;
+  request("L\0", 3) ;
+  {
+    uint32_t now = now32() ;
+    next_status = now + conf.statusinterval ;
+    next_rescan = now + TODO_RESCAN ;
+  }
+
+  for (;;)
+  {
+    uint32_t now = now32(), wake ;
+    unsigned int n = 0, childpos[C_N * 2] ;
+    tain deadline ;
+    int r ;
+    sched_due(now) ;
+    sched_dispatch(now, stopping) ;
+    bounce_start_due(now, stopping) ;
+    if (now >= next_status) { log_status() ; next_status = now + conf.statusinterval ; }
+    if (now >= next_rescan) { scan() ; next_rescan = now + TODO_RESCAN ; }
+    if (stopping && stop_step()) break ;
+    log_flush() ;
+    for (unsigned int k = 0 ; k < C_N ; k++)
+    {
+      struct child *c = children + k ;
+      if (c->in >= 0 && !bufalloc_isempty(&c->w) && !bufalloc_flush(&c->w) && errno != EAGAIN && errno != EWOULDBLOCK)
+        strerr_diefu2sys(111, "write to ", c->name) ;
+    }
+
+    x[n++] = (iopause_fd){ .fd = spfd, .events = IOPAUSE_READ } ;
+    if (trigger >= 0 && !stopping) x[n++] = (iopause_fd){ .fd = trigger, .events = IOPAUSE_READ } ;
+    for (unsigned int k = 0 ; k < C_N ; k++)
+    {
+      struct child *c = children + k ;
+      childpos[2 * k] = childpos[2 * k + 1] = POLL_MAX ;
+      if (c->out >= 0) { childpos[2 * k] = n ; x[n++] = (iopause_fd){ .fd = c->out, .events = IOPAUSE_READ } ; }
+      if (c->in >= 0 && !bufalloc_isempty(&c->w)) { childpos[2 * k + 1] = n ; x[n++] = (iopause_fd){ .fd = c->in, .events = IOPAUSE_WRITE } ; }
+    }
+    {
+      unsigned int first = n ;
+      n += bounce_fds(x + n, POLL_MAX - n) ;
+      wake = next_status < next_rescan ? next_status : next_rescan ;
+      if (sched_next() && sched_next() < wake) wake = sched_next() ;
+      if (bounce_next() && bounce_next() < wake) wake = bounce_next() ;
+      tain_now_g() ;
+      tain_addsec_g(&deadline, wake > now ? (int)(wake - now) : 0) ;
+      r = iopause_g(x, n, &deadline) ;
+      if (r < 0) strerr_diefu1sys(111, "iopause") ;
+      now = now32() ;
+      for (unsigned int i = first ; i < n ; i++)
+        if (x[i].revents) bounce_read(x[i].fd) ;
+    }
+    if (x[0].revents & IOPAUSE_READ) handle_signals(now) ;
+    if (trigger >= 0 && !stopping && n > 1 && x[1].fd == trigger && x[1].revents & IOPAUSE_READ)
+    {
+      char buf[256] ;
+      while (read(trigger, buf, sizeof buf) > 0) ;
+      scan() ;
+    }
+    for (unsigned int k = 0 ; k < C_N ; k++)
+    {
+      unsigned int p = childpos[2 * k] ;
+      if (p < POLL_MAX && x[p].revents) child_readable(k, now) ;
+    }
+  }
+  log_status() ;
+  log_start("status: send exiting") ; log_end() ;
+  log_flush() ;
+  return 0 ;
+}

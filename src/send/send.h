@@ -1,0 +1,139 @@
+#ifndef SEND_H
+#define SEND_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <skalibs/bufalloc.h>
+#include <skalibs/buffer.h>
+#include <skalibs/stralloc.h>
+#include "queue.h"
+#include "state.h"
+
+/* Lanes: fresh mail and mail deferred for long go through separate slots */
+enum lane { LANE_FAST, LANE_SLOW } ;
+enum chan { CHAN_LOCAL, CHAN_REMOTE } ;
+enum phase { PH_ACTIVE, PH_BOUNCING, PH_REMOVING } ;
+
+/* Most messages held in memory: each costs ~200 bytes plus its strings.
+   At the bound send stops asking record for new mail, which waits in todo. */
+#define SEND_MSG_MAX 1000000
+/* how often send asks record to look at todo even without a trigger */
+#define TODO_RESCAN 60
+/* concurrent bounce programs */
+#define BOUNCE_MAX 8
+/* a failed bounce program is retried after this many seconds */
+#define BOUNCE_RETRY 60
+/* bytes of one log text (agent report, bounce output) kept */
+#define TEXT_MAX 1000
+
+struct rcpt
+{
+  uint32_t addr ;       /* offsets into msg->strings */
+  uint32_t localname ;
+  uint32_t lasttry ;
+  uint32_t nexttry ;
+  uint16_t attempts ;
+  char status ;         /* ST_* of state.h */
+  char channel ;        /* CH_* of state.h */
+  unsigned char busy ;  /* in a running job */
+} ;
+
+struct msg
+{
+  char id[QUEUE_ID_MAX + 1] ;
+  uint32_t birth ;
+  unsigned long size ;
+  stralloc strings ;    /* sender NUL, then addr NUL localname NUL per rcpt */
+  struct rcpt *rcpts ;
+  unsigned int nrcpts ;
+  unsigned int todo ;   /* status T */
+  unsigned int busy ;   /* in jobs */
+  unsigned int failed ; /* status F */
+  unsigned int acks ;   /* U requests record has not acknowledged */
+  unsigned char phase ;
+  unsigned char bouncing ;
+  uint32_t bounceat ;   /* 0, or when to (re)try its bounce */
+} ;
+
+#define MSG_SENDER(m) ((m)->strings.s)
+#define RCPT_ADDR(m, r) ((m)->strings.s + (r)->addr)
+#define RCPT_LOCAL(m, r) ((m)->strings.s + (r)->localname)
+
+struct config
+{
+  unsigned int conc[2][2] ;     /* [chan][lane] */
+  unsigned long retrybase ;     /* fast lane: k-th retry at birth + (retrybase k)^2 */
+  unsigned long slowafter ;     /* a deferred recipient this old goes slow */
+  unsigned long slowretry ;     /* slow lane: at least this long between tries */
+  unsigned long lifetime ;      /* control/queuelifetime */
+  unsigned long statusinterval ;
+} ;
+extern struct config conf ;
+extern int config_read (struct config *c) ;
+
+/* A long-lived child over two pipes */
+struct child
+{
+  char const *name ;
+  pid_t pid ;
+  int in ;              /* its fd 0, our write end; -1 once closed */
+  int out ;             /* its fd 1, our read end; -1 at EOF */
+  bufalloc w ;
+  buffer r ;
+  char rbuf[8192] ;
+  stralloc rec ;
+  size_t max ;          /* longest record it may send */
+} ;
+enum { C_RECORD, C_CLEAN, C_LSPAWN, C_N } ;
+extern struct child children[C_N] ;
+extern void children_start (void) ;
+extern int child_put (struct child *c, char const *s, size_t len) ;
+
+/* send_index.c: id -> message */
+extern struct msg *index_get (char const *id) ;
+extern int index_put (struct msg *m) ;
+extern void index_del (struct msg *m) ;
+extern unsigned long index_count (void) ;
+
+/* send_sched.c */
+extern unsigned int inflight[2][2] ;
+extern void sched_rcpt (struct msg *m, unsigned int i, uint32_t now) ;
+extern void sched_retry (struct msg *m, unsigned int i, uint32_t now) ;
+extern void sched_due (uint32_t now) ;
+extern void sched_dispatch (uint32_t now, int stopping) ;
+extern void sched_alarm (void) ;
+extern uint32_t sched_next (void) ;   /* 0: nothing waits */
+extern unsigned long sched_waiting (void) ;
+extern enum lane rcpt_lane (struct msg const *m, struct rcpt const *r, uint32_t now) ;
+
+/* send_jobs.c */
+extern unsigned long jobs_running (void) ;
+extern int job_start (struct msg *m, unsigned int i, enum lane lane) ;
+extern void job_result (char const *s, size_t len, uint32_t now) ;
+
+/* send_msg.c */
+extern void msg_load (char const *s, size_t len, uint32_t now) ;
+extern void msg_update (struct msg *m, unsigned int i, char const *text, size_t textlen) ;
+extern void msg_check (struct msg *m, uint32_t now) ;
+extern void msg_acked (char const *id, uint32_t now) ;
+extern void msg_state_removed (char const *id) ;
+extern void msg_body_removed (char const *id) ;
+
+/* send_bounce.c */
+extern unsigned int bouncers_running (void) ;
+extern void bounce_want (struct msg *m) ;
+extern void bounce_start_due (uint32_t now, int stopping) ;
+extern void bounce_reap (pid_t pid, int wstat, uint32_t now) ;
+extern uint32_t bounce_next (void) ;
+extern int bounce_fds (void *x, unsigned int max) ;  /* iopause_fd */
+extern void bounce_read (int fd) ;
+
+/* send_log.c: one line per event on stdout (postern-log(5)) */
+extern void log_start (char const *s) ;
+extern void log_add (char const *s) ;
+extern void log_addb (char const *s, size_t len) ;   /* escaped, cut at TEXT_MAX */
+extern void log_addu (unsigned long u) ;
+extern void log_end (void) ;
+extern void log_flush (void) ;
+
+#endif

@@ -1,0 +1,113 @@
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <string.h>
+#include <unistd.h>
+#include <skalibs/allreadwrite.h>
+#include <skalibs/bufalloc.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/strerr.h>
+#include <skalibs/types.h>
+#include "accounts.h"
+#include "home.h"
+#include "send.h"
+
+/* longest records each child may send (their man pages) */
+#define RECORD_REPLY_MAX (1 << 22)   /* a state file of ENV_RCPT_MAX recipients */
+#define SMALL_REPLY_MAX 4096
+
+struct child children[C_N] =
+{
+  [C_RECORD] = { .name = "record", .max = RECORD_REPLY_MAX },
+  [C_CLEAN] = { .name = "clean", .max = SMALL_REPLY_MAX },
+  [C_LSPAWN] = { .name = "lspawn", .max = 256 * 1024 },
+} ;
+
+struct account { uid_t uid ; gid_t gid ; int set ; } ;
+
+static struct account lookup (char const *name)
+{
+  struct passwd *pw ;
+  errno = 0 ;
+  pw = getpwnam(name) ;
+  if (!pw)
+  {
+    if (errno) strerr_diefu2sys(111, "look up account ", name) ;
+    strerr_dief3x(111, "account ", name, " does not exist: see conf-users and INSTALL") ;
+  }
+  return (struct account){ pw->pw_uid, pw->pw_gid, 1 } ;
+}
+
+/* setgroups, setgid, setuid, each checked, as s6-applyuidgid does */
+static void become (struct account const *a)
+{
+  if (!a->set) return ;
+  if (setgroups(1, &a->gid) < 0 || setgid(a->gid) < 0 || setuid(a->uid) < 0)
+    strerr_diefu1sys(111, "drop privileges") ;
+  if (!getuid() || !geteuid()) strerr_dief1x(111, "still root after dropping privileges") ;
+}
+
+static void spawn (struct child *c, struct account const *a)
+{
+  int in[2], out[2] ;
+  char prog[4096] ;
+  char const *home = home_dir() ;
+  size_t n = strlen(home), m = strlen(c->name) ;
+  if (n + m + 6 > sizeof prog) strerr_dief1x(111, "home path too long") ;
+  memcpy(prog, home, n) ;
+  memcpy(prog + n, "/bin/", 5) ;
+  memcpy(prog + n + 5, c->name, m + 1) ;
+  if (pipecoe(in) < 0 || pipecoe(out) < 0) strerr_diefu1sys(111, "create pipes") ;
+  c->pid = fork() ;
+  if (c->pid < 0) strerr_diefu2sys(111, "fork for ", c->name) ;
+  if (!c->pid)
+  {
+    char const *argv[2] = { prog, 0 } ;
+    PROG = c->name ;
+    if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0) strerr_diefu1sys(111, "move descriptors") ;
+    become(a) ;
+    execv(prog, (char *const *)argv) ;
+    strerr_dieexec(111, prog) ;
+  }
+  fd_close(in[0]) ;
+  fd_close(out[1]) ;
+  c->in = in[1] ;
+  c->out = out[0] ;
+  if (ndelay_on(c->in) < 0 || ndelay_on(c->out) < 0) strerr_diefu1sys(111, "set pipes non-blocking") ;
+  bufalloc_init(&c->w, &fd_write, c->in) ;
+  buffer_init(&c->r, &buffer_read, c->out, c->rbuf, sizeof c->rbuf) ;
+}
+
+/* As root: lspawn keeps root, record runs as send's account and clean as
+   the queue's, then send itself drops to its account. Otherwise every
+   process runs as the caller. */
+void children_start (void)
+{
+  struct account none = { 0, 0, 0 } ;
+  struct account send = none, queue = none ;
+  int root = !getuid() ;
+  if (root)
+  {
+    send = lookup(auto_user_send) ;
+    queue = lookup(auto_user_queue) ;
+  }
+  spawn(&children[C_LSPAWN], &none) ;
+  spawn(&children[C_RECORD], &send) ;
+  spawn(&children[C_CLEAN], &queue) ;
+  become(&send) ;
+  if (!root)
+  {
+    char fmt[UID_FMT] ;
+    fmt[uid_fmt(fmt, getuid())] = 0 ;
+    strerr_warnw3x("not started as root: every process runs as uid ", fmt, ", deliveries included") ;
+  }
+}
+
+/* Queued in memory and written as the pipe takes it: send never blocks
+   on a child. What is queued is bounded by the jobs and messages held. */
+int child_put (struct child *c, char const *s, size_t len)
+{
+  if (c->in < 0) strerr_dief2x(101, "request to a closed child: ", c->name) ;
+  if (!bufalloc_put(&c->w, s, len)) strerr_diefu1sys(111, "allocate") ;
+  return 1 ;
+}

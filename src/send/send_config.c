@@ -1,0 +1,53 @@
+#include <skalibs/strerr.h>
+#include "control.h"
+#include "send.h"
+
+struct config conf ;
+
+struct setting
+{
+  char const *name ;
+  unsigned long def ;
+  unsigned long min ;   /* 0 would stop a lane or spin the scheduler */
+} ;
+
+/* defaults are qmail's where qmail has one (retry base 20 s for remote,
+   lifetime 7 days); see send(8) */
+static struct setting const settings[] =
+{
+  { "concurrencylocal", 10, 1 },
+  { "concurrencyremote", 20, 1 },
+  { "concurrencyslow", 2, 1 },
+  { "retrybase", 20, 1 },
+  { "slowafter", 1800, 0 },
+  { "slowretry", 3600, 1 },
+  { "queuelifetime", 604800, 1 },
+  { "statusinterval", 60, 1 },
+} ;
+
+/* Reads every setting; on error keeps c as it was and returns 0. */
+int config_read (struct config *c)
+{
+  unsigned long v[sizeof settings / sizeof *settings] ;
+  for (unsigned int i = 0 ; i < sizeof settings / sizeof *settings ; i++)
+  {
+    if (control_readuint(&v[i], settings[i].name, settings[i].def) < 0)
+    {
+      strerr_warnwu2sys("read control/", settings[i].name) ;
+      return 0 ;
+    }
+    if (v[i] < settings[i].min) v[i] = settings[i].min ;
+  }
+  /* concurrency is bounded by what one process may wait on */
+  for (unsigned int i = 0 ; i < 3 ; i++) if (v[i] > 10000) v[i] = 10000 ;
+  c->conc[CHAN_LOCAL][LANE_FAST] = v[0] ;
+  c->conc[CHAN_REMOTE][LANE_FAST] = v[1] ;
+  c->conc[CHAN_LOCAL][LANE_SLOW] = v[2] ;
+  c->conc[CHAN_REMOTE][LANE_SLOW] = v[2] ;
+  c->retrybase = v[3] ;
+  c->slowafter = v[4] ;
+  c->slowretry = v[5] ;
+  c->lifetime = v[6] ;
+  c->statusinterval = v[7] ;
+  return 1 ;
+}

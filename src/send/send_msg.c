@@ -1,0 +1,173 @@
+#include <stdint.h>
+#include <string.h>
+#include <skalibs/alloc.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/strerr.h>
+#include <skalibs/types.h>
+#include "frame.h"
+#include "send.h"
+
+static stralloc out = STRALLOC_ZERO ;
+
+static void put_field (char const *s, size_t len)
+{
+  if (!stralloc_catb(&out, s, len) || !stralloc_0(&out)) strerr_diefu1sys(111, "allocate") ;
+}
+
+static void put_id_request (struct child *c, char letter, char const *id)
+{
+  out.len = 0 ;
+  if (!stralloc_catb(&out, &letter, 1)) strerr_diefu1sys(111, "allocate") ;
+  put_field(id, strlen(id)) ;
+  if (!stralloc_0(&out)) strerr_diefu1sys(111, "allocate") ;
+  child_put(c, out.s, out.len) ;
+}
+
+/* the id's first 8 hex digits are the injection time */
+static uint32_t id_birth (char const *id)
+{
+  uint32_t t = 0 ;
+  for (unsigned int i = 0 ; i < 8 ; i++)
+    t = (t << 4) | (uint32_t)(id[i] <= '9' ? id[i] - '0' : id[i] - 'a' + 10) ;
+  return t ;
+}
+
+static void log_msg (char const *what, struct msg const *m, unsigned long uid)
+{
+  log_start(what) ; log_add(m->id) ;
+  log_add(": bytes ") ; log_addu(m->size) ;
+  log_add(" from <") ; log_addb(MSG_SENDER(m), strlen(MSG_SENDER(m))) ;
+  log_add("> uid ") ; log_addu(uid) ;
+  log_add(" rcpts ") ; log_addu(m->nrcpts) ;
+  log_end() ;
+}
+
+/* "N<id>" then the state file's fields, as record sends them */
+void msg_load (char const *s, size_t len, uint32_t now)
+{
+  size_t idlen = strlen(s) ;
+  state_msg sm ;
+  state_rcpt sr ;
+  struct msg *m ;
+  size_t pos ;
+  int fresh = 1 ;
+  if (s[0] != 'N' || idlen - 1 > QUEUE_ID_MAX || !queue_id_valid(s + 1))
+  {
+    strerr_warnw1x("record sent a malformed message record") ;
+    return ;
+  }
+  if (index_get(s + 1)) return ;  /* already known: a repeat from a scan */
+  if (!state_parse(&sm, s + idlen + 1, len - idlen - 1))
+  {
+    strerr_warnw2x("record sent a malformed state for ", s + 1) ;
+    return ;
+  }
+  m = alloc(sizeof *m) ;
+  if (!m) strerr_diefu1sys(111, "allocate") ;
+  memset(m, 0, sizeof *m) ;
+  memcpy(m->id, s + 1, idlen) ;
+  m->birth = id_birth(m->id) ;
+  m->size = sm.size ;
+  m->rcpts = alloc(sm.nrcpts * sizeof *m->rcpts) ;
+  if (!m->rcpts || !stralloc_cats(&m->strings, sm.sender) || !stralloc_0(&m->strings))
+    strerr_diefu1sys(111, "allocate") ;
+  m->nrcpts = sm.nrcpts ;
+  pos = sm.rcpts_at ;
+  for (unsigned int i = 0 ; state_next_rcpt(&sm, s + idlen + 1, &pos, &sr) ; i++)
+  {
+    struct rcpt *r = m->rcpts + i ;
+    memset(r, 0, sizeof *r) ;
+    r->addr = m->strings.len ;
+    if (!stralloc_cats(&m->strings, sr.addr) || !stralloc_0(&m->strings)) strerr_diefu1sys(111, "allocate") ;
+    r->localname = m->strings.len ;
+    if (!stralloc_cats(&m->strings, sr.localname) || !stralloc_0(&m->strings)) strerr_diefu1sys(111, "allocate") ;
+    r->status = sr.status ;
+    r->channel = sr.channel ;
+    r->attempts = sr.attempts ;
+    r->lasttry = sr.lasttry ;
+    if (sr.attempts || sr.status != ST_TODO) fresh = 0 ;
+    if (sr.status == ST_TODO) m->todo++ ;
+    else if (sr.status == ST_FAILED) m->failed++ ;
+  }
+  if (!index_put(m)) strerr_diefu1sys(111, "allocate") ;
+  log_msg(fresh ? "new msg " : "loaded msg ", m, sm.uid) ;
+  for (unsigned int i = 0 ; i < m->nrcpts ; i++)
+  {
+    struct rcpt *r = m->rcpts + i ;
+    if (r->status != ST_TODO) continue ;
+    if (r->channel != CH_LOCAL)
+    {
+      log_start("info msg ") ; log_add(m->id) ;
+      log_add(": remote recipient kept queued, no remote delivery yet: ") ;
+      log_addb(RCPT_ADDR(m, r), strlen(RCPT_ADDR(m, r))) ;
+      log_end() ;
+      continue ;
+    }
+    if (!r->attempts) { r->nexttry = now ; sched_rcpt(m, i, now) ; }
+    else sched_retry(m, i, now) ;
+  }
+  msg_check(m, now) ;
+}
+
+/* "U<id>" index status attempts lasttry "=text": record rewrites the
+   recipient's fixed field; D, F and B are fsynced before its ack. */
+void msg_update (struct msg *m, unsigned int i, char const *text, size_t textlen)
+{
+  struct rcpt *r = m->rcpts + i ;
+  char fmt[UINT32_FMT] ;
+  out.len = 0 ;
+  if (!stralloc_catb(&out, "U", 1)) strerr_diefu1sys(111, "allocate") ;
+  put_field(m->id, strlen(m->id)) ;
+  put_field(fmt, uint32_fmt(fmt, i)) ;
+  put_field(&r->status, 1) ;
+  put_field(fmt, uint32_fmt(fmt, r->attempts)) ;
+  put_field(fmt, uint32_fmt(fmt, r->lasttry)) ;
+  if (textlen > STATE_RESULT_MAX) textlen = STATE_RESULT_MAX ;
+  if (!stralloc_catb(&out, "=", 1)) strerr_diefu1sys(111, "allocate") ;
+  put_field(text, textlen) ;
+  if (!stralloc_0(&out)) strerr_diefu1sys(111, "allocate") ;
+  child_put(&children[C_RECORD], out.s, out.len) ;
+  m->acks++ ;
+}
+
+/* A message whose recipients are all settled is bounced (once its
+   failures are on disk) or removed: state first, by record, then the
+   body, by clean, so a body outlives everything that names it. */
+void msg_check (struct msg *m, uint32_t now)
+{
+  (void)now ;
+  if (m->phase != PH_ACTIVE || m->todo || m->busy) return ;
+  if (m->failed)
+  {
+    if (!m->acks && !m->bouncing) bounce_want(m) ;
+    return ;
+  }
+  m->phase = PH_REMOVING ;
+  put_id_request(&children[C_RECORD], 'X', m->id) ;
+}
+
+void msg_acked (char const *id, uint32_t now)
+{
+  struct msg *m = index_get(id) ;
+  if (!m || !m->acks) { strerr_warnw2x("record acknowledged an unknown update for ", id) ; return ; }
+  m->acks-- ;
+  msg_check(m, now) ;
+}
+
+void msg_state_removed (char const *id)
+{
+  struct msg *m = index_get(id) ;
+  if (!m || m->phase != PH_REMOVING) { strerr_warnw2x("record removed an unknown state: ", id) ; return ; }
+  put_id_request(&children[C_CLEAN], 'B', id) ;
+}
+
+void msg_body_removed (char const *id)
+{
+  struct msg *m = index_get(id) ;
+  if (!m || m->phase != PH_REMOVING) { strerr_warnw2x("clean removed an unknown body: ", id) ; return ; }
+  log_start("end msg ") ; log_add(m->id) ; log_end() ;
+  index_del(m) ;
+  stralloc_free(&m->strings) ;
+  alloc_free(m->rcpts) ;
+  alloc_free(m) ;
+}
