@@ -53,9 +53,21 @@ build/libpostern.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
+# The test instance's programs: the same objects, but with the home
+# compiled in as build/testhome of this checkout, so that a setuid
+# queue-inject (which ignores POSTERN_HOME) writes the test queue.
+TEST_HOME := $(CURDIR)/build/testhome
+build/auto/auto_home_test.c:
+	@mkdir -p $(@D)
+	printf 'char const auto_home[] = "%s" ;\n' '$(TEST_HOME)' > $@
+TEST_BINS := $(PROGRAMS:%=build/test/bin/%)
+
 # every program: the objects of src/<program>/, linked with the library
 define program
 build/bin/$(1): $(patsubst src/%.c,build/%.o,$(wildcard src/$(1)/*.c)) build/libpostern.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(if $$(filter $(1),$$(DYNAMIC)),,$$(LDFLAGS)) -o $$@ $$^ $$(LDLIBS)
+build/test/bin/$(1): build/auto/auto_home_test.o $(patsubst src/%.c,build/%.o,$(wildcard src/$(1)/*.c)) build/libpostern.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(if $$(filter $(1),$$(DYNAMIC)),,$$(LDFLAGS)) -o $$@ $$^ $$(LDLIBS)
 build/$(1)/%.o: src/$(1)/%.c $$(LIB_HDR) $$(wildcard src/$(1)/*.h)
@@ -81,7 +93,11 @@ build/bench/%: bench/%.c build/libpostern.a
 deps:
 	sh src/deps.sh
 
-check: deps all $(UNIT_BINS) $(BENCH_BINS)
+# the system accounts of conf-users (as root; does nothing otherwise)
+accounts:
+	sh src/install/accounts.sh
+
+check: deps accounts all $(TEST_BINS) $(UNIT_BINS) $(BENCH_BINS)
 	$(PYTHON) tests/run
 
 bench: all $(BENCH_BINS)
@@ -89,5 +105,5 @@ bench: all $(BENCH_BINS)
 clean:
 	rm -rf build
 
-.PHONY: all deps check bench clean
+.PHONY: all deps accounts check bench clean
 .SECONDARY:

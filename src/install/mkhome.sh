@@ -36,7 +36,9 @@ mk "$home/queue" 750 queue
 # but not by the shared group, so remote can never drop a message.
 sendgroup=
 [ $owned = yes ] && sendgroup=$(id -gn "$(user send)")
-for tree in body:750:queue:shared todo:770:queue:send intake:700:queue:shared \
+# body and todo are setgid: a file queue-inject makes gets the tree's
+# group whoever runs it, so its readers can read it.
+for tree in body:2750:queue:shared todo:2770:queue:send intake:700:queue:shared \
             state:750:send:shared; do
   IFS=: read -r name mode role grp <<E
 $tree
