@@ -113,3 +113,171 @@ def parse_todo(data):
         rcpts.append(fields[i][1:])
         i += 1
     return info, sender, rcpts
+
+
+TESTHOME = os.path.join(TOP, "build", "testhome")
+TEST_BIN = os.path.join(TOP, "build", "test", "bin")
+TEST_ACCOUNT = "postern-test"
+
+
+def ensure_account(name, home):
+    """as root: a system account for recipients, its home made here"""
+    if subprocess.run(["id", "-u", name], capture_output=True).returncode:
+        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
+                        "--home-dir", home, "--shell", "/usr/sbin/nologin", name], check=True)
+    import pwd
+    return pwd.getpwnam(name)
+
+
+class Instance:
+    """A whole postern home at build/testhome, run by the build/test/bin
+    programs (their compiled-in home is that directory, so even the
+    setuid queue-inject writes there). As root it has the accounts of
+    conf-users, owners and modes of a real install."""
+
+    def __init__(self):
+        self.dir = TESTHOME
+        self.root = os.getuid() == 0
+        self.send = None
+        self.logpath = os.path.join(TOP, "build", "testhome.log")
+        if os.path.exists(self.logpath):
+            os.unlink(self.logpath)
+        if os.path.exists(self.dir):
+            shutil.rmtree(self.dir)
+        subprocess.run(["sh", os.path.join(TOP, "src/install/mkhome.sh"), self.dir, TEST_BIN],
+                       check=True)
+        self.env = dict(os.environ, POSTERN_HOME=self.dir)
+        self.bin = os.path.join(self.dir, "bin")
+        os.chmod(os.path.dirname(self.dir), 0o755)
+        self.control("retrybase", "1\n")
+        self.control("statusinterval", "1\n")
+
+    def path(self, *p):
+        return os.path.join(self.dir, *p)
+
+    def control(self, name, text):
+        with open(self.path("control", name), "w") as f:
+            f.write(text)
+
+    def table(self, name, text):
+        self.control(name, text)
+        subprocess.run([os.path.join(self.bin, "table-compile"), self.path("control", name)],
+                       check=True)
+
+    def mailbox_user(self, name):
+        """a recipient: its home under mail/<name>, owned by the test
+        account when root (the caller otherwise); returns (uid, gid, home)"""
+        home = self.path("mail", name)
+        os.makedirs(home, exist_ok=True)
+        os.chmod(self.path("mail"), 0o755)
+        if self.root:
+            pw = ensure_account(TEST_ACCOUNT, home)
+            uid, gid = pw.pw_uid, pw.pw_gid
+            os.chown(home, uid, gid)
+        else:
+            uid, gid = os.getuid(), os.getgid()
+        return uid, gid, home
+
+    def users(self, entries):
+        """users table: {name: (uid, gid, home)}"""
+        acct = TEST_ACCOUNT if self.root else str(os.getuid())
+        self.table("users", "".join(f"{n} {acct}:{u}:{g}:{h}\n" for n, (u, g, h) in entries.items()))
+
+    def write_as(self, path, text, uid, mode=0o644):
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        if self.root:
+            os.chown(path, uid, -1)
+
+    def inject(self, message, env):
+        """the installed queue-inject (setuid when root)"""
+        r, w = os.pipe()
+        os.write(w, env)
+        os.close(w)
+        try:
+            p = subprocess.run([os.path.join(self.bin, "queue-inject")], input=message,
+                               stdout=r, stderr=subprocess.PIPE, env=self.env, timeout=60)
+        finally:
+            os.close(r)
+        return p.returncode, p.stderr.decode(errors="replace")
+
+    def start(self):
+        self.logfile = open(self.logpath, "ab")
+        self.send = subprocess.Popen([os.path.join(self.bin, "send")], stdout=self.logfile,
+                                     stderr=subprocess.STDOUT, env=self.env,
+                                     start_new_session=True, stdin=subprocess.DEVNULL)
+        return self.send
+
+    def log(self):
+        with open(self.logpath, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stop(self, timeout=60):
+        """SIGTERM, as s6-svc -d: returns send's exit code"""
+        if not self.send:
+            return None
+        self.send.send_signal(15)
+        try:
+            rc = self.send.wait(timeout)
+        finally:
+            self._reap()
+        return rc
+
+    def kill9(self):
+        """kill -9 of send alone; its children see EOF and finish"""
+        self.send.kill()
+        self.send.wait()
+        self.send = None
+
+    def _reap(self):
+        if self.send:
+            try:
+                os.killpg(self.send.pid, 9)
+            except ProcessLookupError:
+                pass
+            self.send.wait()
+            self.send = None
+
+    def cleanup(self):
+        if self.send and self.send.poll() is None:
+            self.send.send_signal(15)
+            try:
+                self.send.wait(20)
+            except subprocess.TimeoutExpired:
+                pass
+        self._reap()
+        # leftovers of a killed run (children out of send's session)
+        subprocess.run(["pkill", "-9", "-f", self.bin + "/"], capture_output=True)
+        if getattr(self, "logfile", None):
+            self.logfile.close()
+
+    def queue_files(self):
+        found = []
+        for root, _, names in os.walk(self.path("queue")):
+            for n in names:
+                p = os.path.join(root, n)
+                if os.path.isfile(p):
+                    found.append(p)
+        return found
+
+
+def wait_for(cond, timeout, step=0.1):
+    """polls cond() until true or timeout seconds; returns its last value"""
+    import time
+    end = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v or time.monotonic() > end:
+            return v
+        time.sleep(step)
+
+
+def maildir_count(path):
+    n = 0
+    for sub in ("new", "cur"):
+        try:
+            n += len(os.listdir(os.path.join(path, sub)))
+        except FileNotFoundError:
+            pass
+    return n
