@@ -1,0 +1,170 @@
+/* local: one delivery of one message to one recipient, as the
+   recipient's account (lspawn runs it). Message on fd 0, a seekable
+   file; cwd is the recipient's home. Follows the home's .postern
+   instructions (maildir, mbox, program, forward through queue-inject);
+   prints one line on fd 1; exits 0, 100 or 111. See local(8). */
+
+#include <errno.h>
+#include <string.h>
+#include <signal.h>
+#include <skalibs/allreadwrite.h>
+#include <skalibs/sig.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/strerr.h>
+#include <skalibs/types.h>
+#include "addr.h"
+#include "local.h"
+
+#define USAGE "local [ -a addresses ] user home localname ext domain sender recipient"
+/* instructions acted on per run, forward addresses included: bounds the
+   programs run and the envelope of a forward */
+#define LINES_MAX 1000
+/* control/maxhops absent: qmail's MAXHOPS */
+#define MAXHOPS_DEFAULT 100
+
+static local_ctx ctx ;
+static stralloc text = STRALLOC_ZERO, done = STRALLOC_ZERO, fwd = STRALLOC_ZERO ;
+static unsigned int nlines, ndone, nfiles, nfwd, nprogs ;
+
+/* prints the line: the failure's text, or what was done */
+static int finish (int code)
+{
+  stralloc *t = &text ;
+  char num[3 * UINT_FMT + 8] ;
+  size_t n ;
+  if (code == LOCAL_OK || code == LOCAL_STOP)
+  {
+    t = &done ;
+    if (ndone != 1)
+    {
+      n = uint_fmt(num, nfiles) ; num[n++] = '+' ;
+      n += uint_fmt(num + n, nfwd) ; num[n++] = '+' ;
+      n += uint_fmt(num + n, nprogs) ; num[n++] = ':' ; num[n++] = ' ' ;
+      if (!stralloc_insertb(&done, 0, "did ", 4) || !stralloc_insertb(&done, 4, num, n)) done.len = 0 ;
+    }
+  }
+  if (!t->len && !stralloc_cats(t, code == LOCAL_OK || code == LOCAL_STOP ? "delivered" : "4.3.0 out of memory")) t->len = 0 ;
+  if (t->len > LOCAL_TEXT_MAX) t->len = LOCAL_TEXT_MAX ;
+  for (size_t i = 0 ; i < t->len ; i++) if (t->s[i] == '\n') t->s[i] = ' ' ;
+  if (stralloc_catb(t, "\n", 1)) allwrite(1, t->s, t->len) ;
+  return code == LOCAL_STOP ? 0 : code ;
+}
+
+static int add_forward (char const *s, size_t len, char const *where)
+{
+  if (!len || addr_check(s, len) != ADDR_OK)
+    return local_say(&text, LOCAL_TEMP, "4.2.0 bad forward address in ", where, "") ;
+  if (++nlines > LINES_MAX) return local_say(&text, LOCAL_TEMP, "4.2.0 more than 1000 instructions in ", where, "") ;
+  if (!stralloc_catb(&fwd, s, len) || !stralloc_0(&fwd)) return local_temp(&text, "allocate", "") ;
+  nfwd++ ;
+  return LOCAL_OK ;
+}
+
+static int did (int code)
+{
+  if (code != LOCAL_OK && code != LOCAL_STOP) return code ;
+  if ((ndone++ && !stralloc_cats(&done, "; ")) || !stralloc_catb(&done, text.s, text.len)) done.len = 0 ;
+  return code ;
+}
+
+/* one line, NUL-terminated in place (s[len] is writable) */
+static int line (char *s, size_t len, char const *where)
+{
+  while (len && (*s == ' ' || *s == '\t')) { s++ ; len-- ; }
+  while (len && (s[len-1] == ' ' || s[len-1] == '\t' || s[len-1] == '\r')) len-- ;
+  s[len] = 0 ;
+  if (!len || *s == '#') return LOCAL_OK ;
+  if (*s == '&')
+  {
+    do { s++ ; len-- ; } while (len && (*s == ' ' || *s == '\t')) ;
+    return add_forward(s, len, where) ;
+  }
+  if (*s != '|' && *s != '.' && *s != '/') return add_forward(s, len, where) ;
+  if (++nlines > LINES_MAX) return local_say(&text, LOCAL_TEMP, "4.2.0 more than 1000 instructions in ", where, "") ;
+  if (*s == '|') { nprogs++ ; return did(local_program(&ctx, s + 1, &text)) ; }
+  nfiles++ ;
+  return did(s[len-1] == '/' ? local_maildir(&ctx, s, &text) : local_mbox(&ctx, s, &text)) ;
+}
+
+/* every line in order; forwards are collected and injected at the end,
+   once, if nothing failed (qmail-local's order) */
+static int follow (char *s, size_t len, char const *where)
+{
+  int code = LOCAL_OK ;
+  while (len && code == LOCAL_OK)
+  {
+    char *nl = memchr(s, '\n', len) ;
+    size_t n = nl ? (size_t)(nl - s) : len ;
+    code = line(s, n, where) ;
+    if (!nl) break ;
+    s += n + 1 ; len -= n + 1 ;
+  }
+  if (code != LOCAL_OK && code != LOCAL_STOP) return code ;
+  if (nfwd)
+  {
+    int r = did(local_forward(&ctx, fwd.s, fwd.len, nfwd, &text)) ;
+    if (r != LOCAL_OK) return r ;
+  }
+  if (!ndone) local_say(&done, 0, "no delivery instruction in ", where, ": message discarded") ;
+  return code ;
+}
+
+static int aliases (char const *list)
+{
+  size_t len = strlen(list) ;
+  for (size_t i = 0 ; i < len ;)
+  {
+    size_t n = strcspn(list + i, ", \t") ;
+    if (n && add_forward(list + i, n, "the alias") != LOCAL_OK) return LOCAL_TEMP ;
+    i += n + 1 ;
+  }
+  if (!nfwd) return local_say(&text, LOCAL_TEMP, "4.3.5 empty alias for ", ctx.localname, "") ;
+  return follow(0, 0, "the alias") ;
+}
+
+int main (int argc, char const *const *argv)
+{
+  stralloc file = STRALLOC_ZERO, name = STRALLOC_ZERO ;
+  char const *alias = 0 ;
+  unsigned long maxhops = MAXHOPS_DEFAULT ;
+  int r ;
+  PROG = "local" ;
+  if (argc > 2 && !strcmp(argv[1], "-a")) { alias = argv[2] ; argv += 2 ; argc -= 2 ; }
+  /* a bad argv comes from our own spawner: temporary, as STYLE says */
+  if (argc != 8) strerr_dieusage(LOCAL_TEMP, USAGE) ;
+  ctx.user = argv[1] ; ctx.home = argv[2] ; ctx.localname = argv[3] ; ctx.ext = argv[4] ;
+  ctx.domain = argv[5] ; ctx.sender = argv[6] ; ctx.recipient = argv[7] ;
+  if (addr_check(ctx.sender, strlen(ctx.sender)) != ADDR_OK || addr_check(ctx.recipient, strlen(ctx.recipient)) != ADDR_OK)
+    return finish(local_say(&text, LOCAL_TEMP, "4.3.0 bad sender or recipient argument", "", "")) ;
+  if (!stralloc_cats(&ctx.lines, "Return-Path: <") || !stralloc_cats(&ctx.lines, ctx.sender) || !stralloc_cats(&ctx.lines, ">\n"))
+    return finish(local_temp(&text, "allocate", "")) ;
+  ctx.rplen = ctx.lines.len ;
+  if (!stralloc_cats(&ctx.lines, "Delivered-To: ") || !stralloc_cats(&ctx.lines, ctx.recipient) || !stralloc_cats(&ctx.lines, "\n"))
+    return finish(local_temp(&text, "allocate", "")) ;
+  /* a dead program or queue-inject shows in its exit code */
+  if (sig_ignore(SIGPIPE) < 0) return finish(local_temp(&text, "ignore SIGPIPE", "")) ;
+
+  r = local_control_readline(&name, "maxhops") ;
+  if (r > 0 && !stralloc_0(&name)) r = -1 ;
+  else if (r > 0 && (!*name.s || name.s[ulong_scan(name.s, &maxhops)])) { errno = EINVAL ; r = -1 ; }
+  if (r < 0) return finish(local_temp(&text, "read control/maxhops", "")) ;
+  r = local_hops(&ctx, maxhops, &text) ;
+  if (r) return finish(r) ;
+  if (alias) return finish(aliases(alias)) ;
+
+  r = local_instr_read(&ctx, &file, &name, &text) ;
+  if (r < 0) return finish(LOCAL_TEMP) ;
+  if (!r && *ctx.ext) return finish(local_say(&text, LOCAL_PERM, "5.1.1 no such mailbox: ", ctx.localname, "")) ;
+  /* no .postern, or an empty one (qmail's rule): the default */
+  if (!r || !file.len)
+  {
+    r = local_control_readline(&file, "defaultdelivery") ;
+    if (r < 0) return finish(local_temp(&text, "read control/defaultdelivery", "")) ;
+    if (!r || !file.len) r = stralloc_copys(&file, "./Maildir/") ;
+    if (!stralloc_copys(&name, "control/defaultdelivery") || !stralloc_0(&name) || !r)
+      return finish(local_temp(&text, "allocate", "")) ;
+  }
+  /* room for line() to end the last line with a NUL */
+  if (!stralloc_readyplus(&file, 1)) return finish(local_temp(&text, "allocate", "")) ;
+  return finish(follow(file.s, file.len, name.s)) ;
+}
