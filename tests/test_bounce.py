@@ -36,7 +36,7 @@ def state_file(sender, rcpts, uid=0, size=0):
     out = b"V1\0u%d\0z%d\0F%s\0" % (uid, size, b(sender))
     for status, addr, text, lasttry in rcpts:
         out += (b"R" + b(status) + b"R" + b"%04d" % 3 + b"%010d" % lasttry
-                + b(text).ljust(200)[:200] + b"\0" + b(addr) + b"\0" + b"\0")
+                + b(text).ljust(200)[:200] + b"\0" + b(addr) + b"\0" + b"L\0")
     return out + b"\0"
 
 

@@ -31,9 +31,6 @@
 /* a notice that has not been queued in an hour is stuck on a broken
    disk; send sees the signal and tries again later */
 #define LIFETIME 3600
-/* the largest state file: every recipient with the longest address and
-   local name (a virtualdomains prefix, "-", the local part) */
-#define STATE_BYTES_MAX (1024 + ENV_RCPT_MAX * (STATE_FIXED + 3 + ADDR_MAX + TABLE_VALUE_MAX + 1 + ADDR_MAX))
 
 static char const *id ;
 static char statepath[QUEUE_PATH_MAX] ;

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <skalibs/stralloc.h>
+#include "envelope.h"
+#include "queue.h"
 
 /* A state file (queue/state/N/ID, see postern-queue(5)) is a framed
    record: NUL-terminated fields, ended by an empty field.
@@ -13,7 +15,10 @@
      "F" sender
      then per recipient one fixed-width "R" field (updated in place):
      'R' status channel attempts[4] lasttry[10] result[STATE_RESULT_MAX]
-     then the address field and the local-name field (empty if remote).
+     then the address field and the local-name field: 'L' and the local
+     name, just "L" for a remote recipient.
+   No field but the last is ever empty, so a state file is itself one
+   framed record (frame.h) and travels as is on send's pipes.
    Status and counters are rewritten in place at fixed offsets, so an
    update is one pwrite of STATE_FIXED bytes and never moves anything. */
 
@@ -21,6 +26,14 @@
 #define STATE_RESULT_MAX 200   /* last result text kept per recipient */
 #define STATE_FIXED (1 + 1 + 1 + 4 + 10 + STATE_RESULT_MAX)  /* the R field, NUL excluded */
 #define STATE_ATTEMPTS_MAX 9999
+/* a local name: the local part, or a virtual domain's prefix, '-' and
+   the local part */
+#define STATE_LOCALNAME_MAX 256
+/* the largest state file: header (V1, u, z, F: under 512 bytes), each
+   recipient's R field, address and local name, the final empty field */
+#define STATE_BYTES_MAX (512 + ENV_RCPT_MAX * (STATE_FIXED + 1 + ADDR_MAX + 1 + 1 + STATE_LOCALNAME_MAX + 1) + 1)
+/* record's N reply: "N" id NUL, then a state file */
+#define STATE_REPLY_MAX (1 + QUEUE_ID_MAX + 1 + STATE_BYTES_MAX)
 
 /* recipient status */
 #define ST_TODO 'T'      /* not delivered yet */
@@ -41,7 +54,7 @@ struct state_rcpt_s
   uint32_t lasttry ;     /* unix seconds, 0 if never tried */
   char const *result ;   /* STATE_RESULT_MAX bytes, space-padded, not NUL-terminated */
   char const *addr ;     /* NUL-terminated */
-  char const *localname ; /* NUL-terminated, "" for remote */
+  char const *localname ; /* NUL-terminated (its L letter skipped), "" for remote */
 } ;
 
 typedef struct state_msg_s state_msg, *state_msg_ref ;

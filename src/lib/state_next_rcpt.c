@@ -32,9 +32,10 @@ int state_next_rcpt (state_msg const *m, char const *s, size_t *pos, state_rcpt 
   if (!z || z == s + p) return 0 ;
   r->addr = s + p ;
   p = (size_t)(z - s) + 1 ;
+  if (p >= len || s[p] != 'L') return 0 ;
   z = memchr(s + p, 0, len - p) ;
   if (!z) return 0 ;
-  r->localname = s + p ;
+  r->localname = s + p + 1 ;
   *pos = (size_t)(z - s) + 1 ;
   return 1 ;
 }

@@ -13,12 +13,11 @@
 #include "send.h"
 
 /* longest records each child may send (their man pages) */
-#define RECORD_REPLY_MAX (1 << 22)   /* a state file of ENV_RCPT_MAX recipients */
 #define SMALL_REPLY_MAX 4096
 
 struct child children[C_N] =
 {
-  [C_RECORD] = { .name = "record", .max = RECORD_REPLY_MAX },
+  [C_RECORD] = { .name = "record", .max = STATE_REPLY_MAX },
   [C_CLEAN] = { .name = "clean", .max = SMALL_REPLY_MAX },
   [C_LSPAWN] = { .name = "lspawn", .max = 256 * 1024 },
 } ;

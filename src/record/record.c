@@ -1,0 +1,121 @@
+/* record: keeps queue/state for send, as the send account. Reads
+   requests (L, S, U, X) on fd 0, writes replies (N, E, A, x, !) on fd 1,
+   logs to fd 2. Sorts queue/todo into queue/state, records results in
+   place, removes finished states. Protocol and limits: record(8). */
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <skalibs/allreadwrite.h>
+#include <skalibs/buffer.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/sig.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/strerr.h>
+#include "frame.h"
+#include "home.h"
+#include "record.h"
+
+#define USAGE "record"
+
+stralloc record_out = STRALLOC_ZERO ;
+
+void record_reply (char letter, char const *id, char const *text, int err)
+{
+  if (!stralloc_catb(&record_out, &letter, 1)
+   || !stralloc_catb(&record_out, id, strlen(id) + 1)
+   || (text && !stralloc_catb(&record_out, text, strlen(text)))
+   || (text && err && !stralloc_cats(&record_out, ": "))
+   || (text && err && !stralloc_cats(&record_out, strerror(err)))
+   || (text && !stralloc_0(&record_out))
+   || !stralloc_0(&record_out))
+    strerr_diefu1sys(111, "allocate a reply") ;
+}
+
+/* send reads its pipe without blocking; ours blocks until it does */
+void record_flush (void)
+{
+  if (allwrite(1, record_out.s, record_out.len) < record_out.len)
+    strerr_diefu1sys(111, "write replies to send") ;
+  record_out.len = 0 ;
+}
+
+static void wait_input (void)
+{
+  struct pollfd p = { .fd = 0, .events = POLLIN } ;
+  while (poll(&p, 1, -1) < 0)
+    if (errno != EINTR) strerr_diefu1sys(111, "poll fd 0") ;
+}
+
+static void dispatch (char const *s, size_t len)
+{
+  switch (s[0])
+  {
+    case 'L' :
+    case 'S' :
+      /* replies stay in request order: what the batch holds goes first */
+      record_batch_end() ;
+      record_scan(s[0] == 'L') ;
+      break ;
+    case 'U' : record_update(s, len) ; break ;
+    case 'X' : record_remove(s, len) ; break ;
+    default : record_error(s, len, "unknown request") ; break ;
+  }
+}
+
+/* Takes requests until none is ready (blocking only for the first), the
+   batch is full or fd 0 ends; returns 1 at end of input. */
+static int take_batch (buffer *in, stralloc *req)
+{
+  unsigned int n = 0 ;
+  for (;;)
+  {
+    int r = frame_get(in, req, RECORD_REQUEST_MAX) ;
+    if (r < 0)
+    {
+      if (errno == EPIPE)
+      {
+        if (req->len) strerr_warnw1x("last request cut short by end of input") ;
+        return 1 ;
+      }
+      if (errno == EMSGSIZE) strerr_dief1x(111, "request too long: protocol error") ;
+      strerr_diefu1sys(111, "read requests") ;
+    }
+    if (!r)
+    {
+      if (n) return 0 ;
+      wait_input() ;
+      continue ;
+    }
+    dispatch(req->s, req->len) ;
+    req->len = 0 ;
+    if (++n >= RECORD_BATCH_MAX || record_batch_files() >= RECORD_FILES_MAX) return 0 ;
+  }
+}
+
+int main (int argc, char const *const *argv)
+{
+  static char inbuf[65536] ;
+  buffer in = BUFFER_INIT(&fd_readv, 0, inbuf, sizeof inbuf) ;
+  stralloc req = STRALLOC_ZERO ;
+  int eof = 0 ;
+  PROG = "record" ;
+  (void)argv ;
+  if (argc > 1) strerr_dieusage(100, USAGE) ;
+  /* state files 0640: the shared group (bounce, remote) reads them */
+  umask(027) ;
+  if (sig_ignore(SIGPIPE) < 0) strerr_diefu1sys(111, "ignore SIGPIPE") ;
+  if (home_chdir() < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;
+  /* fd 0 non-blocking: a batch takes what is ready and no more */
+  if (ndelay_on(0) < 0 || ndelay_off(1) < 0) strerr_diefu1sys(111, "set fd 0 and 1 modes") ;
+  if (!record_batch_init()) strerr_diefu1sys(111, "allocate") ;
+  while (!eof)
+  {
+    eof = take_batch(&in, &req) ;
+    record_batch_end() ;
+  }
+  return 0 ;
+}
