@@ -30,6 +30,9 @@ mk "$home/control" 755 queue
 [ $owned = yes ] && chown root:root "$home/control"
 mk "$home/bin" 755 queue
 [ $owned = yes ] && chown root:root "$home/bin"
+# qmail's ~alias: where deliveries for control/aliases run
+mk "$home/alias" 700 alias
+[ $owned = yes ] && chown "$(user alias):$(id -gn "$(user alias)")" "$home/alias"
 mk "$home/queue" 750 queue
 # one mkdir, chmod and chown per tree: a home has 4 x conf-split dirs.
 # todo is writable by send's own group (record unlinks sorted entries)

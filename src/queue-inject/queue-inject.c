@@ -191,7 +191,7 @@ int main (void)
   int fd ;
   PROG = "queue-inject" ;
   umask(027) ;
-  if (sig_catch(SIGALRM, &die_timeout) < 0 || sig_ignore(SIGPIPE) < 0)
+  if (!sig_catch(SIGALRM, &die_timeout) || !sig_ignore(SIGPIPE))
     die(QX_BUG, "set signal handlers") ;
   alarm(LIFETIME) ;
   if (home_chdir() < 0) die(QX_HOME, "chdir to home") ;

@@ -1,0 +1,49 @@
+#ifndef POSTERN_RESOLVE_H
+#define POSTERN_RESOLVE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <skalibs/stralloc.h>
+
+/* Where a local name goes (resolution order in lspawn(8)). Lookups only,
+   no side effect, so smtpd can check a recipient with the same code.
+   Paths are relative to the home, every program's cwd. */
+#define RESOLVE_ALIASES "control/aliases.cdb"
+#define RESOLVE_USERS "control/users.cdb"
+
+enum resolve_kind { RESOLVE_NONE = 0, RESOLVE_ALIAS, RESOLVE_USER } ;
+
+/* Strings are NUL-terminated in sa, at the given offsets (sa may move):
+   USER: account, home, ext; ALIAS: addrs, the addresses joined by ','. */
+typedef struct resolve_dest_s resolve_dest, *resolve_dest_ref ;
+struct resolve_dest_s
+{
+  enum resolve_kind kind ;
+  uid_t uid ;
+  gid_t gid ;
+  size_t account ;
+  size_t home ;
+  size_t ext ;
+  size_t addrs ;
+  stralloc sa ;
+} ;
+#define RESOLVE_DEST_ZERO { .kind = RESOLVE_NONE, .sa = STRALLOC_ZERO }
+#define resolve_str(d, field) ((d)->sa.s + (d)->field)
+
+/* Resolves a local name (case-insensitive; longer than ADDR_MAX is
+   unknown). Returns 1 and fills d if found, 0 if unknown, -1 with errno
+   on a temporary error (EINVAL: a malformed table entry). */
+extern int resolve_local (resolve_dest *d, char const *localname, size_t len) ;
+
+/* The steps of resolve_local, each with the same return convention.
+   name is lowercased already. */
+/* control/aliases.cdb: sets kind, addrs */
+extern int resolve_alias (resolve_dest *d, char const *name, size_t len) ;
+/* control/users.cdb, then getpwnam: sets kind, uid, gid, account, home */
+extern int resolve_user (resolve_dest *d, char const *name, size_t len) ;
+/* a users.cdb value "account:uid:gid:home" */
+extern int resolve_users_parse (resolve_dest *d, char const *s, size_t len) ;
+/* getpwnam(name): sets kind, uid, gid, account, home; name NUL-terminated */
+extern int resolve_passwd (resolve_dest *d, char const *name) ;
+
+#endif

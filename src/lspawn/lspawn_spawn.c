@@ -1,0 +1,107 @@
+/* One child per recipient: the body on fd 0, a pipe on fds 1 and 2,
+   the recipient's ids, cwd = its home, then local. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <skalibs/allreadwrite.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/sig.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/strerr.h>
+#include "queue.h"
+#include "lspawn.h"
+
+static stralloc prog = STRALLOC_ZERO ;
+static stralloc envhome = STRALLOC_ZERO ;
+
+void lspawn_spawn_init (char const *home)
+{
+  if (!stralloc_cats(&prog, home) || !stralloc_cats(&prog, "/bin/local") || !stralloc_0(&prog)
+   || !stralloc_cats(&envhome, "POSTERN_HOME=") || !stralloc_cats(&envhome, home) || !stralloc_0(&envhome))
+    strerr_diefu1sys(111, "allocate") ;
+}
+
+/* In the child, fd 2 is the pipe once moved: the line becomes the result. */
+static void child_die (char const *what, char const *obj)
+{
+  char const *e = strerror(errno) ;
+  char const *parts[] = { "4.3.0 lspawn: unable to ", what, obj, ": ", e, "\n" } ;
+  for (unsigned int i = 0 ; i < sizeof parts / sizeof *parts ; i++)
+    allwrite(2, parts[i], strlen(parts[i])) ;
+  _exit(111) ;
+}
+
+static void child (lspawn_delivery const *d, int body, int w)
+{
+  char const *argv[11] ;
+  char const *envp[3] = { envhome.s, "PATH=/usr/bin:/bin", 0 } ;
+  unsigned int n = 0 ;
+  /* lspawn blocks SIGCHLD for its selfpipe and ignores SIGPIPE: both
+     would survive the exec */
+  sig_blocknone() ;
+  if (!sig_restore(SIGPIPE)) child_die("restore ", "SIGPIPE") ;
+  if (fd_move(0, body) < 0 || fd_copy(2, w) < 0 || fd_move(1, w) < 0) child_die("move ", "descriptors") ;
+  if (lspawn_root)
+  {
+    if (setgroups(1, &d->gid) < 0) child_die("setgroups", "") ;
+    if (setgid(d->gid) < 0) child_die("setgid", "") ;
+    if (setuid(d->uid) < 0) child_die("setuid", "") ;
+    if (!getuid() || !geteuid()) { errno = EPERM ; child_die("drop root", "") ; }
+  }
+  if (chdir(d->home) < 0) child_die("chdir to ", d->home) ;
+  argv[n++] = "local" ;
+  if (d->addrs) { argv[n++] = "-a" ; argv[n++] = d->addrs ; }
+  argv[n++] = d->user ;
+  argv[n++] = d->home ;
+  argv[n++] = d->localname ;
+  argv[n++] = d->ext ;
+  argv[n++] = d->domain ;
+  argv[n++] = d->sender ;
+  argv[n++] = d->recipient ;
+  argv[n] = 0 ;
+  execve(prog.s, (char *const *)argv, (char *const *)envp) ;
+  child_die("exec ", prog.s) ;
+}
+
+void lspawn_spawn (unsigned int r, lspawn_delivery const *d)
+{
+  char path[QUEUE_PATH_MAX] ;
+  int p[2] ;
+  int body ;
+  pid_t pid ;
+  queue_path(path, QUEUE_BODY, d->msgid) ;
+  /* as root: the recipient cannot read the queue; each child needs its
+     own open file, at offset 0 */
+  body = open(path, O_RDONLY | O_CLOEXEC) ;
+  if (body < 0) { lspawn_final(r, 'Z', "4.3.0 unable to open the message: ", strerror(errno), 0) ; return ; }
+  if (pipe2(p, O_CLOEXEC) < 0)
+  {
+    lspawn_final(r, 'Z', "4.3.0 unable to create a pipe: ", strerror(errno), 0) ;
+    fd_close(body) ;
+    return ;
+  }
+  /* lspawn never blocks on one child, not even on a grandchild that
+     keeps the pipe open after local exits */
+  if (ndelay_on(p[0]) < 0)
+  {
+    lspawn_final(r, 'Z', "4.3.0 unable to set up a pipe: ", strerror(errno), 0) ;
+    fd_close(p[0]) ; fd_close(p[1]) ; fd_close(body) ;
+    return ;
+  }
+  pid = fork() ;
+  if (!pid) child(d, body, p[1]) ;
+  fd_close(body) ;
+  fd_close(p[1]) ;
+  if (pid < 0)
+  {
+    lspawn_final(r, 'Z', "4.3.0 unable to fork: ", strerror(errno), 0) ;
+    fd_close(p[0]) ;
+    return ;
+  }
+  lspawn_rcpts[r].pid = pid ;
+  lspawn_rcpts[r].fd = p[0] ;
+}
