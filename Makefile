@@ -61,6 +61,7 @@ build/auto/auto_home_test.c:
 	@mkdir -p $(@D)
 	printf 'char const auto_home[] = "%s" ;\n' '$(TEST_HOME)' > $@
 TEST_BINS := $(PROGRAMS:%=build/test/bin/%)
+testbins: $(TEST_BINS)
 
 # every program: the objects of src/<program>/, linked with the library
 define program

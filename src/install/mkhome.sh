@@ -39,9 +39,10 @@ mk "$home/queue" 750 queue
 # but not by the shared group, so remote can never drop a message.
 sendgroup=
 [ $owned = yes ] && sendgroup=$(id -gn "$(user send)")
-# body and todo are setgid: a file queue-inject makes gets the tree's
-# group whoever runs it, so its readers can read it.
-for tree in body:2750:queue:shared todo:2770:queue:send intake:700:queue:shared \
+# body, todo and intake are setgid: a file queue-inject makes gets the
+# tree's group whoever runs it, so its readers can read it (an envelope
+# is made in intake and renamed into todo, keeping intake's group).
+for tree in body:2750:queue:shared todo:2770:queue:send intake:2700:queue:send \
             state:750:send:shared; do
   IFS=: read -r name mode role grp <<E
 $tree

@@ -22,7 +22,7 @@ struct child children[C_N] =
   [C_LSPAWN] = { .name = "lspawn", .max = 256 * 1024 },
 } ;
 
-struct account { uid_t uid ; gid_t gid ; int set ; } ;
+struct account { uid_t uid ; gid_t gid ; int set ; char const *name ; } ;
 
 static struct account lookup (char const *name)
 {
@@ -34,14 +34,15 @@ static struct account lookup (char const *name)
     if (errno) strerr_diefu2sys(111, "look up account ", name) ;
     strerr_dief3x(111, "account ", name, " does not exist: see conf-users and INSTALL") ;
   }
-  return (struct account){ pw->pw_uid, pw->pw_gid, 1 } ;
+  return (struct account){ pw->pw_uid, pw->pw_gid, 1, name } ;
 }
 
-/* setgroups, setgid, setuid, each checked, as s6-applyuidgid does */
+/* the account's groups (the shared group of conf-users among them),
+   gid, uid, each checked, as s6-applyuidgid does */
 static void become (struct account const *a)
 {
   if (!a->set) return ;
-  if (setgroups(1, &a->gid) < 0 || setgid(a->gid) < 0 || setuid(a->uid) < 0)
+  if (initgroups(a->name, a->gid) < 0 || setgid(a->gid) < 0 || setuid(a->uid) < 0)
     strerr_diefu1sys(111, "drop privileges") ;
   if (!getuid() || !geteuid()) strerr_dief1x(111, "still root after dropping privileges") ;
 }
@@ -82,7 +83,7 @@ static void spawn (struct child *c, struct account const *a)
    process runs as the caller. */
 void children_start (void)
 {
-  struct account none = { 0, 0, 0 } ;
+  struct account none = { 0, 0, 0, 0 } ;
   struct account send = none, queue = none ;
   int root = !getuid() ;
   if (root)
