@@ -81,6 +81,8 @@ class Home:
         out = {}
         base = self.path("queue", tree)
         for sub in os.listdir(base):
+            if not os.path.isdir(os.path.join(base, sub)):
+                continue  # record's lock in queue/state
             for name in os.listdir(os.path.join(base, sub)):
                 out[name] = os.path.join(base, sub, name)
         return out
@@ -253,11 +255,12 @@ class Instance:
             self.logfile.close()
 
     def queue_files(self):
+        """every message file under queue/ (record's lock aside)"""
         found = []
         for root, _, names in os.walk(self.path("queue")):
             for n in names:
                 p = os.path.join(root, n)
-                if os.path.isfile(p):
+                if os.path.isfile(p) and n != "lock":
                     found.append(p)
         return found
 

@@ -66,13 +66,13 @@ def parse_reply(buf):
     if z < 0:
         return None
     first = buf[:z]
-    if first[:1] == b"N":
+    if first[:1] in (b"N", b"O"):
         try:
             st, end = parse_state(buf, z + 1)
         except (IndexError, ValueError):
             return None
         st["raw"] = buf[z + 1:end]
-        return ("N", first[1:].decode(), [], st), buf[end:]
+        return (first[:1].decode(), first[1:].decode(), [], st), buf[end:]
     fields, p = [], z + 1
     while True:
         q = buf.find(b"\0", p)
@@ -500,12 +500,15 @@ class RecordTest(unittest.TestCase):
         self.assertEqual((p.returncode, p.stdout, p.stderr), (0, b"", b""))
         p = subprocess.run([RECORD], env=self.home.env, input=b"U" + b"x" * 5000, capture_output=True)
         self.assertEqual(p.returncode, 111)
-        # send gone: the replies cannot be written
+        # send gone (killed): what it sent is still recorded, then exit 0
+        msgid = self.inject()
         r, w = os.pipe()
         os.close(r)
         p = subprocess.run([RECORD], env=self.home.env, input=rec("L"), stdout=w, stderr=subprocess.PIPE)
         os.close(w)
-        self.assertEqual(p.returncode, 111, p.stderr)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"send is gone", p.stderr)
+        self.assertIn(msgid, self.home.files("state"), "the sort was still done")
 
 
 if __name__ == "__main__":

@@ -109,7 +109,7 @@ class SendTest(unittest.TestCase):
         self.inst.control("doublebounceto", "demo@example.test\n")
         self.inst.start()
         rc, err = self.inst.inject(message(1, "to nobody"),
-                                   envelope("ghost@example.test", ["nobody@example.test"]))
+                                   envelope("ghost@example.test", ["no-such-user-here@example.test"]))
         self.assertEqual(rc, 0, err)
         self.assertTrue(wait_for(lambda: maildir_count(self.maildir) >= 1, 30), self.inst.log())
         md = mailbox.Maildir(self.maildir, create=False)

@@ -4,6 +4,7 @@
    place, removes finished states. Protocol and limits: record(8). */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -35,11 +36,19 @@ void record_reply (char letter, char const *id, char const *text, int err)
     strerr_diefu1sys(111, "allocate a reply") ;
 }
 
-/* send reads its pipe without blocking; ours blocks until it does */
+/* send reads its pipe without blocking; ours blocks until it does.
+   If send is gone (killed), the results it already sent must still be
+   recorded, or every one of them would be delivered again after the
+   restart: record warns once and goes on reading to end of file. */
 void record_flush (void)
 {
-  if (allwrite(1, record_out.s, record_out.len) < record_out.len)
-    strerr_diefu1sys(111, "write replies to send") ;
+  static int gone = 0 ;
+  if (!gone && allwrite(1, record_out.s, record_out.len) < record_out.len)
+  {
+    if (errno != EPIPE) strerr_diefu1sys(111, "write replies to send") ;
+    strerr_warnw1x("send is gone: recording what it sent, then exiting") ;
+    gone = 1 ;
+  }
   record_out.len = 0 ;
 }
 
@@ -112,6 +121,14 @@ int main (int argc, char const *const *argv)
   /* fd 0 non-blocking: a batch takes what is ready and no more */
   if (ndelay_on(0) < 0 || ndelay_off(1) < 0) strerr_diefu1sys(111, "set fd 0 and 1 modes") ;
   if (!record_batch_init()) strerr_diefu1sys(111, "allocate") ;
+  /* One record at a time: after send is killed and restarted, the old
+     record may still be writing the results it was sent; the new one
+     waits for it, so it never loads a state those results change. */
+  {
+    int fd = open(RECORD_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600) ;
+    if (fd < 0) strerr_diefu2sys(111, "open ", RECORD_LOCK) ;
+    if (fd_lock(fd, 1, 0) < 1) strerr_diefu2sys(111, "lock ", RECORD_LOCK) ;
+  }
   while (!eof)
   {
     eof = take_batch(&in, &req) ;

@@ -21,9 +21,10 @@ static stralloc file = STRALLOC_ZERO ;
 static stralloc st = STRALLOC_ZERO ;
 static unsigned int cursor = 0 ;  /* where the next sort starts: no subdir waits forever */
 
-static void reply_state (char const *id, char const *s, size_t len)
+/* N: a message just sorted out of todo; O: a state already there */
+static void reply_state (char letter, char const *id, char const *s, size_t len)
 {
-  if (!stralloc_catb(&record_out, "N", 1) || !stralloc_catb(&record_out, id, strlen(id) + 1)
+  if (!stralloc_catb(&record_out, &letter, 1) || !stralloc_catb(&record_out, id, strlen(id) + 1)
    || !stralloc_catb(&record_out, s, len))
     strerr_diefu1sys(111, "allocate a reply") ;
 }
@@ -49,7 +50,7 @@ static void load_subdir (unsigned int sub)
     if (!qscan_read(fd, &file, RECORD_STATE_MAX)) strerr_warnwu2sys("read ", path) ;
     else if (!state_parse(&m, file.s, file.len))
       strerr_warnw2x("incomplete state file with no todo entry, left alone: ", path) ;
-    else reply_state(id, file.s, file.len) ;
+    else reply_state('O', id, file.s, file.len) ;
     fd_close(fd) ;
     if (record_out.len >= 65536) record_flush() ;
   }
@@ -124,7 +125,7 @@ static int sort_one (char const *id)
       r = fd_sync(fd) ;
       fd_close(fd) ;
       if (r < 0) { strerr_warnwu2sys("fsync ", spath) ; return 0 ; }
-      reply_state(id, st.s, st.len) ;
+      reply_state('O', id, st.s, st.len) ;
       return 1 ;
     }
     fd_close(fd) ;
@@ -161,7 +162,7 @@ static int sort_one (char const *id)
     return 0 ;
   }
   fd_close(fd) ;
-  reply_state(id, st.s, st.len) ;
+  reply_state('N', id, st.s, st.len) ;
   return 1 ;
 }
 

@@ -125,7 +125,7 @@ static void child_readable (unsigned int k, uint32_t now)
       case C_RECORD :
         switch (c->rec.s[0])
         {
-          case 'N' : msg_load(c->rec.s, c->rec.len, now) ; break ;
+          case 'N' : case 'O' : msg_load(c->rec.s, c->rec.len, now) ; break ;
           case 'E' :
             scanning = 0 ;
             if (rescan) { rescan = 0 ; scan() ; }

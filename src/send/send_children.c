@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 /* longest records each child may send (their man pages) */
 #define SMALL_REPLY_MAX 4096
+#define PIPE_WANT (1 << 20)
 
 struct child children[C_N] =
 {
@@ -73,6 +75,12 @@ static void spawn (struct child *c, struct account const *a)
   fd_close(out[1]) ;
   c->in = in[1] ;
   c->out = out[0] ;
+  /* A large pipe: what send has written is the child's even if send is
+     killed, and record records every result it holds before exiting; a
+     result still in send's own buffer is lost and its delivery repeated.
+     Linux's default largest pipe; a smaller pipe is only slower. */
+  if (fcntl(c->in, F_SETPIPE_SZ, PIPE_WANT) < 0 && errno != EPERM)
+    strerr_warnwu2sys("enlarge the pipe to ", c->name) ;
   if (ndelay_on(c->in) < 0 || ndelay_on(c->out) < 0) strerr_diefu1sys(111, "set pipes non-blocking") ;
   bufalloc_init(&c->w, &fd_write, c->in) ;
   buffer_init(&c->r, &buffer_read, c->out, c->rbuf, sizeof c->rbuf) ;

@@ -42,7 +42,8 @@ static void log_msg (char const *what, struct msg const *m, unsigned long uid)
   log_end() ;
 }
 
-/* "N<id>" then the state file's fields, as record sends them */
+/* "N<id>" (just sorted) or "O<id>" (a state found at start-up) then
+   the state file's fields, as record sends them */
 void msg_load (char const *s, size_t len, uint32_t now)
 {
   size_t idlen = strlen(s) ;
@@ -50,8 +51,7 @@ void msg_load (char const *s, size_t len, uint32_t now)
   state_rcpt sr ;
   struct msg *m ;
   size_t pos ;
-  int fresh = 1 ;
-  if (s[0] != 'N' || idlen - 1 > QUEUE_ID_MAX || !queue_id_valid(s + 1))
+  if ((s[0] != 'N' && s[0] != 'O') || idlen - 1 > QUEUE_ID_MAX || !queue_id_valid(s + 1))
   {
     strerr_warnw1x("record sent a malformed message record") ;
     return ;
@@ -85,12 +85,11 @@ void msg_load (char const *s, size_t len, uint32_t now)
     r->channel = sr.channel ;
     r->attempts = sr.attempts ;
     r->lasttry = sr.lasttry ;
-    if (sr.attempts || sr.status != ST_TODO) fresh = 0 ;
     if (sr.status == ST_TODO) m->todo++ ;
     else if (sr.status == ST_FAILED) m->failed++ ;
   }
   if (!index_put(m)) strerr_diefu1sys(111, "allocate") ;
-  log_msg(fresh ? "new msg " : "loaded msg ", m, sm.uid) ;
+  log_msg(s[0] == 'N' ? "new msg " : "loaded msg ", m, sm.uid) ;
   for (unsigned int i = 0 ; i < m->nrcpts ; i++)
   {
     struct rcpt *r = m->rcpts + i ;
