@@ -130,19 +130,21 @@ void msg_update (struct msg *m, unsigned int i, char const *text, size_t textlen
 }
 
 /* A message whose recipients are all settled is bounced (once its
-   failures are on disk) or removed: state first, by record, then the
-   body, by clean, so a body outlives everything that names it. */
+   failures are on disk) or removed: once every result is on disk, the
+   body first, by clean, then the state, by record. A crash between the
+   two leaves a finished state without a body, which the next start
+   finishes removing; never a recipient to deliver without its body. */
 void msg_check (struct msg *m, uint32_t now)
 {
   (void)now ;
-  if (m->phase != PH_ACTIVE || m->todo || m->busy) return ;
+  if (m->phase != PH_ACTIVE || m->todo || m->busy || m->acks) return ;
   if (m->failed)
   {
-    if (!m->acks && !m->bouncing) bounce_want(m) ;
+    if (!m->bouncing) bounce_want(m) ;
     return ;
   }
   m->phase = PH_REMOVING ;
-  put_id_request(&children[C_RECORD], 'X', m->id) ;
+  put_id_request(&children[C_CLEAN], 'B', m->id) ;
 }
 
 void msg_acked (char const *id, uint32_t now)
@@ -153,17 +155,17 @@ void msg_acked (char const *id, uint32_t now)
   msg_check(m, now) ;
 }
 
-void msg_state_removed (char const *id)
-{
-  struct msg *m = index_get(id) ;
-  if (!m || m->phase != PH_REMOVING) { strerr_warnw2x("record removed an unknown state: ", id) ; return ; }
-  put_id_request(&children[C_CLEAN], 'B', id) ;
-}
-
 void msg_body_removed (char const *id)
 {
   struct msg *m = index_get(id) ;
   if (!m || m->phase != PH_REMOVING) { strerr_warnw2x("clean removed an unknown body: ", id) ; return ; }
+  put_id_request(&children[C_RECORD], 'X', id) ;
+}
+
+void msg_state_removed (char const *id)
+{
+  struct msg *m = index_get(id) ;
+  if (!m || m->phase != PH_REMOVING) { strerr_warnw2x("record removed an unknown state: ", id) ; return ; }
   log_start("end msg ") ; log_add(m->id) ; log_end() ;
   index_del(m) ;
   stralloc_free(&m->strings) ;
