@@ -113,8 +113,11 @@ static void child_readable (unsigned int k, uint32_t now)
     if (r < 0)
     {
       if (errno == EPIPE && stopping && c->in < 0) { fd_close(c->out) ; c->out = -1 ; return ; }
+      if (errno == EPIPE) strerr_dief2x(111, c->name, " closed its pipe: exiting so the service restarts the set") ;
       strerr_diefu2sys(111, "read from ", c->name) ;
     }
+    /* every reply answers one request, but N and O, which a scan's E ends */
+    if (c->rec.s[0] != 'N' && c->rec.s[0] != 'O' && c->pending) c->pending-- ;
     switch (k)
     {
       case C_LSPAWN : job_result(c->rec.s, c->rec.len, now) ; break ;
@@ -141,17 +144,23 @@ static void child_readable (unsigned int k, uint32_t now)
   }
 }
 
-/* Stop: no new jobs; once none runs and no bounce, close the children's
-   inputs in order (lspawn, then record, whose last replies may still ask
-   clean for work, then clean) and exit when every pipe is at EOF. */
+/* Stop: no new jobs; once none runs, no bounce, and every request to a
+   child is answered (a result's update, then the body's removal, then
+   the state's, each waits for the one before), close every child's
+   input and exit when every pipe is at EOF. */
 static int stop_step (void)
 {
-  struct child *rec = children + C_RECORD, *cl = children + C_CLEAN, *ls = children + C_LSPAWN ;
-  if (jobs_running() || bouncers_running()) return 0 ;
-  if (ls->in >= 0 && bufalloc_isempty(&ls->w)) { fd_close(ls->in) ; ls->in = -1 ; }
-  if (rec->in >= 0 && bufalloc_isempty(&rec->w)) { fd_close(rec->in) ; rec->in = -1 ; }
-  if (rec->out < 0 && cl->in >= 0 && bufalloc_isempty(&cl->w)) { fd_close(cl->in) ; cl->in = -1 ; }
-  return ls->out < 0 && rec->out < 0 && cl->out < 0 ;
+  int quiet = !jobs_running() && !bouncers_running() ;
+  int closed = 1 ;
+  for (unsigned int k = 0 ; k < C_N ; k++)
+    if (children[k].pending) quiet = 0 ;
+  for (unsigned int k = 0 ; k < C_N ; k++)
+  {
+    struct child *c = children + k ;
+    if (quiet && c->in >= 0) { fd_close(c->in) ; c->in = -1 ; }
+    if (c->out >= 0) closed = 0 ;
+  }
+  return quiet && closed ;
 }
 
 int main (void)

@@ -83,6 +83,7 @@ struct child
   char rbuf[8192] ;
   stralloc rec ;
   size_t max ;          /* longest record it may send */
+  unsigned long pending ; /* requests not answered yet */
 } ;
 enum { C_RECORD, C_CLEAN, C_LSPAWN, C_N } ;
 extern struct child children[C_N] ;

@@ -111,11 +111,13 @@ void children_start (void)
   }
 }
 
-/* Queued in memory and written as the pipe takes it: send never blocks
+/* One request (each call is one whole record), queued in memory and
+   written as the pipe takes it: send never blocks
    on a child. What is queued is bounded by the jobs and messages held. */
 int child_put (struct child *c, char const *s, size_t len)
 {
   if (c->in < 0) strerr_dief2x(101, "request to a closed child: ", c->name) ;
   if (!bufalloc_put(&c->w, s, len)) strerr_diefu1sys(111, "allocate") ;
+  c->pending++ ;
   return 1 ;
 }
