@@ -2,7 +2,7 @@
 # deps.sh: installs the Debian 12 packages postern's build, tests and
 # quick start need, with apt-get as root; does nothing when all are there.
 set -eu
-PKGS="gcc make libc6-dev skalibs-dev libcdb-dev tinycdb python3 strace mandoc"
+PKGS="gcc make libc6-dev skalibs-dev libcdb-dev tinycdb python3 strace mandoc s6 execline"
 
 missing=
 for p in $PKGS; do
