@@ -170,6 +170,28 @@ class SendTest(unittest.TestCase):
         self.assertEqual(sorted(self.delivered_subjects()), sorted(f"test {i}" for i in range(300)))
         self.assertQueueEmpty()
 
+    def test_sigalrm_retries_deferred_now(self):
+        self.inst.control("retrybase", "1000\n")
+        flag = os.path.join(self.demo[2], "tried")
+        self.inst.write_as(os.path.join(self.demo[2], ".postern-later"),
+                           f"|if [ -e {flag} ]; then exit 0; fi; touch {flag}; exit 111\n", self.demo[0])
+        self.inst.start()
+        rc, err = self.inst.inject(message(1), envelope("sender@example.test", ["demo-later@example.test"]))
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(wait_for(lambda: ": deferral: " in self.inst.log(), 30), self.inst.log())
+        time.sleep(1)
+        self.assertNotIn(": success: ", self.inst.log(), "retried before its time")
+        self.inst.send.send_signal(14)  # SIGALRM, as s6-svc -a
+        self.assertTrue(wait_for(lambda: ": success: " in self.inst.log(), 10), self.inst.log())
+        self.assertIn("status: retrying every deferred recipient now", self.inst.log())
+
+    def test_sighup_rereads_control(self):
+        self.inst.start()
+        self.assertTrue(wait_for(lambda: "status: local 0/10 " in self.inst.log(), 10), self.inst.log())
+        self.inst.control("concurrencylocal", "3\n")
+        self.inst.send.send_signal(1)  # SIGHUP, as s6-svc -h
+        self.assertTrue(wait_for(lambda: "status: local 0/3 " in self.inst.log(), 10), self.inst.log())
+
     def test_remote_recipient_stays_queued(self):
         self.inst.start()
         rc, err = self.inst.inject(message(1), envelope("sender@example.test",
