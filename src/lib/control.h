@@ -12,6 +12,9 @@
    blanks removed). Returns 1 if read, 0 if the file does not exist, -1
    with errno on error (EINVAL: too long or not text). */
 extern int control_readline (stralloc *sa, char const *name) ;
+/* The same for a file named by path (a program whose cwd is not the
+   home builds home_dir() "/control/" name itself). */
+extern int control_readfile (stralloc *sa, char const *path) ;
 /* Reads an unsigned number; *u = def if the file does not exist.
    Returns 1 on success, -1 on error (EINVAL: not a number). */
 extern int control_readuint (unsigned long *u, char const *name, unsigned long def) ;

@@ -1,6 +1,3 @@
-#include <errno.h>
-#include <string.h>
-#include <skalibs/djbunix.h>
 #include <skalibs/stralloc.h>
 #include "control.h"
 #include "home.h"
@@ -11,20 +8,14 @@
 int local_control_readline (stralloc *sa, char const *name)
 {
   stralloc path = STRALLOC_ZERO ;
-  char buf[CONTROL_LINE_MAX + 1] ;
-  ssize_t r ;
-  size_t n ;
+  int r ;
   if (!stralloc_cats(&path, home_dir()) || !stralloc_cats(&path, "/" CONTROL_DIR "/")
    || !stralloc_cats(&path, name) || !stralloc_0(&path))
   {
     stralloc_free(&path) ;
     return -1 ;
   }
-  r = openreadnclose(path.s, buf, sizeof buf) ;
+  r = control_readfile(sa, path.s) ;
   stralloc_free(&path) ;
-  if (r < 0) return errno == ENOENT ? 0 : -1 ;
-  n = memchr(buf, '\n', r) ? (size_t)((char *)memchr(buf, '\n', r) - buf) : (size_t)r ;
-  if (n > CONTROL_LINE_MAX || memchr(buf, 0, n)) return (errno = EINVAL, -1) ;
-  while (n && (buf[n-1] == ' ' || buf[n-1] == '\t' || buf[n-1] == '\r')) n-- ;
-  return stralloc_copyb(sa, buf, n) ? 1 : -1 ;
+  return r ;
 }
