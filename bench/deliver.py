@@ -4,7 +4,7 @@ instance, start send, time until all N are in the Maildir. Prints
 messages/s, CPU ms per message (every process of the run), disk flushes
 per message, and from a separate strace'd run the fsync, rename, link
 and unlink calls per delivered message. Uses the test instance
-(build/testhome): run `make check` or `make testbins` first.
+home in /var/tmp/postern-bench run by build/bin (run `make bench` first).
 
     bench/deliver.py [N ...]        default 10000; BENCH_C: injectors (4)"""
 import os
@@ -34,8 +34,11 @@ def disk_flushes():
     return None
 
 
+BENCH_HOME = os.environ.get("BENCH_HOME", "/var/tmp/postern-bench")
+
+
 def setup(n):
-    inst = Instance()
+    inst = Instance(BENCH_HOME, os.path.join(harness.TOP, "build", "bin"))
     inst.table("locals", "example.test\n")
     demo = inst.mailbox_user("demo")
     inst.users({"demo": demo})

@@ -137,17 +137,22 @@ class Instance:
     setuid queue-inject writes there). As root it has the accounts of
     conf-users, owners and modes of a real install."""
 
-    def __init__(self):
-        self.dir = TESTHOME
+    def __init__(self, home=TESTHOME, bindir=TEST_BIN):
+        """another home needs programs that honour POSTERN_HOME there:
+        build/bin, with queue-inject run directly (not setuid)"""
+        self.dir = home
         self.root = os.getuid() == 0
         self.send = None
-        self.logpath = os.path.join(TOP, "build", "testhome.log")
+        self.logpath = home.rstrip("/") + ".log"
         if os.path.exists(self.logpath):
             os.unlink(self.logpath)
         if os.path.exists(self.dir):
             shutil.rmtree(self.dir)
-        subprocess.run(["sh", os.path.join(TOP, "src/install/mkhome.sh"), self.dir, TEST_BIN],
+        subprocess.run(["sh", os.path.join(TOP, "src/install/mkhome.sh"), self.dir, bindir],
                        check=True)
+        if home != TESTHOME:
+            # a setuid copy would write conf-home's queue, not this one
+            os.chmod(os.path.join(self.dir, "bin", "queue-inject"), 0o755)
         self.env = dict(os.environ, POSTERN_HOME=self.dir)
         self.bin = os.path.join(self.dir, "bin")
         os.chmod(os.path.dirname(self.dir), 0o755)

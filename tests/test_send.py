@@ -67,6 +67,14 @@ class SendTest(unittest.TestCase):
         self.assertEqual(len(re.findall(r"^end msg ", self.inst.log(), re.M)), 1000)
         self.assertEqual(self.inst.stop(), 0)
 
+    def test_backlog_found_at_start_is_sorted_without_waiting(self):
+        # record sorts 1000 a scan; the rest must not wait for the
+        # 60-second rescan (3 scans would take over 2 minutes)
+        self.inject_many([message(i) for i in range(2500)])
+        self.inst.start()
+        self.assertTrue(wait_for(lambda: maildir_count(self.maildir) >= 2500, 50),
+                        f"{maildir_count(self.maildir)} of 2500 delivered")
+
     def test_program_deferral_is_retried_and_succeeds(self):
         flag = os.path.join(self.demo[2], "tried")
         self.inst.write_as(os.path.join(self.demo[2], ".postern-retry"),

@@ -7,10 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <skalibs/allreadwrite.h>
 #include <skalibs/bufalloc.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/iopause.h>
@@ -18,6 +20,7 @@
 #include <skalibs/sig.h>
 #include <skalibs/strerr.h>
 #include <skalibs/tai.h>
+#include <skalibs/types.h>
 #include "frame.h"
 #include "home.h"
 #include "send.h"
@@ -144,6 +147,29 @@ static void child_readable (unsigned int k, uint32_t now)
   }
 }
 
+/* s6 readiness (notification-fd): the descriptor POSTERN_NOTIFY_FD
+   names, kept from every child, gets one newline once the children run
+   and record was asked to load the queue. */
+static int notify_open (void)
+{
+  char const *s = getenv("POSTERN_NOTIFY_FD") ;
+  unsigned int fd ;
+  if (!s || !*s) return -1 ;
+  if (!uint0_scan(s, &fd) || fd < 3 || coe(fd) < 0)
+  {
+    strerr_warnw3x("POSTERN_NOTIFY_FD=", s, " is not an open descriptor above 2: not notifying readiness") ;
+    return -1 ;
+  }
+  return fd ;
+}
+
+static void notify_ready (int fd)
+{
+  if (fd < 0) return ;
+  if (fd_write(fd, "\n", 1) != 1) strerr_warnwu1sys("notify readiness") ;
+  fd_close(fd) ;
+}
+
 /* Stop: no new jobs; once none runs, no bounce, and every request to a
    child is answered (a result's update, then the body's removal, then
    the state's, each waits for the one before), close every child's
@@ -166,8 +192,9 @@ static int stop_step (void)
 int main (void)
 {
   iopause_fd x[POLL_MAX] ;
-  int spfd ;
+  int spfd, notify ;
   PROG = "send" ;
+  notify = notify_open() ;
   if (home_chdir() < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;
   if (!config_read(&conf)) strerr_dief1x(111, "unable to read the control files") ;
   spfd = selfpipe_init() ;
@@ -187,6 +214,7 @@ int main (void)
   log_start("status: send started") ; log_end() ;
   scanning = 1 ;
   request("L\0", 3) ;
+  notify_ready(notify) ;
   {
     uint32_t now = now32() ;
     next_status = now + conf.statusinterval ;
