@@ -30,6 +30,7 @@
 static int stopping = 0 ;
 static int scanning = 0 ;       /* a load or scan is running in record */
 static int rescan = 0 ;         /* a trigger came during it */
+static unsigned long found = 0 ; /* new messages the running scan reported */
 static int trigger = -1 ;
 static uint32_t next_status = 0, next_rescan = 0 ;
 
@@ -48,6 +49,7 @@ static void scan (void)
   if (stopping || index_count() >= SEND_MSG_MAX) return ;
   if (scanning) { rescan = 1 ; return ; }
   scanning = 1 ;
+  found = 0 ;
   request("S\0", 3) ;
 }
 
@@ -131,10 +133,13 @@ static void child_readable (unsigned int k, uint32_t now)
       case C_RECORD :
         switch (c->rec.s[0])
         {
-          case 'N' : case 'O' : msg_load(c->rec.s, c->rec.len, now) ; break ;
+          case 'N' : found++ ; /* fall through */
+          case 'O' : msg_load(c->rec.s, c->rec.len, now) ; break ;
           case 'E' :
+            /* record sorts at most 1000 a scan: while scans find mail,
+               there may be more, and nothing else would wake us for it */
             scanning = 0 ;
-            if (rescan) { rescan = 0 ; scan() ; }
+            if (rescan || found) { rescan = 0 ; scan() ; }
             break ;
           case 'A' : msg_acked(c->rec.s + 1, now) ; break ;
           case 'x' : msg_state_removed(c->rec.s + 1) ; break ;
