@@ -2,7 +2,8 @@
 # deps.sh: installs the Debian 12 packages postern's build, tests and
 # quick start need, with apt-get as root; does nothing when all are there.
 set -eu
-PKGS="gcc make libc6-dev skalibs-dev libcdb-dev tinycdb python3 strace mandoc s6 execline"
+# postfix only for smtp-source/smtp-sink (tests, bench); never run: stopped below
+PKGS="gcc make libc6-dev skalibs-dev libcdb-dev tinycdb python3 strace mandoc s6 execline ucspi-tcp swaks postfix"
 
 missing=
 for p in $PKGS; do
@@ -20,3 +21,6 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q || true
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
+# postfix is installed for its smtp-source and smtp-sink only: if its
+# package started a master (it would listen on port 25), stop it
+if postfix status >/dev/null 2>&1; then postfix stop || true; fi

@@ -1,0 +1,101 @@
+#ifndef POSTERN_SMTPD_H
+#define POSTERN_SMTPD_H
+
+#include <stddef.h>
+#include <skalibs/stralloc.h>
+#include "addr.h"
+
+/* RFC 5321 4.5.3.1.4: a command line is at most 512 octets, CRLF included */
+#define SMTPD_LINE_MAX 512
+/* RFC 5321 4.5.3.1.6: a text line is at most 1000 octets, CRLF included */
+#define SMTPD_TEXT_MAX 1000
+/* bytes read from the client at once: several pipelined commands, or a
+   good part of a message; never more is held */
+#define SMTPD_IN_MAX 16384
+/* replies held until the client's pipelined input is used up; a fuller
+   buffer is written out early (RFC 2920 allows it) */
+#define SMTPD_OUT_MAX 8192
+/* a reply line we make: code, status, text and the client's bytes quoted
+   nowhere, so short */
+#define SMTPD_REPLY_MAX 512
+/* a session may last this many seconds, whatever the client does */
+#define SMTPD_LIFETIME 3600
+/* control/ defaults (smtpd(8)) */
+#define SMTPD_DATABYTES 10240000
+#define SMTPD_MAXRCPT 100
+#define SMTPD_TIMEOUT 300
+#define SMTPD_MAXBAD 10
+/* HELO argument kept for the Received line (RFC 1035 name length) */
+#define SMTPD_HELO_MAX 255
+/* our name in the greeting and the Received line */
+#define SMTPD_ME_MAX 255
+
+typedef struct smtpd_conf_s smtpd_conf, *smtpd_conf_ref ;
+struct smtpd_conf_s
+{
+  unsigned long databytes ;  /* 0: no limit */
+  unsigned long maxrcpt ;
+  unsigned long timeout ;    /* seconds per read or write */
+  unsigned long maxbad ;
+  char const *remoteip ;     /* TCPREMOTEIP or "unknown" */
+  char const *localip ;      /* TCPLOCALIP or 0 */
+  int relayclient ;          /* RELAYCLIENT is set */
+  stralloc me ;              /* NUL-terminated */
+  stralloc greeting ;        /* NUL-terminated, the text after "220 " */
+} ;
+extern smtpd_conf conf ;
+
+/* smtpd_conf.c: environment and control/; 0 with errno and *what set */
+extern int smtpd_conf_read (char const **what) ;
+/* copies s into d (max bytes), keeping only what may stand in a header
+   or a reply: printable ASCII but for parentheses and backslash */
+extern size_t smtpd_clean (char *d, size_t max, char const *s, size_t len) ;
+
+/* smtpd_io.c: the client, with deadlines */
+enum smtpd_line { LINE_OK, LINE_EOF, LINE_BARE, LINE_LONG, LINE_NUL } ;
+extern void smtpd_io_init (void) ;
+extern void smtpd_put (char const *s, size_t len) ;
+extern void smtpd_puts (char const *s) ;
+/* one whole reply line: code, enhanced status (or 0), text; CRLF added */
+extern void smtpd_reply (char const *code, char const *status, char const *text) ;
+extern void smtpd_flush (void) ;
+/* the next command line, CRLF removed and NUL-terminated in place */
+extern enum smtpd_line smtpd_getline (char **line, size_t *len) ;
+/* the buffered input, for DATA: smtpd_fill waits for more (0 at EOF) */
+extern size_t smtpd_avail (char **s) ;
+extern void smtpd_consume (size_t n) ;
+extern int smtpd_fill (void) ;
+/* 421 with status and text, logged, then exit */
+extern void smtpd_bye (char const *status, char const *text, char const *why) __attribute__((noreturn)) ;
+
+/* smtpd_log.c: one line per event on fd 2, "keyword pid N" first;
+   smtpd_log_str escapes the client's bytes */
+extern void smtpd_log_start (char const *keyword) ;
+extern void smtpd_log_put (char const *s) ;
+extern void smtpd_log_str (char const *s, size_t len) ;
+extern void smtpd_log_end (void) ;
+
+/* smtpd_addr.c: MAIL and RCPT arguments */
+typedef struct smtpd_path_s smtpd_path, *smtpd_path_ref ;
+struct smtpd_path_s
+{
+  char addr[ADDR_MAX + 1] ;  /* the mailbox as it will be queued, NUL-terminated */
+  size_t len ;
+  size_t at ;                /* offset of the domain's '@', len if none */
+  int literal ;              /* the domain is an address literal */
+  int trick ;                /* the local part holds '@', '%' or '!' */
+  unsigned long size ;       /* SIZE= */
+} ;
+/* parses "FROM:<path> params" (rcpt: "TO:<path>"); returns 0, or the
+   reply to give (a static string, code and status included) */
+extern char const *smtpd_path_parse (smtpd_path *p, char const *s, int rcpt) ;
+
+/* smtpd_policy.c: 0 if the recipient is accepted, else the reply */
+extern void smtpd_policy_reset (void) ;
+extern char const *smtpd_policy_rcpt (smtpd_path const *p) ;
+
+/* smtpd_data.c: after DATA was accepted: runs queue-inject, reads the
+   message, replies. env: the envelope without its final NUL. */
+extern void smtpd_data (stralloc *env, unsigned int nrcpt, char const *helo, int esmtp) ;
+
+#endif

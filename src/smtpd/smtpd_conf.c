@@ -1,0 +1,87 @@
+/* Settings: tcpserver's environment and the control/ files, read once
+   per connection (a connection is one process). */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <skalibs/stralloc.h>
+#include "control.h"
+#include "envelope.h"
+#include "smtpd.h"
+
+smtpd_conf conf =
+{
+  .databytes = SMTPD_DATABYTES, .maxrcpt = SMTPD_MAXRCPT,
+  .timeout = SMTPD_TIMEOUT, .maxbad = SMTPD_MAXBAD,
+  .remoteip = "unknown", .localip = 0, .relayclient = 0,
+  .me = STRALLOC_ZERO, .greeting = STRALLOC_ZERO
+} ;
+
+size_t smtpd_clean (char *d, size_t max, char const *s, size_t len)
+{
+  size_t n = 0 ;
+  for (size_t i = 0 ; i < len && n < max ; i++)
+  {
+    unsigned char c = (unsigned char)s[i] ;
+    d[n++] = c > 32 && c < 127 && c != '(' && c != ')' && c != '\\' ? (char)c : '?' ;
+  }
+  return n ;
+}
+
+/* keeps at most max bytes of sa, cleaned, NUL-terminated */
+static int cleaned (stralloc *sa, size_t max, int spaces)
+{
+  size_t n = sa->len < max ? sa->len : max ;
+  for (size_t i = 0 ; i < n ; i++)
+  {
+    unsigned char c = (unsigned char)sa->s[i] ;
+    if (c < 32 || c >= 127 || (c == ' ' && !spaces)) sa->s[i] = '?' ;
+  }
+  sa->len = n ;
+  return stralloc_0(sa) ;
+}
+
+static int readuint (unsigned long *u, char const *name, unsigned long def, char const **what)
+{
+  if (control_readuint(u, name, def) < 0) return (*what = name, 0) ;
+  return 1 ;
+}
+
+int smtpd_conf_read (char const **what)
+{
+  char const *x = getenv("TCPREMOTEIP") ;
+  int r ;
+  if (x && *x) conf.remoteip = x ;
+  x = getenv("TCPLOCALIP") ;
+  if (x && *x) conf.localip = x ;
+  conf.relayclient = !!getenv("RELAYCLIENT") ;
+  if (!readuint(&conf.databytes, "databytes", SMTPD_DATABYTES, what)
+   || !readuint(&conf.maxrcpt, "maxrcpt", SMTPD_MAXRCPT, what)
+   || !readuint(&conf.timeout, "timeoutsmtpd", SMTPD_TIMEOUT, what)
+   || !readuint(&conf.maxbad, "maxbadcommands", SMTPD_MAXBAD, what)) return 0 ;
+  /* queue-inject takes no more; a timeout of 0 would drop every client */
+  if (!conf.maxrcpt || conf.maxrcpt > ENV_RCPT_MAX) conf.maxrcpt = ENV_RCPT_MAX ;
+  if (!conf.timeout) conf.timeout = 1 ;
+  if (conf.timeout > 86400) conf.timeout = 86400 ;
+  if (!conf.maxbad) conf.maxbad = 1 ;
+  r = control_readline(&conf.me, "me") ;
+  if (r < 0) return (*what = "me", 0) ;
+  if (!r || !conf.me.len)
+  {
+    char host[SMTPD_ME_MAX + 1] ;
+    if (gethostname(host, sizeof host) < 0) return (*what = "the host name", 0) ;
+    host[SMTPD_ME_MAX] = 0 ;
+    if (!stralloc_copys(&conf.me, host)) return (*what = "memory", 0) ;
+  }
+  if (!cleaned(&conf.me, SMTPD_ME_MAX, 0)) return (*what = "memory", 0) ;
+  r = control_readline(&conf.greeting, "smtpgreeting") ;
+  if (r < 0) return (*what = "smtpgreeting", 0) ;
+  if (!r || !conf.greeting.len)
+  {
+    if (!stralloc_copyb(&conf.greeting, conf.me.s, conf.me.len - 1)
+     || !stralloc_cats(&conf.greeting, " ESMTP postern")) return (*what = "memory", 0) ;
+  }
+  if (!cleaned(&conf.greeting, SMTPD_REPLY_MAX - 8, 1)) return (*what = "memory", 0) ;
+  errno = 0 ;
+  return 1 ;
+}

@@ -1,0 +1,247 @@
+/* DATA: the message goes to queue-inject as it arrives (CR LF made LF,
+   dots unstuffed, our Received line first), through one fixed buffer.
+   Only CR LF "." CR LF ends it. A message found bad is refused whole:
+   queue-inject is stopped at once (it gets no envelope, so it queues
+   nothing), and the rest of the message is read and dropped. */
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <skalibs/allreadwrite.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/types.h>
+#include "date822.h"
+#include "qexit.h"
+#include "qinject.h"
+#include "smtpd.h"
+
+/* bytes handed to queue-inject per write */
+#define QBUF_MAX 16384
+/* RFC 5321 4.5.3.1.6: 1000 octets with the CR LF */
+#define TEXT_MAX (SMTPD_TEXT_MAX - 2)
+
+/* TCPREMOTEIP as written into the Received line (an IPv6 one is 45) */
+#define IP_MAX 64
+
+enum dstate { D_BOL, D_TEXT, D_CR, D_DOT, D_DOTCR } ;
+
+/* why a message is refused, by priority */
+#define BAD_SIZE 1
+#define BAD_BARE 2
+#define BAD_NUL 4
+#define BAD_LONG 8
+#define BAD_INJECT 16  /* queue-inject is gone: its exit code says why */
+
+static char qbuf[QBUF_MAX] ;
+static size_t qlen ;
+static qinject q ;
+static int running ;
+static unsigned int bad ;
+static unsigned long total ;
+static int code ;
+
+static void stop (void)
+{
+  if (!running) return ;
+  running = 0 ;
+  code = qinject_finish(&q, 0, 0) ;
+}
+
+static void refuse (unsigned int why)
+{
+  bad |= why ;
+  stop() ;
+}
+
+static void qflush (void)
+{
+  if (running && qlen && allwrite(q.msg, qbuf, qlen) < qlen) refuse(BAD_INJECT) ;
+  qlen = 0 ;
+}
+
+static void qput (char const *s, size_t n)
+{
+  if (bad) return ;
+  total += n ;
+  /* counted as queue-inject counts control/databytes: our Received
+     line included, LF line ends, dots unstuffed */
+  if (conf.databytes && total > conf.databytes) { refuse(BAD_SIZE) ; return ; }
+  while (n)
+  {
+    size_t k = sizeof qbuf - qlen ;
+    if (k > n) k = n ;
+    memcpy(qbuf + qlen, s, k) ;
+    qlen += k ; s += k ; n -= k ;
+    if (qlen == sizeof qbuf) qflush() ;
+    if (bad) return ;
+  }
+}
+
+static void received (char const *helo, int esmtp)
+{
+  char line[64 + SMTPD_HELO_MAX + IP_MAX + SMTPD_ME_MAX + DATE822_FMT] ;
+  size_t n = 0 ;
+  char ip[IP_MAX] ;
+  size_t iplen = smtpd_clean(ip, sizeof ip, conf.remoteip, strlen(conf.remoteip)) ;
+  memcpy(line, "Received: from ", 15) ; n = 15 ;
+  memcpy(line + n, helo, strlen(helo)) ; n += strlen(helo) ;
+  memcpy(line + n, " (", 2) ; n += 2 ;
+  memcpy(line + n, ip, iplen) ; n += iplen ;
+  memcpy(line + n, ") by ", 5) ; n += 5 ;
+  memcpy(line + n, conf.me.s, conf.me.len - 1) ; n += conf.me.len - 1 ;
+  memcpy(line + n, esmtp ? " with ESMTP; " : " with SMTP; ", esmtp ? 13 : 12) ;
+  n += esmtp ? 13 : 12 ;
+  n += date822_fmt(line + n, time(0)) ;
+  line[n++] = '\n' ;
+  qput(line, n) ;
+}
+
+/* Reads the message to its end; returns 0 at the end of data. */
+static int body (void)
+{
+  enum dstate st = D_BOL ;
+  size_t linelen = 0 ;
+  for (;;)
+  {
+    char *s ;
+    size_t n = smtpd_avail(&s), i = 0 ;
+    if (!n)
+    {
+      if (!smtpd_fill()) return -1 ;
+      continue ;
+    }
+    while (i < n)
+    {
+      char c = s[i] ;
+      switch (st)
+      {
+        case D_BOL :
+          linelen = 0 ;
+          if (c == '.') { st = D_DOT ; linelen = 1 ; i++ ; continue ; }
+          break ;
+        case D_CR :
+          if (c == '\n') { qput("\n", 1) ; st = D_BOL ; i++ ; continue ; }
+          refuse(BAD_BARE) ;
+          break ;
+        case D_DOT :
+          /* the leading dot is dropped (RFC 5321 4.5.2) */
+          if (c == '\r') { st = D_DOTCR ; i++ ; continue ; }
+          break ;
+        case D_DOTCR :
+          if (c == '\n') { smtpd_consume(i + 1) ; return 0 ; }
+          refuse(BAD_BARE) ;
+          break ;
+        default : break ;
+      }
+      /* inside a line: a run of plain bytes, then one special */
+      st = D_TEXT ;
+      {
+        size_t j = i ;
+        while (j < n && s[j] != '\r' && s[j] != '\n' && s[j]) j++ ;
+        qput(s + i, j - i) ;
+        linelen += j - i ;
+        i = j ;
+      }
+      if (linelen > TEXT_MAX && !(bad & BAD_LONG)) refuse(BAD_LONG) ;
+      if (i == n) break ;
+      c = s[i++] ;
+      if (c == '\r') st = D_CR ;
+      else
+      {
+        /* a bare LF is no line end: what follows is the same line */
+        refuse(c ? BAD_BARE : BAD_NUL) ;
+        linelen++ ;
+      }
+    }
+    smtpd_consume(n) ;
+  }
+}
+
+static void log_result (char const *what, char const *sender, unsigned int nrcpt)
+{
+  char fmt[ULONG_FMT] ;
+  smtpd_log_start(what) ;
+  if (!bad && !code)
+  {
+    smtpd_log_put(" qp ") ;
+    fmt[pid_fmt(fmt, q.pid)] = 0 ;
+    smtpd_log_put(fmt) ;
+  }
+  smtpd_log_put(" from <") ;
+  smtpd_log_str(sender, strlen(sender)) ;
+  smtpd_log_put("> rcpts ") ;
+  fmt[uint_fmt(fmt, nrcpt)] = 0 ;
+  smtpd_log_put(fmt) ;
+  smtpd_log_put(" bytes ") ;
+  fmt[ulong_fmt(fmt, total)] = 0 ;
+  smtpd_log_put(fmt) ;
+}
+
+void smtpd_data (stralloc *env, unsigned int nrcpt, char const *helo, int esmtp)
+{
+  char text[SMTPD_REPLY_MAX] ;
+  qexit_info const *x ;
+  qlen = 0 ; bad = 0 ; total = 0 ; code = 0 ;
+  if (!stralloc_0(env)) { smtpd_reply("451", "4.3.0", "out of memory") ; return ; }
+  if (!qinject_start(&q, -1, -1))
+  {
+    smtpd_log_start("warning") ;
+    smtpd_log_put(": unable to start queue-inject: ") ;
+    smtpd_log_put(strerror(errno)) ;
+    smtpd_log_end() ;
+    smtpd_reply("451", "4.3.0", "unable to queue the message now, try later") ;
+    return ;
+  }
+  running = 1 ;
+  smtpd_reply("354", 0, "go ahead, end with <CR><LF>.<CR><LF>") ;
+  smtpd_flush() ;
+  received(helo, esmtp) ;
+  if (body() < 0)
+  {
+    stop() ;
+    smtpd_log_start("end") ;
+    smtpd_log_put(": client gone in DATA") ;
+    smtpd_log_end() ;
+    _exit(0) ;
+  }
+  if (!bad)
+  {
+    qflush() ;
+    if (!bad)
+    {
+      running = 0 ;
+      code = qinject_finish(&q, env->s, env->len) ;
+    }
+  }
+  else stop() ;
+  if (bad & BAD_SIZE) smtpd_reply("552", "5.3.4", "message too big") ;
+  else if (bad & BAD_BARE) smtpd_reply("554", "5.6.0", "bare CR or LF not allowed") ;
+  else if (bad & BAD_NUL) smtpd_reply("554", "5.6.0", "NUL characters not allowed") ;
+  else if (bad & BAD_LONG) smtpd_reply("554", "5.6.0", "line longer than 1000 bytes") ;
+  else if (!bad && !code)
+  {
+    char fmt[PID_FMT + 1] ;
+    fmt[pid_fmt(fmt, q.pid)] = 0 ;
+    memcpy(text, "ok qp ", 6) ;
+    memcpy(text + 6, fmt, strlen(fmt) + 1) ;
+    smtpd_reply("250", "2.0.0", text) ;
+    log_result("ok", env->s + 1, nrcpt) ;
+    smtpd_log_end() ;
+    smtpd_flush() ;
+    return ;
+  }
+  else
+  {
+    char num[4] = { 0 } ;
+    x = qexit_lookup(code < 0 || code > 255 ? 255 : code) ;
+    uint_fmt(num, x->smtp) ;
+    smtpd_reply(num, x->status, x->text) ;
+  }
+  log_result("reject", env->s + 1, nrcpt) ;
+  smtpd_log_put(": ") ;
+  smtpd_log_put(bad & BAD_SIZE ? "message too big" : bad & BAD_BARE ? "bare CR or LF"
+    : bad & BAD_NUL ? "NUL" : bad & BAD_LONG ? "line too long" : qexit_lookup(code)->text) ;
+  smtpd_log_end() ;
+  smtpd_flush() ;
+}

@@ -1,0 +1,198 @@
+/* The client's side: fds 0 and 1 non-blocking, every wait bounded by
+   the per-read timeout and the session's lifetime. */
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/iopause.h>
+#include <skalibs/strerr.h>
+#include <skalibs/tai.h>
+#include "smtpd.h"
+
+static char inbuf[SMTPD_IN_MAX] ;
+static size_t inpos = 0, inlen = 0 ;   /* unread: inbuf[inpos .. inlen) */
+static char outbuf[SMTPD_OUT_MAX] ;
+static size_t outlen = 0 ;
+static tain lifetime ;
+static int skipping = 0 ;  /* inside a command line already too long */
+static int dead = 0 ;      /* the client cannot be written to */
+
+void smtpd_io_init (void)
+{
+  if (ndelay_on(0) < 0 || ndelay_on(1) < 0) strerr_diefu1sys(111, "set descriptors non-blocking") ;
+  tain_now_set_stopwatch_g() ;
+  tain_addsec_g(&lifetime, SMTPD_LIFETIME) ;
+}
+
+/* now + timeout, or the end of the lifetime if sooner; 1 if the
+   lifetime is what ends it */
+static int deadline (tain *d)
+{
+  tain_now_g() ;
+  tain_addsec_g(d, (int)conf.timeout) ;
+  if (tain_less(&lifetime, d)) { *d = lifetime ; return 1 ; }
+  return 0 ;
+}
+
+/* waits until fd is ready; 0 on timeout */
+static int await (int fd, short events, int *life)
+{
+  iopause_fd x = { .fd = fd, .events = events } ;
+  tain d ;
+  int r ;
+  *life = deadline(&d) ;
+  r = iopause_g(&x, 1, &d) ;
+  if (r < 0) strerr_diefu1sys(111, "iopause") ;
+  return r ;
+}
+
+void smtpd_flush (void)
+{
+  size_t done = 0 ;
+  if (dead) { outlen = 0 ; return ; }
+  while (done < outlen)
+  {
+    ssize_t w = write(1, outbuf + done, outlen - done) ;
+    int life ;
+    if (w > 0) { done += (size_t)w ; continue ; }
+    if (w < 0 && errno == EINTR) continue ;
+    if (w < 0 && errno != EAGAIN)
+    {
+      dead = 1 ;
+      smtpd_log_start("end") ;
+      smtpd_log_put(": write error: ") ;
+      smtpd_log_put(strerror(errno)) ;
+      smtpd_log_end() ;
+      _exit(0) ;
+    }
+    if (!await(1, IOPAUSE_WRITE, &life))
+    {
+      dead = 1 ;
+      smtpd_log_start("end") ;
+      smtpd_log_put(life ? ": lifetime exceeded writing" : ": timeout writing") ;
+      smtpd_log_end() ;
+      _exit(0) ;
+    }
+  }
+  outlen = 0 ;
+}
+
+void smtpd_put (char const *s, size_t len)
+{
+  while (len)
+  {
+    size_t n = sizeof outbuf - outlen ;
+    if (!n) { smtpd_flush() ; continue ; }
+    if (n > len) n = len ;
+    memcpy(outbuf + outlen, s, n) ;
+    outlen += n ; s += n ; len -= n ;
+  }
+}
+
+void smtpd_puts (char const *s)
+{
+  smtpd_put(s, strlen(s)) ;
+}
+
+void smtpd_reply (char const *code, char const *status, char const *text)
+{
+  /* a reply is never split by an early flush */
+  size_t need = strlen(code) + 1 + (status ? strlen(status) + 1 : 0) + strlen(text) + 2 ;
+  if (sizeof outbuf - outlen < need) smtpd_flush() ;
+  smtpd_puts(code) ;
+  smtpd_put(" ", 1) ;
+  if (status) { smtpd_puts(status) ; smtpd_put(" ", 1) ; }
+  smtpd_puts(text) ;
+  smtpd_put("\r\n", 2) ;
+}
+
+void smtpd_bye (char const *status, char const *text, char const *why)
+{
+  smtpd_reply("421", status, text) ;
+  smtpd_flush() ;
+  smtpd_log_start("end") ;
+  smtpd_log_put(": ") ;
+  smtpd_log_put(why) ;
+  smtpd_log_end() ;
+  _exit(0) ;
+}
+
+/* Replies go out before we wait: a pipelining client gets them all once
+   its input is used up, and never waits on replies we hold. */
+int smtpd_fill (void)
+{
+  if (inpos == inlen) inpos = inlen = 0 ;
+  else if (inpos) { memmove(inbuf, inbuf + inpos, inlen - inpos) ; inlen -= inpos ; inpos = 0 ; }
+  if (inlen == sizeof inbuf) return 1 ;
+  smtpd_flush() ;
+  for (;;)
+  {
+    ssize_t r = read(0, inbuf + inlen, sizeof inbuf - inlen) ;
+    int life ;
+    if (r > 0) { inlen += (size_t)r ; return 1 ; }
+    if (!r) return 0 ;
+    if (errno == EINTR) continue ;
+    if (errno == ECONNRESET) return 0 ;
+    if (errno != EAGAIN) strerr_diefu1sys(111, "read from the client") ;
+    if (!await(0, IOPAUSE_READ, &life))
+    {
+      if (life) smtpd_bye("4.4.2", "session too long, closing", "lifetime exceeded") ;
+      smtpd_bye("4.4.2", "timeout, closing", "timeout") ;
+    }
+  }
+}
+
+size_t smtpd_avail (char **s)
+{
+  *s = inbuf + inpos ;
+  return inlen - inpos ;
+}
+
+void smtpd_consume (size_t n)
+{
+  inpos += n ;
+}
+
+/* the LF of the first CR LF in s, or 0 */
+static char *crlf (char *s, size_t n)
+{
+  char *p = s ;
+  while ((p = memchr(p, '\n', n - (size_t)(p - s))))
+  {
+    if (p > s && p[-1] == '\r') return p ;
+    p++ ;
+  }
+  return 0 ;
+}
+
+/* Only CR LF ends a line: a bare CR or LF makes the line that holds it
+   bad, whole, up to the next CR LF. */
+enum smtpd_line smtpd_getline (char **line, size_t *len)
+{
+  for (;;)
+  {
+    char *s = inbuf + inpos ;
+    size_t n = inlen - inpos ;
+    char *lf = crlf(s, n) ;
+    if (lf)
+    {
+      size_t ll = (size_t)(lf - s) + 1 ;
+      inpos += ll ;
+      if (skipping || ll > SMTPD_LINE_MAX) { skipping = 0 ; return LINE_LONG ; }
+      if (memchr(s, '\r', ll - 2) || memchr(s, '\n', ll - 2)) return LINE_BARE ;
+      *len = ll - 2 ;
+      s[ll - 2] = 0 ;
+      *line = s ;
+      return memchr(s, 0, ll - 2) ? LINE_NUL : LINE_OK ;
+    }
+    if (skipping || n >= SMTPD_LINE_MAX)
+    {
+      /* too long: drop what we have but a CR that may start the CR LF,
+         and keep reading to the line's end */
+      skipping = 1 ;
+      inpos = n && s[n - 1] == '\r' ? inlen - 1 : inlen ;
+    }
+    if (!smtpd_fill()) return LINE_EOF ;
+  }
+}

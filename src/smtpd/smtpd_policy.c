@@ -1,0 +1,78 @@
+/* Which recipients we take (smtpd(8), Policy): the relay rules, then
+   the local name, looked up as local delivery will look it up. */
+
+#include <string.h>
+#include <skalibs/stralloc.h>
+#include "resolve.h"
+#include "route.h"
+#include "smtpd.h"
+#include "table.h"
+
+#define RCPTHOSTS "control/rcpthosts.cdb"
+
+static route rt = ROUTE_ZERO ;
+static resolve_dest dest = RESOLVE_DEST_ZERO ;
+static stralloc value = STRALLOC_ZERO ;
+
+void smtpd_policy_reset (void)
+{
+  route_reset(&rt) ;
+}
+
+/* the domain, or one of its parents written with a leading dot (as in
+   qmail: ".example.org" takes every subdomain of example.org); 1 if
+   listed, 0 if not, -1 on error */
+static int rcpthost (char const *dom, size_t len, int literal)
+{
+  int r = table_lookup(RCPTHOSTS, dom, len, &value) ;
+  for (size_t i = 1 ; !r && !literal && i < len ; i++)
+    if (dom[i] == '.') r = table_lookup(RCPTHOSTS, dom + i, len - i, &value) ;
+  return r ;
+}
+
+/* an address literal is ours only if it is the address the client
+   reached (tcpserver's TCPLOCALIP) */
+static int ourliteral (char const *dom, size_t len)
+{
+  size_t n ;
+  if (!conf.localip) return 0 ;
+  n = strlen(conf.localip) ;
+  return len == n + 2 && dom[0] == '[' && !memcmp(dom + 1, conf.localip, n) && dom[n + 1] == ']' ;
+}
+
+static char const *relay (smtpd_path const *p)
+{
+  char const *dom = p->addr + p->at + 1 ;
+  size_t len = p->len - p->at - 1 ;
+  int r ;
+  if (p->at == p->len) return 0 ;  /* <postmaster> */
+  if (p->trick) return "554 5.7.1 relaying denied: no %, ! or @ in a local part" ;
+  if (p->literal && !ourliteral(dom, len)) return "554 5.7.1 relaying denied" ;
+  r = rcpthost(dom, len, p->literal) ;
+  if (r < 0) return "451 4.3.5 unable to read control/rcpthosts.cdb" ;
+  return r ? 0 : "554 5.7.1 relaying denied" ;
+}
+
+char const *smtpd_policy_rcpt (smtpd_path const *p)
+{
+  char local[ROUTE_LOCALNAME_MAX] ;
+  size_t n ;
+  enum route_kind k ;
+  int r ;
+  if (!conf.relayclient)
+  {
+    char const *no = relay(p) ;
+    if (no) return no ;
+  }
+  k = route_classify(&rt, local, &n, p->addr, p->len) ;
+  if (k == ROUTE_NONE)
+    return rt.table ? "451 4.3.5 unable to read a routing table" : "550 5.1.1 no such user here" ;
+  if (k == ROUTE_REMOTE) return 0 ;
+  /* local and virtual: the same lookup as delivery's (lspawn(8)) */
+  r = resolve_local(&dest, local, n) ;
+  if (r < 0) return "451 4.3.5 unable to look the recipient up" ;
+  if (!r) return "550 5.1.1 no such user here" ;
+  /* lspawn never delivers as root: such mail would only wait */
+  if (dest.kind == RESOLVE_USER && !dest.uid) return "451 4.3.0 mail for root must be aliased" ;
+  return 0 ;
+}
