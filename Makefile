@@ -10,8 +10,10 @@ LDFLAGS = -static
 LDLIBS = -lcdb -lskarnet
 # Long-lived daemons that look up accounts (getpwnam needs glibc's NSS,
 # which a static binary cannot load safely) link dynamically: they start
-# once, so the faster static start does not matter for them.
-DYNAMIC = send lspawn
+# once, so the faster static start does not matter for them. smtpd too:
+# it looks recipients up at RCPT (a static getpwnam crashes in
+# libnss_systemd for a name not in /etc/passwd).
+DYNAMIC = send lspawn smtpd
 
 # every directory of src/ but lib/ and install/ is one program
 PROGRAMS := $(filter-out lib install,$(notdir $(patsubst %/,%,$(wildcard src/*/))))
@@ -63,12 +65,26 @@ build/auto/auto_home_test.c:
 TEST_BINS := $(PROGRAMS:%=build/test/bin/%)
 testbins: $(TEST_BINS)
 
+# The quick-start instance's programs (make run): the home compiled in
+# is ./run of this checkout, for the same reason. The file is rewritten
+# only when the checkout has moved, so nothing relinks otherwise.
+RUN_HOME := $(CURDIR)/run
+build/auto/auto_home_run.c: FORCE
+	@mkdir -p $(@D)
+	@printf 'char const auto_home[] = "%s" ;\n' '$(RUN_HOME)' > $@.tmp
+	@if cmp -s $@.tmp $@ ; then rm -f $@.tmp ; else mv -f $@.tmp $@ ; fi
+RUN_BINS := $(PROGRAMS:%=build/run/bin/%)
+runbins: $(RUN_BINS)
+
 # every program: the objects of src/<program>/, linked with the library
 define program
 build/bin/$(1): $(patsubst src/%.c,build/%.o,$(wildcard src/$(1)/*.c)) build/libpostern.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(if $$(filter $(1),$$(DYNAMIC)),,$$(LDFLAGS)) -o $$@ $$^ $$(LDLIBS)
 build/test/bin/$(1): build/auto/auto_home_test.o $(patsubst src/%.c,build/%.o,$(wildcard src/$(1)/*.c)) build/libpostern.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(if $$(filter $(1),$$(DYNAMIC)),,$$(LDFLAGS)) -o $$@ $$^ $$(LDLIBS)
+build/run/bin/$(1): build/auto/auto_home_run.o $(patsubst src/%.c,build/%.o,$(wildcard src/$(1)/*.c)) build/libpostern.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(if $$(filter $(1),$$(DYNAMIC)),,$$(LDFLAGS)) -o $$@ $$^ $$(LDLIBS)
 build/$(1)/%.o: src/$(1)/%.c $$(LIB_HDR) $$(wildcard src/$(1)/*.h)
@@ -98,13 +114,49 @@ deps:
 accounts:
 	sh src/install/accounts.sh
 
-check: deps accounts all $(TEST_BINS) $(UNIT_BINS) $(BENCH_BINS)
+# The quick-start instance at ./run (README, CONTRACTS): set up (again:
+# harmless, the queue is kept), run by s6-svscan in the background, then
+# one message through SMTP to demo@example.test and where it went.
+INSTANCE = $(PYTHON) src/install/instance.py
+RUN_PORT = 2525
+run: deps accounts all $(RUN_BINS)
+	$(INSTANCE) setup $(RUN_HOME) build/run/bin $(RUN_PORT)
+	$(INSTANCE) start $(RUN_HOME)
+	$(INSTANCE) demo $(RUN_HOME)
+
+# stops the instance; returns once none of its processes is left
+stop:
+	$(INSTANCE) stop $(RUN_HOME)
+
+# the same set-up as run (an instance that does not come up is reported
+# and left to the tests to fail on), then the whole suite
+check: deps accounts all $(TEST_BINS) $(RUN_BINS) $(UNIT_BINS) $(BENCH_BINS)
+	$(INSTANCE) setup $(RUN_HOME) build/run/bin $(RUN_PORT)
+	-$(INSTANCE) start $(RUN_HOME)
 	$(PYTHON) tests/run
+
+# A real install into conf-home (as root): accounts, the home with its
+# queue, programs, control defaults (existing files are kept), service
+# directories and log directories; man pages under conf-home/man.
+MANDIR = $(HOME_DIR)/man
+install: accounts all
+	sh src/install/mkhome.sh $(HOME_DIR) build/bin
+	sh src/install/control.sh $(HOME_DIR)
+	sh src/install/services.sh $(HOME_DIR)
+	for m in man/*.[1-8] ; do \
+	  d=$(MANDIR)/man$${m##*.} ; mkdir -p $$d && install -m 644 $$m $$d/ || exit 1 ; \
+	done
+	@if [ -x $(HOME_DIR)/bin/inject ] ; then \
+	  echo "install: to make postern the system's sendmail: ln -sf $(HOME_DIR)/bin/inject /usr/sbin/sendmail (INSTALL)" ; \
+	fi
+	@echo "install: done; hook $(HOME_DIR)/service/send and smtpd into s6-svscan (INSTALL)"
 
 bench: all $(BENCH_BINS)
 
 clean:
 	rm -rf build
 
-.PHONY: all deps accounts check bench clean
+FORCE:
+
+.PHONY: all deps accounts check bench clean run stop install runbins testbins FORCE
 .SECONDARY:

@@ -1,0 +1,44 @@
+#!/bin/sh
+# control.sh home: gives home/control the control files an install
+# needs, each only if it does not exist yet (an operator's file is never
+# changed), then compiles every table whose cdb is missing or older than
+# its text: locals, rcpthosts, virtualdomains, users, aliases with the
+# home's bin/table-compile, tcp.smtp with tcprules (ucspi-tcp).
+set -eu
+home=$1
+c=$home/control
+mkdir -p "$c"
+
+# name text: writes control/name if absent
+dflt() {
+  [ -e "$c/$1" ] && return 0
+  printf '%s\n' "$2" > "$c/$1.new"
+  chmod 644 "$c/$1.new"
+  mv -f "$c/$1.new" "$c/$1"
+}
+
+me=$(head -n 1 "$c/me" 2>/dev/null || true)
+[ -n "$me" ] || me=$(uname -n)
+dflt me "$me"
+# domains delivered here, and accepted from anyone (rcpthosts)
+dflt locals "$me"
+dflt rcpthosts "$me"
+# smtpd under tcpserver (service/smtpd/run)
+dflt smtpdaddress 0.0.0.0
+dflt smtpdport 25
+dflt concurrencyincoming 40
+# tcprules: the host itself may relay, everyone else may connect
+dflt tcp.smtp '127.0.0.1:allow,RELAYCLIENT=""
+:allow'
+
+for t in locals rcpthosts virtualdomains users aliases; do
+  [ -e "$c/$t" ] || continue
+  if [ ! -e "$c/$t.cdb" ] || [ "$c/$t" -nt "$c/$t.cdb" ]; then
+    "$home/bin/table-compile" "$c/$t"
+  fi
+done
+if [ ! -e "$c/tcp.smtp.cdb" ] || [ "$c/tcp.smtp" -nt "$c/tcp.smtp.cdb" ]; then
+  tcprules "$c/tcp.smtp.cdb" "$c/tcp.smtp.tmp" < "$c/tcp.smtp"
+  chmod 644 "$c/tcp.smtp.cdb"
+fi
+exit 0
