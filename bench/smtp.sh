@@ -94,20 +94,37 @@ tcprules "$base/rules.cdb" "$base/rules.tmp" < "$base/rules.txt"
 echo "nproc $(nproc), $n messages of $size bytes per run, conf-split $(head -n 1 "$top/conf-split"), uid $(id -u)${reuse:+, -d (one connection per session)}"
 echo "/var/tmp: $(df -PT /var/tmp | awk 'NR == 2 { print $2 " on " $1 }')"
 
+# GNU time (package time), if there, gives the CPU of the postern side
+timer=
+[ ! -x /usr/bin/time ] || timer="/usr/bin/time -f %U_%S -o $base/cpu"
 sinkuser=
 [ "$(id -u)" != 0 ] || sinkuser="-u postfix"
 for c in $concs; do
-  # postern: a fresh listener per run, the queue kept (counted as it grows)
+  # postern: a fresh listener per run, the queue kept (counted as it
+  # grows); -b: with tcpserver's default backlog of 20 SYNs, 50 clients
+  # connecting at once lose SYNs and retry a second later
   p=$(port)
-  POSTERN_HOME=$home tcpserver -R -H -l 0 -c $((c + 10)) -x "$base/rules.cdb" 127.0.0.1 "$p" \
-    "$top/build/bin/smtpd" 2>> "$base/smtpd.log" &
+  rm -f "$base/cpu"
+  # shellcheck disable=SC2086
+  POSTERN_HOME=$home $timer tcpserver -R -H -l 0 -c $((c + 10)) -b $((c + 10)) -x "$base/rules.cdb" \
+    127.0.0.1 "$p" "$top/build/bin/smtpd" 2>> "$base/smtpd.log" &
   server=$!
   ready "$p"
   before=$(todo)
   secs=$(run "$p" "$c")
-  stop
+  if [ -n "$timer" ]; then
+    # stop tcpserver itself (time's child); time then writes and exits
+    kill "$(ps -o pid= --ppid "$server" | tr -d " ")" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    server=
+  else
+    stop
+  fi
   got=$(( $(todo) - before ))
-  echo "postern $c $secs $got" >> "$base/results"
+  # CPU of tcpserver and every smtpd and queue-inject it started
+  cpu=$(awk -F_ -v n="$got" 'NF == 2 && n { printf "%.1f", ($1 + $2) * 1000 / n; ok = 1 } END { if (!ok) print "-" }' \
+    "$base/cpu" 2>/dev/null || echo -)
+  echo "postern $c $secs $got $cpu" >> "$base/results"
   # the ceiling
   p=$(port)
   # shellcheck disable=SC2086
@@ -125,15 +142,15 @@ grep -c '^ok pid' "$base/smtpd.log" > "$base/oks" || true
 grep -E '^(reject|warning)' "$base/smtpd.log" | head -n 3 >&2 || true
 
 echo
-echo "| concurrency | smtpd+queue-inject msg/s | smtp-sink msg/s | ratio | accepted |"
-echo "|---|---|---|---|---|"
+echo "| concurrency | smtpd+queue-inject msg/s | smtp-sink msg/s | ratio | accepted | CPU ms/msg |"
+echo "|---|---|---|---|---|---|"
 awk '
-  $1 == "postern" { ps[$2] = $3; pg[$2] = $4; order[++k] = $2 }
+  $1 == "postern" { ps[$2] = $3; pg[$2] = $4; cpu[$2] = $5; order[++k] = $2 }
   $1 == "sink" { ss[$2] = $3; sg[$2] = $4 }
   END {
     for (i = 1; i <= k; i++) {
       c = order[i]
       pr = pg[c] / ps[c]; sr = sg[c] / ss[c]
-      printf "| %d | %.0f | %.0f | %.3f | %d |\n", c, pr, sr, pr / sr, pg[c]
+      printf "| %d | %.0f | %.0f | %.3f | %d | %s |\n", c, pr, sr, pr / sr, pg[c], cpu[c]
     }
   }' "$base/results"

@@ -62,7 +62,7 @@ class Server:
         for _ in range(5):
             self.port = free_port()
             self.proc = subprocess.Popen(
-                ["tcpserver", "-R", "-H", "-l", "0", "-c", "100", "-x", self.home.path("rules.cdb"),
+                ["tcpserver", "-R", "-H", "-l", "0", "-c", "100", "-b", "100", "-x", self.home.path("rules.cdb"),
                  TRUSTED, str(self.port), SMTPD],
                 env=self.home.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=self.log, start_new_session=True)

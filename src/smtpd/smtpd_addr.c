@@ -163,18 +163,19 @@ static char const *params (smtpd_path *p, char const *s, int rcpt)
 char const *smtpd_path_parse (smtpd_path *p, char const *s, int rcpt)
 {
   char const *bad = rcpt ? "501 5.1.3 bad recipient address syntax" : "501 5.1.7 bad sender address syntax" ;
+  char const *toolong = rcpt ? "501 5.1.3 recipient address too long" : "501 5.1.7 sender address too long" ;
   char const *word = rcpt ? "TO:" : "FROM:" ;
   size_t n ;
   memset(p, 0, sizeof *p) ;
   while (*s == ' ') s++ ;
-  if (!upper_eq(s, word)) return rcpt ? "501 5.5.4 syntax: RCPT TO:<address>" : "501 5.5.4 syntax: MAIL FROM:<address>" ;
+  if (!upper_eq(s, word))
+    return rcpt ? "501 5.5.4 syntax: RCPT TO:<address>" : "501 5.5.4 syntax: MAIL FROM:<address>" ;
   s += strlen(word) ;
   while (*s == ' ') s++ ;
   if (*s++ != '<') return bad ;
   if (*s == '>')
   {
-    if (rcpt) return bad ;
-    p->at = 0 ;
+    if (rcpt || (s[1] && s[1] != ' ')) return bad ;
     return params(p, s + 1, rcpt) ;
   }
   if (*s == '@')
@@ -184,7 +185,7 @@ char const *smtpd_path_parse (smtpd_path *p, char const *s, int rcpt)
     s += n ;
   }
   n = localpart(p, s) ;
-  if (n == (size_t)-1) return rcpt ? "501 5.1.3 recipient address too long" : "501 5.1.7 sender address too long" ;
+  if (n == (size_t)-1) return toolong ;
   if (!n) return bad ;
   s += n ;
   p->at = p->len ;
@@ -194,8 +195,7 @@ char const *smtpd_path_parse (smtpd_path *p, char const *s, int rcpt)
     p->literal = *s == '[' ;
     n = p->literal ? literal(s) : domain(s) ;
     if (!n) return bad ;
-    if (!add(p, "@", 1) || !add(p, s, n))
-      return rcpt ? "501 5.1.3 recipient address too long" : "501 5.1.7 sender address too long" ;
+    if (!add(p, "@", 1) || !add(p, s, n)) return toolong ;
     s += n ;
   }
   /* RFC 5321 4.1.1.3: <postmaster> needs no domain; nothing else may lack one */
