@@ -1,6 +1,7 @@
 #include <skalibs/buffer.h>
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
+#include "logesc.h"
 #include "send.h"
 
 /* Lines go through buffer_1 and are flushed once per loop turn: the
@@ -30,13 +31,8 @@ void log_addb (char const *s, size_t len)
   if (len > TEXT_MAX) len = TEXT_MAX ;
   for (size_t i = 0 ; i < len ; i++)
   {
-    unsigned char c = (unsigned char)s[i] ;
-    if (c >= 32 && c < 127 && c != '\\') put(s + i, 1) ;
-    else
-    {
-      char e[4] = { '\\', '0' + (c >> 6), '0' + ((c >> 3) & 7), '0' + (c & 7) } ;
-      put(e, 4) ;
-    }
+    char e[4] ;
+    put(e, logesc_byte(e, (unsigned char)s[i])) ;
   }
 }
 

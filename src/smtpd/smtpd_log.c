@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/types.h>
+#include "logesc.h"
 #include "smtpd.h"
 
 /* a log line: keyword, pid, two addresses and a reply fit with room */
@@ -41,13 +42,8 @@ void smtpd_log_str (char const *s, size_t n)
   if (n > LOG_STR_MAX) n = LOG_STR_MAX ;
   for (size_t i = 0 ; i < n ; i++)
   {
-    unsigned char c = (unsigned char)s[i] ;
-    if (c >= 32 && c < 127 && c != '\\') put(s + i, 1) ;
-    else
-    {
-      char e[4] = { '\\', '0' + (c >> 6), '0' + ((c >> 3) & 7), '0' + (c & 7) } ;
-      put(e, 4) ;
-    }
+    char e[4] ;
+    put(e, logesc_byte(e, (unsigned char)s[i])) ;
   }
 }
 
