@@ -14,6 +14,8 @@ LDLIBS = -lcdb -lskarnet
 # it looks recipients up at RCPT (a static getpwnam crashes in
 # libnss_systemd for a name not in /etc/passwd).
 DYNAMIC = send lspawn smtpd
+# a program's own libraries, before LDLIBS: remote resolves with c-ares
+LIBS_remote = -lcares
 
 # every directory of src/ but lib/ and install/ is one program
 PROGRAMS := $(filter-out lib install,$(notdir $(patsubst %/,%,$(wildcard src/*/))))
@@ -80,13 +82,13 @@ runbins: $(RUN_BINS)
 define program
 build/bin/$(1): $(patsubst src/%.c,build/%.o,$(wildcard src/$(1)/*.c)) build/libpostern.a
 	@mkdir -p $$(@D)
-	$$(CC) $$(if $$(filter $(1),$$(DYNAMIC)),,$$(LDFLAGS)) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(if $$(filter $(1),$$(DYNAMIC)),,$$(LDFLAGS)) -o $$@ $$^ $$(LIBS_$(1)) $$(LDLIBS)
 build/test/bin/$(1): build/auto/auto_home_test.o $(patsubst src/%.c,build/%.o,$(wildcard src/$(1)/*.c)) build/libpostern.a
 	@mkdir -p $$(@D)
-	$$(CC) $$(if $$(filter $(1),$$(DYNAMIC)),,$$(LDFLAGS)) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(if $$(filter $(1),$$(DYNAMIC)),,$$(LDFLAGS)) -o $$@ $$^ $$(LIBS_$(1)) $$(LDLIBS)
 build/run/bin/$(1): build/auto/auto_home_run.o $(patsubst src/%.c,build/%.o,$(wildcard src/$(1)/*.c)) build/libpostern.a
 	@mkdir -p $$(@D)
-	$$(CC) $$(if $$(filter $(1),$$(DYNAMIC)),,$$(LDFLAGS)) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(if $$(filter $(1),$$(DYNAMIC)),,$$(LDFLAGS)) -o $$@ $$^ $$(LIBS_$(1)) $$(LDLIBS)
 build/$(1)/%.o: src/$(1)/%.c $$(LIB_HDR) $$(wildcard src/$(1)/*.h)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS) -Isrc/$(1) -c $$< -o $$@

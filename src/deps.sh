@@ -3,7 +3,7 @@
 # quick start need, with apt-get as root; does nothing when all are there.
 set -eu
 # postfix only for smtp-source/smtp-sink (tests, bench); never run: stopped below
-PKGS="gcc make libc6-dev skalibs-dev libcdb-dev tinycdb python3 strace mandoc s6 execline ucspi-tcp swaks postfix"
+PKGS="gcc make libc6-dev skalibs-dev libcdb-dev tinycdb libc-ares-dev python3 python3-aiosmtpd dnsmasq-base strace mandoc s6 execline ucspi-tcp swaks postfix"
 
 missing=
 for p in $PKGS; do

@@ -125,7 +125,7 @@ static void child_readable (unsigned int k, uint32_t now)
     if (c->rec.s[0] != 'N' && c->rec.s[0] != 'O' && c->pending) c->pending-- ;
     switch (k)
     {
-      case C_LSPAWN : job_result(c->rec.s, c->rec.len, now) ; break ;
+      case C_LSPAWN : case C_RSPAWN : job_result(c->rec.s, c->rec.len, now) ; break ;
       case C_CLEAN :
         if (c->rec.s[0] == 'b') msg_body_removed(c->rec.s + 1) ;
         else strerr_warnw4x("clean: ", c->rec.s, ": ", c->rec.s + strlen(c->rec.s) + 1) ;

@@ -23,6 +23,10 @@ enum phase { PH_ACTIVE, PH_BOUNCING, PH_REMOVING } ;
 #define BOUNCE_MAX 8
 /* a failed bounce program is retried after this many seconds */
 #define BOUNCE_RETRY 60
+/* remote jobs at once: rspawn's slots (RSPAWN_SLOTS) */
+#define SEND_REMOTE_MAX 1000
+/* recipients in one job: lspawn's and rspawn's limit */
+#define JOB_RCPT_MAX 100
 /* bytes of one log text (agent report, bounce output) kept */
 #define TEXT_MAX 1000
 
@@ -33,6 +37,7 @@ struct rcpt
   uint32_t lasttry ;
   uint32_t nexttry ;
   uint16_t attempts ;
+  uint16_t seq ;        /* bumped when scheduled: older queue entries are stale */
   char status ;         /* ST_* of state.h */
   char channel ;        /* CH_* of state.h */
   unsigned char busy ;  /* in a running job */
@@ -85,7 +90,7 @@ struct child
   size_t max ;          /* longest record it may send */
   unsigned long pending ; /* requests not answered yet */
 } ;
-enum { C_RECORD, C_CLEAN, C_LSPAWN, C_N } ;
+enum { C_RECORD, C_CLEAN, C_LSPAWN, C_RSPAWN, C_N } ;
 extern struct child children[C_N] ;
 extern void children_start (void) ;
 extern int child_put (struct child *c, char const *s, size_t len) ;
@@ -109,7 +114,7 @@ extern enum lane rcpt_lane (struct msg const *m, struct rcpt const *r, uint32_t 
 
 /* send_jobs.c */
 extern unsigned long jobs_running (void) ;
-extern int job_start (struct msg *m, unsigned int i, enum lane lane) ;
+extern int job_start (struct msg *m, uint32_t const *idx, unsigned int n, enum chan chan, enum lane lane) ;
 extern void job_result (char const *s, size_t len, uint32_t now) ;
 
 /* send_msg.c */

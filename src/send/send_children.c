@@ -22,6 +22,7 @@ struct child children[C_N] =
   [C_RECORD] = { .name = "record", .max = STATE_REPLY_MAX },
   [C_CLEAN] = { .name = "clean", .max = SMALL_REPLY_MAX },
   [C_LSPAWN] = { .name = "lspawn", .max = 256 * 1024 },
+  [C_RSPAWN] = { .name = "rspawn", .max = 256 * 1024 },
 } ;
 
 struct account { uid_t uid ; gid_t gid ; int set ; char const *name ; } ;
@@ -86,20 +87,23 @@ static void spawn (struct child *c, struct account const *a)
   buffer_init(&c->r, &buffer_read, c->out, c->rbuf, sizeof c->rbuf) ;
 }
 
-/* As root: lspawn keeps root, record runs as send's account and clean as
-   the queue's, then send itself drops to its account. Otherwise every
+/* As root: lspawn keeps root, rspawn runs as the remote account, record
+   as send's and clean as the queue's, then send itself drops to its
+   account. Otherwise every
    process runs as the caller. */
 void children_start (void)
 {
   struct account none = { 0, 0, 0, 0 } ;
-  struct account send = none, queue = none ;
+  struct account send = none, queue = none, remote = none ;
   int root = !getuid() ;
   if (root)
   {
     send = lookup(auto_user_send) ;
     queue = lookup(auto_user_queue) ;
+    remote = lookup(auto_user_remote) ;
   }
   spawn(&children[C_LSPAWN], &none) ;
+  spawn(&children[C_RSPAWN], &remote) ;
   spawn(&children[C_RECORD], &send) ;
   spawn(&children[C_CLEAN], &queue) ;
   become(&send) ;

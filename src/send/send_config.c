@@ -40,10 +40,11 @@ int config_read (struct config *c)
   }
   /* concurrency is bounded by what one process may wait on */
   for (unsigned int i = 0 ; i < 3 ; i++) if (v[i] > 10000) v[i] = 10000 ;
+  if (v[1] > SEND_REMOTE_MAX) v[1] = SEND_REMOTE_MAX ;
   c->conc[CHAN_LOCAL][LANE_FAST] = v[0] ;
   c->conc[CHAN_REMOTE][LANE_FAST] = v[1] ;
   c->conc[CHAN_LOCAL][LANE_SLOW] = v[2] ;
-  c->conc[CHAN_REMOTE][LANE_SLOW] = v[2] ;
+  c->conc[CHAN_REMOTE][LANE_SLOW] = v[2] > SEND_REMOTE_MAX ? SEND_REMOTE_MAX : v[2] ;
   c->retrybase = v[3] ;
   c->slowafter = v[4] ;
   c->slowretry = v[5] ;

@@ -1,5 +1,6 @@
 #include <stdint.h>
 #include <string.h>
+#include <skalibs/alloc.h>
 #include <skalibs/genalloc.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
@@ -7,17 +8,21 @@
 #include "frame.h"
 #include "send.h"
 
-/* A job is one delivery in lspawn; its id is its slot here. */
+/* A job is one delivery in lspawn or rspawn: one local recipient, or a
+   message's remote recipients at one domain. Its id is its slot here. */
 struct job
 {
   struct msg *m ;
-  uint32_t i ;
+  uint32_t *idx ;       /* the recipients, in the job's order */
+  uint32_t n ;
   unsigned char lane ;
+  unsigned char chan ;
 } ;
 
 static genalloc jobs = GENALLOC_ZERO ;   /* struct job; m == 0: free slot */
 static genalloc freeslots = GENALLOC_ZERO ;  /* uint32_t */
 static unsigned long running = 0 ;
+static stralloc out = STRALLOC_ZERO ;
 
 static uint32_t job_new (void)
 {
@@ -30,12 +35,11 @@ static uint32_t job_new (void)
     return j ;
   }
   {
-    struct job z = { 0, 0, 0 } ;
+    struct job z = { 0, 0, 0, 0, 0 } ;
     if (!genalloc_append(struct job, &jobs, &z)) strerr_diefu1sys(111, "allocate") ;
   }
   return (uint32_t)genalloc_len(struct job, &jobs) - 1 ;
 }
-static stralloc out = STRALLOC_ZERO ;
 
 unsigned long jobs_running (void)
 {
@@ -48,63 +52,57 @@ static void put_field (char letter, char const *s)
     strerr_diefu1sys(111, "allocate") ;
 }
 
-int job_start (struct msg *m, unsigned int i, enum lane lane)
+/* "J<job> M<msg> F<sender>" then per recipient "T<addr>", and for
+   lspawn "L<localname>" (lspawn(8), rspawn(8)) */
+int job_start (struct msg *m, uint32_t const *idx, unsigned int n, enum chan chan, enum lane lane)
 {
-  struct rcpt *r = m->rcpts + i ;
-  uint32_t j ;
+  uint32_t j = job_new() ;
+  struct job *job ;
   char fmt[UINT32_FMT] ;
-  j = job_new() ;
-  genalloc_s(struct job, &jobs)[j] = (struct job){ m, i, (unsigned char)lane } ;
+  job = genalloc_s(struct job, &jobs) + j ;
+  job->idx = alloc(n * sizeof *idx) ;
+  if (!job->idx) strerr_diefu1sys(111, "allocate") ;
+  memcpy(job->idx, idx, n * sizeof *idx) ;
+  job->m = m ; job->n = n ; job->lane = lane ; job->chan = chan ;
   fmt[uint32_fmt(fmt, j)] = 0 ;
   out.len = 0 ;
   put_field('J', fmt) ;
   put_field('M', m->id) ;
   put_field('F', MSG_SENDER(m)) ;
-  put_field('T', RCPT_ADDR(m, r)) ;
-  put_field('L', RCPT_LOCAL(m, r)) ;
+  for (unsigned int k = 0 ; k < n ; k++)
+  {
+    struct rcpt *r = m->rcpts + idx[k] ;
+    put_field('T', RCPT_ADDR(m, r)) ;
+    if (chan == CHAN_LOCAL) put_field('L', RCPT_LOCAL(m, r)) ;
+    r->busy = 1 ;
+  }
   if (!stralloc_0(&out)) strerr_diefu1sys(111, "allocate") ;
-  child_put(&children[C_LSPAWN], out.s, out.len) ;
-  r->busy = 1 ;
-  m->busy++ ;
+  child_put(&children[chan == CHAN_LOCAL ? C_LSPAWN : C_RSPAWN], out.s, out.len) ;
+  m->busy += n ;
   running++ ;
   log_start("starting delivery ") ; log_add(fmt) ;
   log_add(": msg ") ; log_add(m->id) ;
-  log_add(lane == LANE_SLOW ? " to local (slow) " : " to local ") ;
-  log_addb(RCPT_ADDR(m, r), strlen(RCPT_ADDR(m, r))) ;
+  log_add(chan == CHAN_LOCAL ? " to local " : " to remote ") ;
+  if (lane == LANE_SLOW) log_add("(slow) ") ;
+  for (unsigned int k = 0 ; k < n ; k++)
+  {
+    struct rcpt *r = m->rcpts + idx[k] ;
+    if (k) log_add(" ") ;
+    log_addb(RCPT_ADDR(m, r), strlen(RCPT_ADDR(m, r))) ;
+  }
   log_end() ;
   return 1 ;
 }
 
-/* A result: "J<jobid>" then one "K|Z|D<text>" field (local jobs carry
-   one recipient). */
-void job_result (char const *s, size_t len, uint32_t now)
+/* one recipient's result: the letter and text of one field */
+static void rcpt_result (uint32_t j, struct msg *m, uint32_t i, char const *res, uint32_t now)
 {
-  size_t pos = 0 ;
-  char const *f = frame_field(s, len, &pos) ;
-  char const *res ;
-  uint32_t j ;
-  struct job job ;
-  struct msg *m ;
-  struct rcpt *r ;
-  size_t tlen ;
-  if (!f || f[0] != 'J' || uint32_scan(f + 1, &j) != strlen(f + 1) || j >= genalloc_len(struct job, &jobs))
-    strerr_dief1x(111, "lspawn sent a result for no job") ;
-  job = genalloc_s(struct job, &jobs)[j] ;
-  if (!job.m) strerr_dief1x(111, "lspawn sent a result for no job") ;
-  res = frame_field(s, len, &pos) ;
-  if (!res || (res[0] != 'K' && res[0] != 'Z' && res[0] != 'D'))
-    strerr_dief1x(111, "lspawn sent a malformed result") ;
-  genalloc_s(struct job, &jobs)[j].m = 0 ;
-  if (!genalloc_append(uint32_t, &freeslots, &j)) strerr_diefu1sys(111, "allocate") ;
-  running-- ;
-  m = job.m ;
-  r = m->rcpts + job.i ;
+  struct rcpt *r = m->rcpts + i ;
+  size_t tlen = strlen(res + 1) ;
   r->busy = 0 ;
   m->busy-- ;
-  inflight[CHAN_LOCAL][job.lane]-- ;
   r->attempts += r->attempts < STATE_ATTEMPTS_MAX ;
   r->lasttry = now ;
-  tlen = strlen(res + 1) ;
   log_start("delivery ") ; log_addu(j) ;
   if (res[0] == 'K')
   {
@@ -122,7 +120,34 @@ void job_result (char const *s, size_t len, uint32_t now)
   else log_add(": deferral: ") ;
   log_addb(res + 1, tlen) ;
   log_end() ;
-  msg_update(m, job.i, res + 1, tlen) ;
-  if (r->status == ST_TODO) sched_retry(m, job.i, now) ;
-  else msg_check(m, now) ;
+  msg_update(m, i, res + 1, tlen) ;
+  if (r->status == ST_TODO) sched_retry(m, i, now) ;
+}
+
+/* A result: "J<jobid>" then one "K|Z|D<text>" field per recipient of
+   the job, in its order. */
+void job_result (char const *s, size_t len, uint32_t now)
+{
+  size_t pos = 0 ;
+  char const *f = frame_field(s, len, &pos) ;
+  char const *res[JOB_RCPT_MAX] ;
+  uint32_t j ;
+  struct job job ;
+  if (!f || f[0] != 'J' || uint32_scan(f + 1, &j) != strlen(f + 1) || j >= genalloc_len(struct job, &jobs))
+    strerr_dief1x(111, "a spawner sent a result for no job") ;
+  job = genalloc_s(struct job, &jobs)[j] ;
+  if (!job.m) strerr_dief1x(111, "a spawner sent a result for no job") ;
+  for (unsigned int k = 0 ; k < job.n ; k++)
+  {
+    res[k] = frame_field(s, len, &pos) ;
+    if (!res[k] || (res[k][0] != 'K' && res[k][0] != 'Z' && res[k][0] != 'D'))
+      strerr_dief1x(111, "a spawner sent a malformed result") ;
+  }
+  genalloc_s(struct job, &jobs)[j].m = 0 ;
+  if (!genalloc_append(uint32_t, &freeslots, &j)) strerr_diefu1sys(111, "allocate") ;
+  running-- ;
+  inflight[job.chan][job.lane]-- ;
+  for (unsigned int k = 0 ; k < job.n ; k++) rcpt_result(j, job.m, job.idx[k], res[k], now) ;
+  alloc_free(job.idx) ;
+  msg_check(job.m, now) ;
 }

@@ -94,14 +94,6 @@ void msg_load (char const *s, size_t len, uint32_t now)
   {
     struct rcpt *r = m->rcpts + i ;
     if (r->status != ST_TODO) continue ;
-    if (r->channel != CH_LOCAL)
-    {
-      log_start("info msg ") ; log_add(m->id) ;
-      log_add(": remote recipient kept queued, no remote delivery yet: ") ;
-      log_addb(RCPT_ADDR(m, r), strlen(RCPT_ADDR(m, r))) ;
-      log_end() ;
-      continue ;
-    }
     if (!r->attempts) { r->nexttry = now ; sched_rcpt(m, i, now) ; }
     else sched_retry(m, i, now) ;
   }

@@ -1,12 +1,23 @@
 #include <stdint.h>
+#include <string.h>
+#include <strings.h>
 #include <skalibs/genalloc.h>
 #include <skalibs/strerr.h>
 #include "send.h"
 
-/* Each recipient waiting for a try is in exactly one place: a lane's
-   ready queue (due now), the retry heap (due later), or a job. */
+/* Each recipient waiting for a try has one valid entry: in a lane's
+   ready queue (due now) or the retry heap (due later); or it is in a
+   job. A remote job takes the message's other due recipients at the
+   same domain along: their entries go stale (the recipient is busy, or
+   rescheduled with a new seq since) and are dropped when they come up. */
 
-struct entry { uint32_t when ; uint32_t i ; struct msg *m ; } ;
+struct entry { uint32_t when ; uint32_t i ; struct msg *m ; uint16_t seq ; } ;
+
+static int entry_valid (struct entry const *e)
+{
+  struct rcpt const *r = e->m->rcpts + e->i ;
+  return e->seq == r->seq && !r->busy && r->status == ST_TODO ;
+}
 
 struct fifo { genalloc q ; size_t head ; } ;  /* of struct entry */
 static struct fifo ready[2][2] ;
@@ -71,13 +82,19 @@ static void heap_pop (struct entry *e)
   }
 }
 
+static void place (struct entry const *e, uint32_t now)
+{
+  struct rcpt const *r = e->m->rcpts + e->i ;
+  if (e->when <= now)
+    fifo_push(&ready[r->channel == CH_LOCAL ? CHAN_LOCAL : CHAN_REMOTE][rcpt_lane(e->m, r, now)], e) ;
+  else heap_push(e) ;
+}
+
 void sched_rcpt (struct msg *m, unsigned int i, uint32_t now)
 {
   struct rcpt *r = m->rcpts + i ;
-  struct entry e = { r->nexttry, i, m } ;
-  if (r->nexttry <= now)
-    fifo_push(&ready[r->channel == CH_LOCAL ? CHAN_LOCAL : CHAN_REMOTE][rcpt_lane(m, r, now)], &e) ;
-  else heap_push(&e) ;
+  struct entry e = { r->nexttry, i, m, ++r->seq } ;
+  place(&e, now) ;
 }
 
 /* qmail's schedule: the k-th retry comes (retrybase k)^2 seconds after
@@ -101,7 +118,7 @@ void sched_due (uint32_t now)
   {
     struct entry e ;
     heap_pop(&e) ;
-    sched_rcpt(e.m, e.i, now) ;
+    if (entry_valid(&e)) place(&e, now) ;
   }
 }
 
@@ -110,8 +127,8 @@ void sched_alarm (void)
   struct entry *s = genalloc_s(struct entry, &heap) ;
   for (size_t i = 0 ; i < genalloc_len(struct entry, &heap) ; i++)
   {
+    if (entry_valid(s + i)) s[i].m->rcpts[s[i].i].nexttry = 0 ;
     s[i].when = 0 ;
-    s[i].m->rcpts[s[i].i].nexttry = 0 ;
   }
 }
 
@@ -129,15 +146,43 @@ unsigned long sched_waiting (void)
   return n ;
 }
 
-/* Remote recipients wait in their queue until remote delivery exists. */
+static int same_domain (char const *a, char const *b)
+{
+  char const *x = strrchr(a, '@'), *y = strrchr(b, '@') ;
+  return x && y && !strcasecmp(x, y) ;
+}
+
+/* the recipient of e, and the message's other remote recipients due now
+   at its domain, up to JOB_RCPT_MAX: one job, one SMTP transaction */
+static void start_remote (struct entry const *e, enum lane lane, uint32_t now)
+{
+  struct msg *m = e->m ;
+  char const *addr = RCPT_ADDR(m, m->rcpts + e->i) ;
+  uint32_t idx[JOB_RCPT_MAX] ;
+  unsigned int n = 0 ;
+  idx[n++] = e->i ;
+  for (uint32_t i = 0 ; i < m->nrcpts && n < JOB_RCPT_MAX ; i++)
+  {
+    struct rcpt const *r = m->rcpts + i ;
+    if (i == e->i || r->channel == CH_LOCAL || r->status != ST_TODO || r->busy || r->nexttry > now) continue ;
+    if (same_domain(addr, RCPT_ADDR(m, r))) idx[n++] = i ;
+  }
+  job_start(m, idx, n, CHAN_REMOTE, lane) ;
+}
+
 void sched_dispatch (uint32_t now, int stopping)
 {
-  (void)now ;
   if (stopping) return ;
-  for (unsigned int l = 0 ; l < 2 ; l++)
-  {
-    struct entry e ;
-    while (inflight[CHAN_LOCAL][l] < conf.conc[CHAN_LOCAL][l] && fifo_pop(&ready[CHAN_LOCAL][l], &e))
-      if (job_start(e.m, e.i, (enum lane)l)) inflight[CHAN_LOCAL][l]++ ;
-  }
+  for (unsigned int c = 0 ; c < 2 ; c++)
+    for (unsigned int l = 0 ; l < 2 ; l++)
+    {
+      struct entry e ;
+      while (inflight[c][l] < conf.conc[c][l] && fifo_pop(&ready[c][l], &e))
+      {
+        if (!entry_valid(&e)) continue ;
+        if (c == CHAN_LOCAL) job_start(e.m, &e.i, 1, CHAN_LOCAL, (enum lane)l) ;
+        else start_remote(&e, (enum lane)l, now) ;
+        inflight[c][l]++ ;
+      }
+    }
 }

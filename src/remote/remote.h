@@ -1,0 +1,93 @@
+#ifndef REMOTE_H
+#define REMOTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <skalibs/buffer.h>
+#include <skalibs/ip46.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/tai.h>
+
+/* recipients of one run (the SMTP minimum a server must take, RFC 5321 4.5.3.1.8) */
+#define REMOTE_RCPT_MAX 100
+/* addresses tried per run, over every host: bounds the time a dead
+   destination costs (Postfix tries 5 by default) */
+#define REMOTE_ADDRS_MAX 10
+/* MX records kept, after sorting */
+#define REMOTE_MX_MAX 32
+/* a host name or domain (RFC 1035) */
+#define REMOTE_NAME_MAX 255
+/* of a reply line this much is kept, the rest dropped; a line longer
+   than REPLY_LINE_MAX, or a reply of more than REPLY_LINES_MAX lines, is
+   a protocol error (temporary) */
+#define REPLY_LINE_KEEP 1000
+#define REPLY_LINE_MAX 65536
+#define REPLY_LINES_MAX 100
+/* a result text, as lspawn's */
+#define REMOTE_TEXT_MAX 1000
+/* QUIT is a courtesy once the results are out: waited for this long */
+#define QUIT_WAIT 10
+
+typedef struct remote_dest_s remote_dest ;
+struct remote_dest_s
+{
+  char host[REMOTE_NAME_MAX + 1] ;  /* the name it came from, or the literal */
+  ip46 ip ;
+  uint16_t port ;
+} ;
+
+typedef struct remote_rcpt_s remote_rcpt ;
+struct remote_rcpt_s
+{
+  char const *addr ;
+  char status ;    /* 0 while undecided, else K, Z or D */
+  char accepted ;  /* RCPT got 2xx in this session */
+  stralloc text ;
+} ;
+
+typedef struct remote_ctx_s remote_ctx ;
+struct remote_ctx_s
+{
+  char const *domain ;
+  char const *sender ;
+  remote_rcpt rcpts[REMOTE_RCPT_MAX] ;
+  unsigned int n ;
+  /* the body, scanned once */
+  uint64_t wiresize ;      /* bytes with CR LF line ends, before dot-stuffing */
+  int eightbit ;
+  /* control/ */
+  stralloc me ;
+  unsigned int timeoutconnect, timeoutremote, timeoutdns ;
+  /* the last reason a host failed, given to every recipient when all fail */
+  stralloc lasterr ;
+} ;
+
+/* remote_result.c: decides a recipient (once), or every undecided one */
+extern void result_set (remote_rcpt *r, char status, char const *s1, char const *s2, char const *s3) ;
+extern void result_all (remote_ctx *c, char status, char const *s1, char const *s2, char const *s3) ;
+extern int result_write (remote_ctx const *c) ;
+
+/* remote_dest.c: where the mail goes. Fills d, returns how many; 0 with
+   every recipient decided when there is nowhere to go */
+extern unsigned int dest_find (remote_ctx *c, remote_dest *d, unsigned int max) ;
+
+/* remote_dns.c: synchronous answers from asynchronous c-ares, each
+   phase bounded by one deadline */
+enum dns_status { DNS_OK, DNS_NODATA, DNS_NXDOMAIN, DNS_TEMP } ;
+typedef struct dns_mx_s dns_mx ;
+struct dns_mx_s { unsigned int pref ; char host[REMOTE_NAME_MAX + 1] ; } ;
+extern int dns_init (tain const *deadline, stralloc *err) ;
+extern enum dns_status dns_mx_lookup (char const *name, dns_mx *mx, unsigned int max, unsigned int *n, stralloc *err) ;
+/* addresses of each name (IPv6 first); status per name in st */
+extern void dns_addr_lookup (char const *const *names, unsigned int nnames, ip46 *ip, unsigned int per, unsigned int *n, enum dns_status *st, stralloc *err) ;
+
+/* remote_body.c */
+extern int body_scan (remote_ctx *c) ;
+extern int body_send (buffer *out, tain const *timeout) ;
+
+/* remote_smtp.c: one session; 1 when every recipient is decided, 0 to
+   try the next address (c->lasterr says why) */
+extern int smtp_session (remote_ctx *c, remote_dest const *d) ;
+extern void smtp_quit (void) ;
+
+#endif

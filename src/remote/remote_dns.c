@@ -1,0 +1,270 @@
+/* DNS through c-ares, asynchronous underneath: queries of one phase run
+   at once, and the whole phase ends at one deadline. */
+
+#include <errno.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <arpa/nameser.h>
+#include <ares.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/iopause.h>
+#include <skalibs/ip46.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/tai.h>
+#include <skalibs/types.h>
+#include "remote.h"
+
+#define DNS_SERVERS_FILE "control/dnsservers"
+/* lines of control/dnsservers used */
+#define DNS_SERVERS_MAX 16
+/* per query try; c-ares retries within the phase's deadline */
+#define DNS_TRY_MS 2000
+#define DNS_TRIES 3
+
+static ares_channel channel ;
+static tain const *deadline ;
+
+static int cat_status (stralloc *err, char const *what, char const *name, int status)
+{
+  return stralloc_cats(err, what) && stralloc_cats(err, name) && stralloc_cats(err, ": ")
+    && stralloc_cats(err, ares_strerror(status)) ;
+}
+
+/* control/dnsservers: "ip", "ip:port", "[ip6]:port" or "ip6" a line;
+   made into c-ares' list "ip:port,[ip6]:port" */
+static int servers_csv (stralloc *csv, stralloc *err)
+{
+  stralloc file = STRALLOC_ZERO ;
+  size_t pos = 0 ;
+  unsigned int n = 0 ;
+  if (!openslurpclose(&file, DNS_SERVERS_FILE))
+  {
+    if (errno == ENOENT) return 1 ;
+    return (stralloc_cats(err, "4.3.0 unable to read " DNS_SERVERS_FILE), 0) ;
+  }
+  while (pos < file.len && n < DNS_SERVERS_MAX)
+  {
+    char *s = file.s + pos ;
+    size_t len = 0, i ;
+    ip46 ip ;
+    uint16_t port = 53 ;
+    char fmt[IP46_FMT + UINT16_FMT + 4] ;
+    size_t m = 0 ;
+    while (pos + len < file.len && s[len] != '\n') len++ ;
+    pos += len + 1 ;
+    while (len && (s[len-1] == ' ' || s[len-1] == '\t' || s[len-1] == '\r')) len-- ;
+    while (len && (*s == ' ' || *s == '\t')) { s++ ; len-- ; }
+    if (!len || *s == '#') continue ;
+    s[len] = 0 ;
+    if (*s == '[')
+    {
+      i = ip46_scan(s + 1, &ip) ;
+      if (!i || s[1 + i] != ']') goto bad ;
+      i += 2 ;
+    }
+    else i = ip46_scan(s, &ip) ;
+    if (!i) goto bad ;
+    if (s[i] == ':' && ip46_is6(&ip) && s[0] != '[') goto bad ;  /* ambiguous: write [ip6]:port */
+    if (s[i] == ':') { size_t k = uint160_scan(s + i + 1, &port) ; if (!k || s[i + 1 + k] || !port) goto bad ; }
+    else if (s[i]) goto bad ;
+    if (ip46_is6(&ip)) fmt[m++] = '[' ;
+    m += ip46_fmt(fmt + m, &ip) ;
+    if (ip46_is6(&ip)) fmt[m++] = ']' ;
+    fmt[m++] = ':' ;
+    m += uint16_fmt(fmt + m, port) ;
+    if ((n++ && !stralloc_catb(csv, ",", 1)) || !stralloc_catb(csv, fmt, m)) goto oom ;
+  }
+  stralloc_free(&file) ;
+  return stralloc_0(csv) || (stralloc_cats(err, "4.3.0 out of memory"), 0) ;
+ bad:
+  stralloc_free(&file) ;
+  return (stralloc_cats(err, "4.3.5 a line of " DNS_SERVERS_FILE " is not ip, ip:port or [ip6]:port"), 0) ;
+ oom:
+  stralloc_free(&file) ;
+  return (stralloc_cats(err, "4.3.0 out of memory"), 0) ;
+}
+
+int dns_init (tain const *d, stralloc *err)
+{
+  struct ares_options o ;
+  stralloc csv = STRALLOC_ZERO ;
+  int r ;
+  deadline = d ;
+  memset(&o, 0, sizeof o) ;
+  o.timeout = DNS_TRY_MS ;
+  o.tries = DNS_TRIES ;
+  o.flags = ARES_FLAG_NOSEARCH ;
+  r = ares_library_init(ARES_LIB_INIT_ALL) ;
+  if (r == ARES_SUCCESS) r = ares_init_options(&channel, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS) ;
+  if (r != ARES_SUCCESS) return (cat_status(err, "4.3.0 ", "DNS resolver set-up", r), 0) ;
+  if (!servers_csv(&csv, err)) return 0 ;
+  if (csv.len)
+  {
+    r = ares_set_servers_ports_csv(channel, csv.s) ;
+    stralloc_free(&csv) ;
+    if (r != ARES_SUCCESS) return (cat_status(err, "4.3.5 ", DNS_SERVERS_FILE, r), 0) ;
+  }
+  return 1 ;
+}
+
+/* Runs c-ares until *pending is 0 or the deadline; then cancels what is
+   left, whose callbacks see ARES_ECANCELLED. */
+static void run (unsigned int const *pending)
+{
+  while (*pending)
+  {
+    ares_socket_t socks[ARES_GETSOCK_MAXNUM] ;
+    iopause_fd x[ARES_GETSOCK_MAXNUM] ;
+    unsigned int n = 0 ;
+    struct timeval tv, *tvp ;
+    tain d = *deadline, t ;
+    int bits = ares_getsock(channel, socks, ARES_GETSOCK_MAXNUM), r ;
+    for (unsigned int i = 0 ; i < ARES_GETSOCK_MAXNUM ; i++)
+    {
+      short ev = (ARES_GETSOCK_READABLE(bits, i) ? IOPAUSE_READ : 0) | (ARES_GETSOCK_WRITABLE(bits, i) ? IOPAUSE_WRITE : 0) ;
+      if (ev) x[n++] = (iopause_fd){ .fd = socks[i], .events = ev } ;
+    }
+    tvp = ares_timeout(channel, 0, &tv) ;
+    if (tvp)
+    {
+      tain_from_millisecs(&t, tvp->tv_sec * 1000 + tvp->tv_usec / 1000 + 1) ;
+      tain_add_g(&t, &t) ;
+      if (tain_less(&t, &d)) d = t ;
+    }
+    r = iopause_g(x, n, &d) ;
+    if (r < 0)
+    {
+      if (errno == EINTR) continue ;
+      break ;
+    }
+    if (!r)
+    {
+      if (!tain_less(&STAMP, deadline)) break ;
+      ares_process_fd(channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD) ;
+      continue ;
+    }
+    for (unsigned int i = 0 ; i < n ; i++)
+      if (x[i].revents)
+        ares_process_fd(channel, x[i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT) ? x[i].fd : ARES_SOCKET_BAD,
+                                 x[i].revents & IOPAUSE_WRITE ? x[i].fd : ARES_SOCKET_BAD) ;
+  }
+  if (*pending) ares_cancel(channel) ;
+}
+
+static enum dns_status map (int status)
+{
+  switch (status)
+  {
+    case ARES_SUCCESS : return DNS_OK ;
+    case ARES_ENODATA : return DNS_NODATA ;
+    case ARES_ENOTFOUND : return DNS_NXDOMAIN ;
+    default : return DNS_TEMP ;
+  }
+}
+
+struct mxq { unsigned int pending ; int status ; dns_mx *mx ; unsigned int max, n ; } ;
+
+static void mx_answer (void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+  struct mxq *q = arg ;
+  struct ares_mx_reply *list = 0 ;
+  (void)timeouts ;
+  q->pending = 0 ;
+  q->status = status ;
+  if (status != ARES_SUCCESS) return ;
+  q->status = ares_parse_mx_reply(abuf, alen, &list) ;
+  for (struct ares_mx_reply *p = list ; p && q->n < q->max ; p = p->next)
+  {
+    size_t len = strlen(p->host) ;
+    if (len > REMOTE_NAME_MAX) continue ;
+    q->mx[q->n].pref = p->priority ;
+    memcpy(q->mx[q->n].host, p->host, len + 1) ;
+    q->n++ ;
+  }
+  if (list) ares_free_data(list) ;
+}
+
+enum dns_status dns_mx_lookup (char const *name, dns_mx *mx, unsigned int max, unsigned int *n, stralloc *err)
+{
+  struct mxq q = { 1, ARES_ECANCELLED, mx, max, 0 } ;
+  ares_query(channel, name, ns_c_in, ns_t_mx, &mx_answer, &q) ;
+  run(&q.pending) ;
+  *n = q.n ;
+  if (q.status == ARES_SUCCESS && !q.n) q.status = ARES_ENODATA ;
+  if (map(q.status) == DNS_TEMP) cat_status(err, "4.4.3 DNS: MX of ", name, q.status == ARES_ECANCELLED ? ARES_ETIMEOUT : q.status) ;
+  return map(q.status) ;
+}
+
+struct aq
+{
+  unsigned int *pending ;
+  int six ;
+  int status ;
+  unsigned int n ;
+  char ip[8][16] ;
+} ;
+
+static void a_answer (void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+  struct aq *q = arg ;
+  (void)timeouts ;
+  (*q->pending)-- ;
+  q->status = status ;
+  if (status != ARES_SUCCESS) return ;
+  if (q->six)
+  {
+    struct ares_addr6ttl a[8] ;
+    int na = 8 ;
+    q->status = ares_parse_aaaa_reply(abuf, alen, 0, a, &na) ;
+    for (int i = 0 ; q->status == ARES_SUCCESS && i < na ; i++) memcpy(q->ip[q->n++], &a[i].ip6addr, 16) ;
+  }
+  else
+  {
+    struct ares_addrttl a[8] ;
+    int na = 8 ;
+    q->status = ares_parse_a_reply(abuf, alen, 0, a, &na) ;
+    for (int i = 0 ; q->status == ARES_SUCCESS && i < na ; i++) memcpy(q->ip[q->n++], &a[i].ipaddr, 4) ;
+  }
+  if (q->status == ARES_SUCCESS && !q->n) q->status = ARES_ENODATA ;
+}
+
+/* AAAA and A of every name at once; per name up to `per` addresses into
+   ip[name * per ...], IPv6 first. A name is NXDOMAIN only if both say so,
+   temporary if either failed and nothing was found. */
+void dns_addr_lookup (char const *const *names, unsigned int nnames, ip46 *ip, unsigned int per, unsigned int *n, enum dns_status *st, stralloc *err)
+{
+  struct aq q[REMOTE_MX_MAX][2] ;
+  unsigned int pending = 0 ;
+  if (nnames > REMOTE_MX_MAX) nnames = REMOTE_MX_MAX ;
+  for (unsigned int i = 0 ; i < nnames ; i++)
+    for (int six = 1 ; six >= 0 ; six--)
+    {
+      struct aq *a = &q[i][six] ;
+      a->pending = &pending ; a->six = six ; a->status = ARES_ECANCELLED ; a->n = 0 ;
+      pending++ ;
+    }
+  for (unsigned int i = 0 ; i < nnames ; i++)
+    for (int six = 1 ; six >= 0 ; six--)
+      ares_query(channel, names[i], ns_c_in, six ? ns_t_aaaa : ns_t_a, &a_answer, &q[i][six]) ;
+  run(&pending) ;
+  for (unsigned int i = 0 ; i < nnames ; i++)
+  {
+    unsigned int k = 0 ;
+    int temp = 0 ;
+    for (int six = 1 ; six >= 0 ; six--)
+    {
+      struct aq *a = &q[i][six] ;
+      for (unsigned int j = 0 ; j < a->n && k < per ; j++, k++)
+        if (six) ip46full_from_ip6(&ip[i * per + k], a->ip[j]) ;
+        else ip46full_from_ip4(&ip[i * per + k], a->ip[j]) ;
+      if (map(a->status) == DNS_TEMP)
+      {
+        temp = 1 ;
+        if (!err->len) cat_status(err, "4.4.3 DNS: address of ", names[i], a->status == ARES_ECANCELLED ? ARES_ETIMEOUT : a->status) ;
+      }
+    }
+    n[i] = k ;
+    st[i] = k ? DNS_OK : temp ? DNS_TEMP
+      : map(q[i][0].status) == DNS_NXDOMAIN && map(q[i][1].status) == DNS_NXDOMAIN ? DNS_NXDOMAIN : DNS_NODATA ;
+  }
+}
