@@ -2,7 +2,7 @@
 # control.sh home: gives home/control the control files an install
 # needs, each only if it does not exist yet (an operator's file is never
 # changed), then compiles every table whose cdb is missing or older than
-# its text: locals, rcpthosts, virtualdomains, users, aliases with the
+# its text: locals, rcpthosts, virtualdomains, users, aliases, routes with the
 # home's bin/table-compile, tcp.smtp with tcprules (ucspi-tcp).
 set -eu
 home=$1
@@ -31,7 +31,7 @@ dflt concurrencyincoming 40
 dflt tcp.smtp '127.0.0.1:allow,RELAYCLIENT=""
 :allow'
 
-for t in locals rcpthosts virtualdomains users aliases; do
+for t in locals rcpthosts virtualdomains users aliases routes; do
   [ -e "$c/$t" ] || continue
   if [ ! -e "$c/$t.cdb" ] || [ "$c/$t" -nt "$c/$t.cdb" ]; then
     "$home/bin/table-compile" "$c/$t"

@@ -1,6 +1,7 @@
-/* A job's result: remote's record as it wrote it, once its output ends;
-   if the record is not whole and well-formed, a temporary failure for
-   every recipient once remote has exited. */
+/* A job's result: remote's record as it wrote it, once its output ends
+   (remote closes it before its courtesy QUIT); if the record is not whole
+   and well-formed, a temporary failure for every recipient once remote
+   has exited. */
 
 #include <errno.h>
 #include <string.h>
@@ -84,7 +85,9 @@ static void finish (unsigned int j)
       job->reported = 1 ;
     }
   }
-  if (job->reported && !job->pid && job->fd < 0) rspawn_job_free(j) ;
+  /* once reported the slot is free: a remote still saying QUIT (see
+     remote(8)) is reaped later without one */
+  if (job->reported) rspawn_job_free(j) ;
 }
 
 void rspawn_read (unsigned int j)
