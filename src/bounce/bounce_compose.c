@@ -74,24 +74,54 @@ static void subject (char *s, char const *h, size_t len)
   s[n] = 0 ;
 }
 
-/* RFC 3463 status from the text's start: 5.x.y as is; a 4.x.y text is a
-   temporary failure that outlived the queue lifetime, 5.4.7 */
-static void status (char *out, char const *t, size_t len)
+/* an RFC 3463 status class.subject.detail at t, followed by a space or
+   the end: copied to out, 1; else 0 */
+static int status_at (char *out, char const *t, size_t len)
 {
   size_t i = 1 ;
-  memcpy(out, len >= 2 && t[0] == '4' && t[1] == '.' ? "5.4.7" : "5.0.0", 6) ;
-  if (!len || t[0] != '5') return ;
+  if (!len || (t[0] != '4' && t[0] != '5')) return 0 ;
   for (unsigned int part = 0 ; part < 2 ; part++)
   {
     size_t n = 0 ;
-    if (i >= len || t[i++] != '.') return ;
+    if (i >= len || t[i++] != '.') return 0 ;
     while (i + n < len && t[i + n] >= '0' && t[i + n] <= '9') n++ ;
-    if (!n || n > 3) return ;
+    if (!n || n > 3) return 0 ;
     i += n ;
   }
-  if (i < len && t[i] != ' ') return ;
+  if (i < len && t[i] != ' ') return 0 ;
   memcpy(out, t, i) ;
   out[i] = 0 ;
+  return 1 ;
+}
+
+/* remote(8)'s "host[ip] said: 550 5.1.1 text (in reply to ...)": the
+   server's reply, or 0 */
+static char const *server_reply (char const *t, size_t len, size_t *rlen)
+{
+  char const *p = memmem(t, len, " said: ", 7) ;
+  if (!p) return 0 ;
+  p += 7 ;
+  *rlen = len - (size_t)(p - t) ;
+  if (*rlen < 3 || p[0] < '2' || p[0] > '5' || p[1] < '0' || p[1] > '9' || p[2] < '0' || p[2] > '9') return 0 ;
+  return p ;
+}
+
+/* RFC 3463 status: one at the text's start (a 5.x.y as is; a 4.x.y text
+   is a temporary failure that outlived the queue lifetime, 5.4.7); else
+   the server's enhanced code in its reply, else 5.0.0 */
+static void status (char *out, char const *t, size_t len)
+{
+  size_t rlen ;
+  char const *reply ;
+  if (status_at(out, t, len))
+  {
+    if (t[0] == '4') memcpy(out, "5.4.7", 6) ;
+    return ;
+  }
+  memcpy(out, "5.0.0", 6) ;
+  reply = server_reply(t, len, &rlen) ;
+  if (reply && rlen > 4 && reply[0] == '5' && (reply[3] == ' ' || reply[3] == '-'))
+    if (!status_at(out, reply + 4, rlen - 4) || out[0] != '5') memcpy(out, "5.0.0", 6) ;
 }
 
 static void result (char *t, state_rcpt const *r)
@@ -136,7 +166,7 @@ static int text_part (stralloc *sa, bounce_info const *b)
 static int report_part (stralloc *sa, bounce_info const *b)
 {
   char date[DATE822_FMT], t[STATE_RESULT_MAX + 1], st[STATUS_MAX] ;
-  size_t pos = b->m->rcpts_at ;
+  size_t pos = b->m->rcpts_at, rlen ;
   state_rcpt r ;
   date822_fmt(date, b->arrival) ;
   if (!line(sa, "Reporting-MTA: dns; ", b->me, END)
@@ -148,7 +178,7 @@ static int report_part (stralloc *sa, bounce_info const *b)
     status(st, r.result, state_result_len(&r)) ;
     if (!line(sa, "", END) || !line(sa, "Final-Recipient: rfc822; ", r.addr, END)
      || !line(sa, "Action: failed", END) || !line(sa, "Status: ", st, END)
-     || !line(sa, "Diagnostic-Code: x-postern; ", t, END)) return 0 ;
+     || !line(sa, "Diagnostic-Code: ", server_reply(t, strlen(t), &rlen) ? "smtp; " : "x-postern; ", t, END)) return 0 ;
     if (!r.lasttry) continue ;
     date822_fmt(date, (time_t)r.lasttry) ;
     if (!line(sa, "Last-Attempt-Date: ", date, END)) return 0 ;

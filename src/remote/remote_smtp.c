@@ -131,12 +131,15 @@ static void lost (stralloc *t, char const *when)
     t->len = 0 ;
 }
 
+/* the connection is out of step or dead: no QUIT on it */
 static void lost_all (remote_ctx *c, char const *when)
 {
   stralloc t = STRALLOC_ZERO ;
   lost(&t, when) ;
   result_all(c, 'Z', t.len ? t.s : "4.4.2 connection lost", "", "") ;
   stralloc_free(&t) ;
+  fd_close(fd) ;
+  fd = -1 ;
 }
 
 /* the server's reply as a result text */
