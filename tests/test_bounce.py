@@ -283,7 +283,8 @@ class BounceTest(unittest.TestCase):
         os.unlink(self.home.path("bin", "queue-inject"))
         rc, out, err = self.bounce(msgid)
         self.assertEqual((rc, out), (111, ""))
-        self.assertIn("unable to exec", err)
+        # posix_spawn reports the failed exec to bounce itself
+        self.assertIn("unable to start queue-inject: No such file or directory", err)
 
 
 if __name__ == "__main__":
