@@ -12,8 +12,9 @@ LDLIBS = -lcdb -lskarnet
 # which a static binary cannot load safely) link dynamically: they start
 # once, so the faster static start does not matter for them. smtpd too:
 # it looks recipients up at RCPT (a static getpwnam crashes in
-# libnss_systemd for a name not in /etc/passwd).
-DYNAMIC = send lspawn smtpd
+# libnss_systemd for a name not in /etc/passwd). inject too: getpwuid
+# must find any caller, LDAP or systemd accounts included.
+DYNAMIC = send lspawn smtpd inject
 # a program's own libraries, before LDLIBS: remote resolves with c-ares
 LIBS_remote = -lcares
 
@@ -139,7 +140,8 @@ check: deps accounts all $(TEST_BINS) $(RUN_BINS) $(UNIT_BINS) $(BENCH_BINS)
 
 # A real install into conf-home (as root): accounts, the home with its
 # queue, programs, control defaults (existing files are kept), service
-# directories and log directories; man pages under conf-home/man.
+# directories and log directories; man pages under conf-home/man;
+# /usr/sbin/sendmail -> bin/inject if there is no sendmail yet.
 MANDIR = $(HOME_DIR)/man
 install: accounts all
 	sh src/install/mkhome.sh $(HOME_DIR) build/bin
@@ -148,9 +150,7 @@ install: accounts all
 	for m in man/*.[1-8] ; do \
 	  d=$(MANDIR)/man$${m##*.} ; mkdir -p $$d && install -m 644 $$m $$d/ || exit 1 ; \
 	done
-	@if [ -x $(HOME_DIR)/bin/inject ] ; then \
-	  echo "install: to make postern the system's sendmail: ln -sf $(HOME_DIR)/bin/inject /usr/sbin/sendmail (INSTALL)" ; \
-	fi
+	sh src/install/sendmail.sh $(HOME_DIR)
 	@echo "install: done; hook $(HOME_DIR)/service/send and smtpd into s6-svscan (INSTALL)"
 
 bench: all $(BENCH_BINS)
