@@ -476,7 +476,7 @@ class PrivilegeServiceTest(Running):
                 self.assertEqual(owner(f"{q}/body/{n}"), (u["queue"], u["group"], 0o2750))
                 self.assertEqual(owner(f"{q}/todo/{n}"), (u["queue"], sendgroup, 0o2770))
                 self.assertEqual(owner(f"{q}/intake/{n}"), (u["queue"], sendgroup, 0o2700))
-                self.assertEqual(owner(f"{q}/state/{n}"), (u["send"], u["group"], 0o750))
+                self.assertEqual(owner(f"{q}/state/{n}"), (u["send"], u["group"], 0o2750))
         self.assertTrue(stat.S_ISFIFO(os.lstat(f"{q}/trigger").st_mode))
         self.assertEqual(owner(f"{q}/trigger"), (u["send"], u["group"], 0o622))
         self.assertEqual(owner(os.path.join(HOME, "bin", "queue-inject"))[0], u["queue"])

@@ -42,8 +42,10 @@ sendgroup=
 # body, todo and intake are setgid: a file queue-inject makes gets the
 # tree's group whoever runs it, so its readers can read it (an envelope
 # is made in intake and renamed into todo, keeping intake's group).
+# state is setgid too: record's files get the shared group, so the queue
+# tools (queue-list, queue-stats), run as the queue owner, can read them.
 for tree in body:2750:queue:shared todo:2770:queue:send intake:2700:queue:send \
-            state:750:send:shared; do
+            state:2750:send:shared; do
   IFS=: read -r name mode role grp <<E
 $tree
 E

@@ -1,0 +1,14 @@
+#ifndef QLIST_H
+#define QLIST_H
+
+#include <stdint.h>
+#include <skalibs/stralloc.h>
+#include "qread.h"
+
+/* 1 if the sender or a recipient of m contains sub, ignoring case */
+extern int qlist_match (qread_msg const *m, char const *sub) ;
+/* appends m's lines (postern's queue-list(8) format) to out; 0 on
+   allocation failure */
+extern int qlist_put (stralloc *out, qread_msg const *m, uint32_t now, unsigned long slowafter) ;
+
+#endif

@@ -1,0 +1,91 @@
+/* queue-list: the queue for the operator, as mailq: a line per message,
+   one per recipient, oldest first. Run by root or the queue owner; reads
+   queue/todo, queue/state and body sizes without locks, writes only to
+   fd 1 (warnings on fd 2). queue-list(8). */
+
+#include <errno.h>
+#include <time.h>
+#include <unistd.h>
+#include <skalibs/buffer.h>
+#include <skalibs/genalloc.h>
+#include <skalibs/sgetopt.h>
+#include <skalibs/strerr.h>
+#include "accounts.h"
+#include "home.h"
+#include "qlist.h"
+#include "queue.h"
+
+#define USAGE "queue-list [ -s substring ]"
+
+static stralloc names = STRALLOC_ZERO ;
+static stralloc offs = STRALLOC_ZERO ;   /* size_t into names */
+static stralloc file = STRALLOC_ZERO ;
+static stralloc out = STRALLOC_ZERO ;
+
+static char const *parse (int argc, char const *const *argv)
+{
+  subgetopt l = SUBGETOPT_ZERO ;
+  char const *sub = 0 ;
+  for (;;)
+  {
+    int opt = subgetopt_r(argc, argv, "s:", &l) ;
+    if (opt == -1) break ;
+    if (opt != 's') strerr_dieusage(100, USAGE) ;
+    sub = l.arg ;
+  }
+  if (argc != l.ind) strerr_dieusage(100, USAGE) ;
+  return sub ;
+}
+
+static void collect (void)
+{
+  unsigned int total = 0 ;
+  for (unsigned int sub = 0 ; sub < auto_split ; sub++)
+  {
+    int n = qread_ids(&names, &offs, sub, QREAD_MSG_MAX - total) ;
+    if (n < 0) strerr_diefu1sys(111, "read the queue directories") ;
+    total += (unsigned int)n ;
+  }
+  if (total >= QREAD_MSG_MAX) strerr_warnw1x("over 10000000 queue entries: the rest is not listed") ;
+  qread_sort(&names, &offs) ;
+}
+
+static void flush_out (void)
+{
+  if (buffer_put(buffer_1, out.s, out.len) < 0) strerr_diefu1sys(111, "write to stdout") ;
+  out.len = 0 ;
+}
+
+int main (int argc, char const *const *argv)
+{
+  char const *sub ;
+  unsigned long slowafter ;
+  uint32_t now ;
+  PROG = "queue-list" ;
+  sub = parse(argc, argv) ;
+  if (chdir(home_dir()) < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;
+  if (!qread_allowed())
+    strerr_dief3x(100, "only root or the queue owner (", auto_user_queue, ") may read the queue") ;
+  if (qread_slowafter(&slowafter) < 0) strerr_diefu1sys(111, "read control/slowafter") ;
+  now = (uint32_t)time(0) ;
+  collect() ;
+  for (size_t i = 0 ; i < genalloc_len(size_t, &offs) ; i++)
+  {
+    qread_msg m ;
+    char const *id = names.s + genalloc_s(size_t, &offs)[i] ;
+    int r = qread_load(&m, &file, id) ;
+    if (r < 0) strerr_diefu2sys(111, "read ", m.path) ;
+    if (!r)
+    {
+      if (errno == EINVAL) strerr_warnw3x("skipped ", id, ": its queue files are malformed") ;
+      else if (errno == EFBIG) strerr_warnw3x("skipped ", id, ": a file over its size bound") ;
+      continue ;
+    }
+    if (sub && !qlist_match(&m, sub)) continue ;
+    if (!qlist_put(&out, &m, now, slowafter)) strerr_diefu1sys(111, "allocate") ;
+    if (out.len >= 65536) flush_out() ;
+  }
+  flush_out() ;
+  if (!buffer_flush(buffer_1)) strerr_diefu1sys(111, "write to stdout") ;
+  return 0 ;
+}
