@@ -301,6 +301,19 @@ class QueueToolsTest(unittest.TestCase):
     # --- -s: which messages match changes neither by sorting nor by
     # deliveries (every message keeps a deferred recipient)
 
+    @unittest.skipUnless(os.getuid() == 0, "needs root to become another account")
+    def test_queue_owner_reads_the_whole_queue(self):
+        """the queue account of conf-users sees what root sees (state
+        files carry the shared group of the setgid state tree)"""
+        # this home's queue-inject is not setuid (so that it writes here):
+        # give its files the owner the installed one gives them
+        quid = pwd.getpwnam(harness.users()["queue"]).pw_uid
+        for f in inst_files(self.inst, "todo") + inst_files(self.inst, "body"):
+            os.chown(f, quid, -1)
+        p = self.run_tool("queue-stats", preexec=as_user(harness.users()["queue"]), check=False)
+        self.assertEqual((p.returncode, p.stderr), (0, b""))
+        self.assertEqual(p.stdout.decode(), self.run_tool("queue-stats"))
+
     def test_filter_by_sender_ignores_case(self):
         msgs = parse_list(self.run_tool("queue-list", "-s", "GAMMA@Sender"))
         self.assertEqual(len(msgs), 200)
@@ -358,6 +371,9 @@ class QueueToolsTest(unittest.TestCase):
                     break
             self.assertIsNone(inst.send.poll(), inst.log()[-2000:])
             self.assertEqual(maildir_count(self.maildir), 500)
+            # a delivery is in the Maildir before record has its result
+            # on disk: wait for the state files to say so
+            wait_for(lambda: parse_stats(self.run_tool("queue-stats"))[2]["done"] == (500, 0, 500), 30)
             n, unsorted, rows, table = parse_stats(self.run_tool("queue-stats"))
             self.assertEqual((n, unsorted), (1000, 0))
             self.assertEqual(rows["unsorted"], (0, 0, 0))
