@@ -13,8 +13,9 @@ LDLIBS = -lcdb -lskarnet
 # once, so the faster static start does not matter for them. smtpd too:
 # it looks recipients up at RCPT (a static getpwnam crashes in
 # libnss_systemd for a name not in /etc/passwd). inject too: getpwuid
-# must find any caller, LDAP or systemd accounts included.
-DYNAMIC = send lspawn smtpd inject
+# must find any caller, LDAP or systemd accounts included; the queue
+# tools look the queue account up (operator tools: start cost is moot).
+DYNAMIC = send lspawn smtpd inject queue-list queue-stats
 # a program's own libraries, before LDLIBS: remote resolves with c-ares
 LIBS_remote = -lcares
 

@@ -499,7 +499,7 @@ class LspawnTest(unittest.TestCase):
         ls.send(b"J1\0" + b"x" * 60000 + b"\0\0")
         rc, _, err = ls.close()
         self.assertEqual(rc, 111)
-        self.assertIn("job record too long", err)
+        self.assertIn("record too long", err)
 
 
 if __name__ == "__main__":

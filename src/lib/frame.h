@@ -19,4 +19,10 @@ extern int frame_get (buffer *b, stralloc *sa, size_t max) ;
    next non-empty field (NUL-terminated) or 0 at the record's end. */
 extern char const *frame_field (char const *s, size_t len, size_t *pos) ;
 
+/* Reads from b (non-blocking) and calls f for every whole record there
+   is now. Returns 1 while more may come, 0 at end of input (a partial
+   record left is warned about); dies 111 on a record over max bytes or a
+   read error. */
+typedef void frame_func (char const *s, size_t len) ;
+extern int frame_each (buffer *b, stralloc *rec, size_t max, frame_func *f) ;
 #endif

@@ -60,8 +60,6 @@ struct qread_rcpt_s
 extern int qread_allowed (void) ;
 /* control/slowafter (cwd is the home) into *u; -1 with errno on error */
 extern int qread_slowafter (unsigned long *u) ;
-/* injection time: the id's first 8 hex digits */
-extern uint32_t qread_birth (char const *id) ;
 /* the lane send puts a waiting recipient in (send_sched.c): 1 if slow */
 extern int qread_slow (unsigned int attempts, uint32_t birth, uint32_t now, unsigned long slowafter) ;
 
@@ -81,6 +79,9 @@ extern void qread_sort (stralloc const *names, stralloc *offs) ;
    bound (skip it); -1 with errno on another error, m->path naming the
    file. */
 extern int qread_load (qread_msg *m, stralloc *sa, char const *id) ;
+/* qread_load for the tools: dies (111) on a read error, warns and
+   returns 0 for a message to skip, 1 when m is loaded */
+extern int qread_get (qread_msg *m, stralloc *sa, char const *id) ;
 /* Next recipient: *pos starts at 0; returns 1 and fills r, 0 at the
    end. An unsorted recipient's channel comes from route_classify(), as
    record(8) will decide it; rt is the caller's, reset per message. */

@@ -55,7 +55,7 @@ int qread_load (qread_msg *m, stralloc *sa, char const *id)
 {
   int bad = 0 ;
   m->id = id ;
-  m->birth = qread_birth(id) ;
+  m->birth = queue_id_birth(id) ;
   for (unsigned int attempt = 0 ; attempt < 2 ; attempt++)
   {
     int r = get(m, sa, QUEUE_STATE, STATE_BYTES_MAX) ;

@@ -2,6 +2,7 @@
 #define POSTERN_QUEUE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The queue, relative to the home (see postern-queue(5)). Each tree is
    hashed into auto_split subdirectories named 0 .. auto_split-1. */
@@ -22,6 +23,8 @@ extern unsigned int const auto_split ;
 
 /* writes a new id (NUL-terminated) into s, QUEUE_ID_MAX+1 bytes; returns its length */
 extern size_t queue_id_make (char *s) ;
+/* its injection time: the id's first 8 hex digits (a valid id) */
+extern uint32_t queue_id_birth (char const *id) ;
 /* 1 if s is well-formed as an id */
 extern int queue_id_valid (char const *s) ;
 /* which subdirectory, 0 .. auto_split-1 */

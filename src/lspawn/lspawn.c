@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include <sys/resource.h>
 #include <skalibs/buffer.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/iopause.h>
@@ -17,6 +16,7 @@
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
 #include "accounts.h"
+#include "fdlimit.h"
 #include "frame.h"
 #include "home.h"
 #include "lspawn.h"
@@ -56,35 +56,7 @@ static void signals (void)
   }
 }
 
-/* Every complete record available now; returns 0 at end of input. */
-static int input (stralloc *rec)
-{
-  for (;;)
-  {
-    int r = frame_get(buffer_0, rec, LSPAWN_JOB_MAX) ;
-    if (!r) return 1 ;
-    if (r < 0)
-    {
-      if (errno == EMSGSIZE) strerr_dief1x(111, "job record too long") ;
-      if (errno != EPIPE) strerr_diefu1sys(111, "read jobs") ;
-      if (rec->len) strerr_warnw1x("incomplete job record at end of input, ignored") ;
-      return 0 ;
-    }
-    lspawn_job_start(rec->s, rec->len) ;
-    rec->len = 0 ;
-  }
-}
 
-/* every slot may hold a pipe; children inherit the limit, harmlessly */
-static void raise_fd_limit (void)
-{
-  struct rlimit rl ;
-  rlim_t want = LSPAWN_SLOTS + 64 ;
-  if (getrlimit(RLIMIT_NOFILE, &rl) < 0) strerr_diefu1sys(111, "getrlimit") ;
-  if (rl.rlim_cur >= want) return ;
-  rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want ;
-  if (setrlimit(RLIMIT_NOFILE, &rl) < 0) strerr_warnwu1sys("raise the descriptor limit") ;
-}
 
 static void init (void)
 {
@@ -102,7 +74,7 @@ static void init (void)
   if (sigfd < 0 || !selfpipe_trap(SIGCHLD)) strerr_diefu1sys(111, "set up the selfpipe") ;
   for (unsigned int r = 0 ; r < LSPAWN_SLOTS ; r++) lspawn_rcpts[r].fd = -1 ;
   if (ndelay_on(0) < 0) strerr_diefu1sys(111, "make fd 0 non-blocking") ;
-  raise_fd_limit() ;
+  fdlimit_raise(LSPAWN_SLOTS + 64) ;  /* a pipe per slot */
   lspawn_root = !getuid() ;
   if (!lspawn_root)
   {
@@ -143,7 +115,7 @@ int main (void)
     for (unsigned int i = eof ? 1 : 2 ; i < n ; i++)
       if (x[i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) lspawn_read(xr[i]) ;
     if (x[0].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) signals() ;
-    if (!eof && x[1].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) eof = !input(&rec) ;
+    if (!eof && x[1].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) eof = !frame_each(buffer_0, &rec, LSPAWN_JOB_MAX, &lspawn_job_start) ;
   }
   return 0 ;
 }

@@ -73,14 +73,7 @@ int main (int argc, char const *const *argv)
   {
     qread_msg m ;
     char const *id = names.s + genalloc_s(size_t, &offs)[i] ;
-    int r = qread_load(&m, &file, id) ;
-    if (r < 0) strerr_diefu2sys(111, "read ", m.path) ;
-    if (!r)
-    {
-      if (errno == EINVAL) strerr_warnw3x("skipped ", id, ": its queue files are malformed") ;
-      else if (errno == EFBIG) strerr_warnw3x("skipped ", id, ": a file over its size bound") ;
-      continue ;
-    }
+    if (!qread_get(&m, &file, id)) continue ;
     if (sub && !qlist_match(&m, sub)) continue ;
     if (!qlist_put(&out, &m, now, slowafter)) strerr_diefu1sys(111, "allocate") ;
     if (out.len >= 65536) flush_out() ;

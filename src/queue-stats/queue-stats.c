@@ -94,14 +94,7 @@ static void scan (uint32_t now, unsigned long slowafter)
     {
       qread_msg m ;
       char const *id = names.s + genalloc_s(size_t, &offs)[i] ;
-      int r = qread_load(&m, &file, id) ;
-      if (r < 0) strerr_diefu2sys(111, "read ", m.path) ;
-      if (!r)
-      {
-        if (errno == EINVAL) strerr_warnw3x("skipped ", id, ": its queue files are malformed") ;
-        else if (errno == EFBIG) strerr_warnw3x("skipped ", id, ": a file over its size bound") ;
-        continue ;
-      }
+      if (!qread_get(&m, &file, id)) continue ;
       count(&m, now, slowafter) ;
     }
   }

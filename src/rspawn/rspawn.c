@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <unistd.h>
-#include <sys/resource.h>
 #include <skalibs/buffer.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/iopause.h>
@@ -13,6 +12,7 @@
 #include <skalibs/sig.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
+#include "fdlimit.h"
 #include "frame.h"
 #include "home.h"
 #include "rspawn.h"
@@ -47,34 +47,7 @@ static void signals (void)
   }
 }
 
-/* every complete job available now; 0 at end of input */
-static int input (stralloc *rec)
-{
-  for (;;)
-  {
-    int r = frame_get(buffer_0, rec, RSPAWN_JOB_MAX) ;
-    if (!r) return 1 ;
-    if (r < 0)
-    {
-      if (errno == EMSGSIZE) strerr_dief1x(111, "job record too long") ;
-      if (errno != EPIPE) strerr_diefu1sys(111, "read jobs") ;
-      if (rec->len) strerr_warnw1x("incomplete job record at end of input, ignored") ;
-      return 0 ;
-    }
-    rspawn_job_start(rec->s, rec->len) ;
-    rec->len = 0 ;
-  }
-}
 
-static void raise_fd_limit (void)
-{
-  struct rlimit rl ;
-  rlim_t want = 2 * RSPAWN_SLOTS + 64 ;  /* a pipe and a body per job */
-  if (getrlimit(RLIMIT_NOFILE, &rl) < 0) strerr_diefu1sys(111, "getrlimit") ;
-  if (rl.rlim_cur >= want) return ;
-  rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want ;
-  if (setrlimit(RLIMIT_NOFILE, &rl) < 0) strerr_warnwu1sys("raise the descriptor limit") ;
-}
 
 int main (void)
 {
@@ -90,7 +63,7 @@ int main (void)
   sigfd = selfpipe_init() ;
   if (sigfd < 0 || !selfpipe_trap(SIGCHLD)) strerr_diefu1sys(111, "set up the selfpipe") ;
   if (ndelay_on(0) < 0) strerr_diefu1sys(111, "make fd 0 non-blocking") ;
-  raise_fd_limit() ;
+  fdlimit_raise(2 * RSPAWN_SLOTS + 64) ;
   while (!eof || rspawn_active)
   {
     unsigned int n = 1 ;
@@ -116,7 +89,7 @@ int main (void)
     for (unsigned int i = eof ? 1 : 2 ; i < n ; i++)
       if (x[i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) rspawn_read(xj[i]) ;
     if (x[0].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) signals() ;
-    if (!eof && x[1].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) eof = !input(&rec) ;
+    if (!eof && x[1].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) eof = !frame_each(buffer_0, &rec, RSPAWN_JOB_MAX, &rspawn_job_start) ;
   }
   return 0 ;
 }

@@ -23,15 +23,6 @@ static void put_id_request (struct child *c, char letter, char const *id)
   child_put(c, out.s, out.len) ;
 }
 
-/* the id's first 8 hex digits are the injection time */
-static uint32_t id_birth (char const *id)
-{
-  uint32_t t = 0 ;
-  for (unsigned int i = 0 ; i < 8 ; i++)
-    t = (t << 4) | (uint32_t)(id[i] <= '9' ? id[i] - '0' : id[i] - 'a' + 10) ;
-  return t ;
-}
-
 static void log_msg (char const *what, struct msg const *m, unsigned long uid)
 {
   log_start(what) ; log_add(m->id) ;
@@ -66,7 +57,7 @@ void msg_load (char const *s, size_t len, uint32_t now)
   if (!m) strerr_diefu1sys(111, "allocate") ;
   memset(m, 0, sizeof *m) ;
   memcpy(m->id, s + 1, idlen) ;
-  m->birth = id_birth(m->id) ;
+  m->birth = queue_id_birth(m->id) ;
   m->size = sm.size ;
   m->rcpts = alloc(sm.nrcpts * sizeof *m->rcpts) ;
   if (!m->rcpts || !stralloc_cats(&m->strings, sm.sender) || !stralloc_0(&m->strings))

@@ -1,6 +1,6 @@
-#include "qread.h"
+#include "queue.h"
 
-uint32_t qread_birth (char const *id)
+uint32_t queue_id_birth (char const *id)
 {
   uint32_t t = 0 ;
   for (unsigned int i = 0 ; i < 8 ; i++)
