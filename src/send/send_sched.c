@@ -137,12 +137,19 @@ uint32_t sched_next (void)
   return genalloc_len(struct entry, &heap) ? genalloc_s(struct entry, &heap)[0].when : 0 ;
 }
 
+/* valid entries only: stale ones (recipients a remote job took along)
+   wait in the queues until popped. A scan, but only per status line. */
 unsigned long sched_waiting (void)
 {
-  unsigned long n = genalloc_len(struct entry, &heap) ;
+  unsigned long n = 0 ;
+  struct entry const *s = genalloc_s(struct entry, &heap) ;
+  for (size_t i = 0 ; i < genalloc_len(struct entry, &heap) ; i++) n += entry_valid(s + i) ;
   for (unsigned int c = 0 ; c < 2 ; c++)
     for (unsigned int l = 0 ; l < 2 ; l++)
-      n += genalloc_len(struct entry, &ready[c][l].q) - ready[c][l].head ;
+    {
+      s = genalloc_s(struct entry, &ready[c][l].q) ;
+      for (size_t i = ready[c][l].head ; i < genalloc_len(struct entry, &ready[c][l].q) ; i++) n += entry_valid(s + i) ;
+    }
   return n ;
 }
 
