@@ -58,6 +58,8 @@ struct msg
   unsigned char phase ;
   unsigned char bouncing ;
   uint32_t bounceat ;   /* 0, or when to (re)try its bounce */
+  uint32_t refs ;       /* scheduler entries that point here */
+  unsigned char gone ;  /* out of the queue, freed once refs is 0 */
 } ;
 
 #define MSG_SENDER(m) ((m)->strings.s)
@@ -124,6 +126,7 @@ extern void msg_check (struct msg *m, uint32_t now) ;
 extern void msg_acked (char const *id, uint32_t now) ;
 extern void msg_state_removed (char const *id) ;
 extern void msg_body_removed (char const *id) ;
+extern void msg_release (struct msg *m) ;
 
 /* send_bounce.c */
 extern unsigned int bouncers_running (void) ;

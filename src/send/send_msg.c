@@ -151,6 +151,16 @@ void msg_state_removed (char const *id)
   if (!m || m->phase != PH_REMOVING) { strerr_warnw2x("record removed an unknown state: ", id) ; return ; }
   log_start("end msg ") ; log_add(m->id) ; log_end() ;
   index_del(m) ;
+  m->gone = 1 ;
+  msg_release(m) ;
+}
+
+/* A message out of the queue is freed once no scheduler entry points to
+   it: stale entries (recipients a remote job took along) may still wait
+   in a ready queue. */
+void msg_release (struct msg *m)
+{
+  if (!m->gone || m->refs) return ;
   stralloc_free(&m->strings) ;
   alloc_free(m->rcpts) ;
   alloc_free(m) ;

@@ -16,7 +16,7 @@ struct entry { uint32_t when ; uint32_t i ; struct msg *m ; uint16_t seq ; } ;
 static int entry_valid (struct entry const *e)
 {
   struct rcpt const *r = e->m->rcpts + e->i ;
-  return e->seq == r->seq && !r->busy && r->status == ST_TODO ;
+  return !e->m->gone && e->seq == r->seq && !r->busy && r->status == ST_TODO ;
 }
 
 struct fifo { genalloc q ; size_t head ; } ;  /* of struct entry */
@@ -41,12 +41,14 @@ static void fifo_push (struct fifo *f, struct entry const *e)
     f->head = 0 ;
   }
   if (!genalloc_append(struct entry, &f->q, e)) strerr_diefu1sys(111, "allocate") ;
+  e->m->refs++ ;
 }
 
 static int fifo_pop (struct fifo *f, struct entry *e)
 {
   if (f->head >= genalloc_len(struct entry, &f->q)) return 0 ;
   *e = genalloc_s(struct entry, &f->q)[f->head++] ;
+  e->m->refs-- ;
   return 1 ;
 }
 
@@ -55,6 +57,7 @@ static void heap_push (struct entry const *e)
   struct entry *s ;
   size_t i ;
   if (!genalloc_append(struct entry, &heap, e)) strerr_diefu1sys(111, "allocate") ;
+  e->m->refs++ ;
   s = genalloc_s(struct entry, &heap) ;
   i = genalloc_len(struct entry, &heap) - 1 ;
   while (i && s[(i - 1) / 2].when > s[i].when)
@@ -69,6 +72,7 @@ static void heap_pop (struct entry *e)
   struct entry *s = genalloc_s(struct entry, &heap) ;
   size_t n = genalloc_len(struct entry, &heap) - 1, i = 0 ;
   *e = s[0] ;
+  e->m->refs-- ;
   s[0] = s[n] ;
   genalloc_setlen(struct entry, &heap, n) ;
   for (;;)
@@ -119,6 +123,7 @@ void sched_due (uint32_t now)
     struct entry e ;
     heap_pop(&e) ;
     if (entry_valid(&e)) place(&e, now) ;
+    else msg_release(e.m) ;
   }
 }
 
@@ -186,7 +191,7 @@ void sched_dispatch (uint32_t now, int stopping)
       struct entry e ;
       while (inflight[c][l] < conf.conc[c][l] && fifo_pop(&ready[c][l], &e))
       {
-        if (!entry_valid(&e)) continue ;
+        if (!entry_valid(&e)) { msg_release(e.m) ; continue ; }
         if (c == CHAN_LOCAL) job_start(e.m, &e.i, 1, CHAN_LOCAL, (enum lane)l) ;
         else start_remote(&e, (enum lane)l, now) ;
         inflight[c][l]++ ;
