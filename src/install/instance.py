@@ -207,6 +207,17 @@ def greeting(home):
         return None
 
 
+def port_free(addr, port):
+    """whether a listener could bind addr:port now"""
+    with socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as tcpserver does
+        try:
+            s.bind((addr, port))
+        except OSError:
+            return False
+    return True
+
+
 def start(home):
     home = os.path.abspath(home)
     if not os.path.isdir(scandir(home)):
@@ -226,6 +237,12 @@ def start(home):
                                     for d, p in old.items()), START_TIMEOUT):
             die(f"the services did not restart; see {home}/log/svscan.log")
     else:
+        # another instance (another checkout's make run, a system MTA)
+        # holding the port would answer our greeting check: refuse instead
+        addr, port = smtp_address(home)
+        if not port_free(addr, port):
+            die(f"{addr}:{port} is already in use by another program; stop it "
+                f"(make stop in the checkout that runs it) or set {home}/control/smtpdport")
         logf = open(os.path.join(home, "log", "svscan.log"), "ab")
         # its own session, no terminal, a clean environment: it outlives make
         subprocess.Popen(["s6-svscan", scandir(home)], stdin=subprocess.DEVNULL, stdout=logf,
