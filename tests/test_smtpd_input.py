@@ -152,3 +152,35 @@ class CommandLineTest(SmtpdCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class HopsTest(SmtpdCase):
+    """a looping message (too many Received:/Delivered-To: fields) is
+    refused at DATA; the count is local's, so what smtpd takes, local
+    does not bounce for hops"""
+    controls = {"maxhops": "10\n"}
+    session = SmugglingTest.session
+
+    def message(self, received, delivered=0, extra=b""):
+        head = b"".join(b"Received: from hop%d by x; Mon, 1 Jan 2026 00:00:00 +0000\r\n" % i
+                        for i in range(received))
+        head += b"".join(b"delivered-TO: u%d@example.test\r\n" % i for i in range(delivered))
+        return head + extra + b"Subject: loop\r\n\r\nbody\r\n.\r\n"
+
+    def test_limit_counts_ours_and_queue_injects(self):
+        # ours and queue-inject's make 2: 8 more are the most maxhops 10 lets in
+        self.assertEqual(self.session(self.message(8))[0][0], 250)
+        self.assertEqual(self.session(self.message(9))[0],
+                         (554, ["5.4.6 too many hops, this message is looping"]))
+        self.assertEqual(self.session(self.message(5, 4))[0][0], 554)
+        self.assertQueued(1)
+        self.assertRegex(self.srv.logtext(), r"reject pid \d+ from <a@client\.test> rcpts 1 bytes \d+: too many hops")
+
+    def test_only_trace_fields_of_the_header_count(self):
+        # continuation lines, look-alikes and the body's lines do not count
+        extra = (b"X-Received: no\r\n  Received: folded, no\r\nReceived-SPF: pass\r\n")
+        body = self.message(8, extra=extra).replace(
+            b"body\r\n", b"Received: in the body\r\n" * 20)
+        self.assertEqual(self.session(body)[0][0], 250)
+        (_, _, stored_body), = self.assertQueued(1)
+        self.assertIn(b"Received: in the body\n" * 20, stored(stored_body))

@@ -7,6 +7,9 @@
 #define CONTROL_DIR "control"
 /* a one-line setting is at most this long; longer files are an error */
 #define CONTROL_LINE_MAX 1024
+/* control/maxhops absent: qmail's MAXHOPS. smtpd refuses and local
+   bounces a message with more Received: and Delivered-To: fields. */
+#define CONTROL_MAXHOPS 100
 
 /* Reads the first line of control/name into sa (no newline, trailing
    blanks removed). Returns 1 if read, 0 if the file does not exist, -1

@@ -13,14 +13,13 @@
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
 #include "addr.h"
+#include "control.h"
 #include "local.h"
 
 #define USAGE "local [ -a addresses ] user home localname ext domain sender recipient"
 /* instructions acted on per run, forward addresses included: bounds the
    programs run and the envelope of a forward */
 #define LINES_MAX 1000
-/* control/maxhops absent: qmail's MAXHOPS */
-#define MAXHOPS_DEFAULT 100
 
 static local_ctx ctx ;
 static stralloc text = STRALLOC_ZERO, done = STRALLOC_ZERO, fwd = STRALLOC_ZERO ;
@@ -126,7 +125,7 @@ int main (int argc, char const *const *argv)
 {
   stralloc file = STRALLOC_ZERO, name = STRALLOC_ZERO ;
   char const *alias = 0 ;
-  unsigned long maxhops = MAXHOPS_DEFAULT ;
+  unsigned long maxhops = CONTROL_MAXHOPS ;
   int r ;
   PROG = "local" ;
   if (argc > 2 && !strcmp(argv[1], "-a")) { alias = argv[2] ; argv += 2 ; argc -= 2 ; }

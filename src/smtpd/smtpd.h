@@ -37,6 +37,7 @@ struct smtpd_conf_s
   unsigned long maxrcpt ;
   unsigned long timeout ;    /* seconds per read or write */
   unsigned long maxbad ;
+  unsigned long maxhops ;    /* Received: and Delivered-To: fields */
   char const *remoteip ;     /* TCPREMOTEIP or "unknown" */
   char const *localip ;      /* TCPLOCALIP or 0 */
   int relayclient ;          /* RELAYCLIENT is set */

@@ -13,6 +13,7 @@ smtpd_conf conf =
 {
   .databytes = SMTPD_DATABYTES, .maxrcpt = SMTPD_MAXRCPT,
   .timeout = SMTPD_TIMEOUT, .maxbad = SMTPD_MAXBAD,
+  .maxhops = CONTROL_MAXHOPS,
   .remoteip = "unknown", .localip = 0, .relayclient = 0,
   .me = STRALLOC_ZERO, .greeting = STRALLOC_ZERO
 } ;
@@ -58,7 +59,8 @@ int smtpd_conf_read (char const **what)
   if (!readuint(&conf.databytes, "databytes", SMTPD_DATABYTES, what)
    || !readuint(&conf.maxrcpt, "maxrcpt", SMTPD_MAXRCPT, what)
    || !readuint(&conf.timeout, "timeoutsmtpd", SMTPD_TIMEOUT, what)
-   || !readuint(&conf.maxbad, "maxbadcommands", SMTPD_MAXBAD, what)) return 0 ;
+   || !readuint(&conf.maxbad, "maxbadcommands", SMTPD_MAXBAD, what)
+   || !readuint(&conf.maxhops, "maxhops", CONTROL_MAXHOPS, what)) return 0 ;
   /* queue-inject takes no more; a timeout of 0 would drop every client */
   if (!conf.maxrcpt || conf.maxrcpt > ENV_RCPT_MAX) conf.maxrcpt = ENV_RCPT_MAX ;
   if (!conf.timeout) conf.timeout = 1 ;

@@ -32,6 +32,7 @@ enum dstate { D_BOL, D_TEXT, D_CR, D_DOT, D_DOTCR } ;
 #define BAD_NUL 4
 #define BAD_LONG 8
 #define BAD_INJECT 16  /* queue-inject is gone: its exit code says why */
+#define BAD_HOPS 32    /* a loop: more Received: and Delivered-To: than maxhops */
 
 static char qbuf[QBUF_MAX] ;
 static size_t qlen ;
@@ -40,6 +41,11 @@ static int running ;
 static unsigned int bad ;
 static unsigned long total ;
 static int code ;
+/* the header section, as queued: our Received line, then the client's */
+static int inheader ;
+static char field[13] ;  /* the current line's first bytes, lowercased */
+static size_t fieldlen ;
+static unsigned long hops ;
 
 static void stop (void)
 {
@@ -52,6 +58,34 @@ static void refuse (unsigned int why)
 {
   bad |= why ;
   stop() ;
+}
+
+/* Counts the trace fields of the header section as it streams by (a
+   line may come in pieces); the empty line ends the count. As
+   qmail-smtpd and Postfix do, a message that went round a loop (an MX
+   pointing back here, forwards between two hosts) is refused here
+   instead of circling until local bounces it. */
+static void count_hops (char const *s, size_t n)
+{
+  for (size_t i = 0 ; i < n && inheader ; i++)
+  {
+    char c = s[i] ;
+    if (c == '\n')
+    {
+      if (!fieldlen) inheader = 0 ;
+      fieldlen = 0 ;
+      continue ;
+    }
+    if (fieldlen < sizeof field)
+    {
+      field[fieldlen++] = c >= 'A' && c <= 'Z' ? c + 32 : c ;
+      if ((fieldlen == 9 && !memcmp(field, "received:", 9))
+       || (fieldlen == 13 && !memcmp(field, "delivered-to:", 13)))
+        hops++ ;
+    }
+  }
+  /* queue-inject adds one more: local must not bounce what we took */
+  if (hops >= conf.maxhops) refuse(BAD_HOPS) ;
 }
 
 static void qflush (void)
@@ -67,6 +101,7 @@ static void qput (char const *s, size_t n)
   /* counted as queue-inject counts control/databytes: our Received
      line included, LF line ends, dots unstuffed */
   if (conf.databytes && total > conf.databytes) { refuse(BAD_SIZE) ; return ; }
+  if (inheader) { count_hops(s, n) ; if (bad) return ; }
   while (n)
   {
     size_t k = sizeof qbuf - qlen ;
@@ -183,6 +218,7 @@ void smtpd_data (stralloc *env, unsigned int nrcpt, char const *helo, int esmtp)
   char text[SMTPD_REPLY_MAX] ;
   qexit_info const *x ;
   qlen = 0 ; bad = 0 ; total = 0 ; code = 0 ;
+  inheader = 1 ; fieldlen = 0 ; hops = 0 ;
   if (!stralloc_0(env)) { smtpd_reply("451", "4.3.0", "out of memory") ; return ; }
   if (!qinject_start(&q, -1, -1))
   {
@@ -219,6 +255,7 @@ void smtpd_data (stralloc *env, unsigned int nrcpt, char const *helo, int esmtp)
   else if (bad & BAD_BARE) smtpd_reply("554", "5.6.0", "bare CR or LF not allowed") ;
   else if (bad & BAD_NUL) smtpd_reply("554", "5.6.0", "NUL characters not allowed") ;
   else if (bad & BAD_LONG) smtpd_reply("554", "5.6.0", "line longer than 1000 bytes") ;
+  else if (bad & BAD_HOPS) smtpd_reply("554", "5.4.6", "too many hops, this message is looping") ;
   else if (!bad && !code)
   {
     char fmt[PID_FMT + 1] ;
@@ -241,7 +278,8 @@ void smtpd_data (stralloc *env, unsigned int nrcpt, char const *helo, int esmtp)
   log_result("reject", env->s + 1, nrcpt) ;
   smtpd_log_put(": ") ;
   smtpd_log_put(bad & BAD_SIZE ? "message too big" : bad & BAD_BARE ? "bare CR or LF"
-    : bad & BAD_NUL ? "NUL" : bad & BAD_LONG ? "line too long" : qexit_lookup(code)->text) ;
+    : bad & BAD_NUL ? "NUL" : bad & BAD_LONG ? "line too long"
+    : bad & BAD_HOPS ? "too many hops" : qexit_lookup(code)->text) ;
   smtpd_log_end() ;
   smtpd_flush() ;
 }
