@@ -20,6 +20,8 @@ DYNAMIC = send lspawn smtpd inject queue-list queue-stats
 # map and relocate at every start (smtpd: 2.10 -> 1.80 ms of CPU here)
 BSTATIC = -Wl,-Bstatic
 BDYNAMIC = -Wl,-Bdynamic
+ldflags_of = $(if $(filter $(1),$(DYNAMIC)),,$(LDFLAGS))
+libs_of = $(if $(filter $(1),$(DYNAMIC)),$(BSTATIC) $(LIBS_$(1)) $(LDLIBS) $(BDYNAMIC),$(LIBS_$(1)) $(LDLIBS))
 # a program's own libraries, before LDLIBS: remote resolves with c-ares
 LIBS_remote = -lcares
 
@@ -88,13 +90,13 @@ runbins: $(RUN_BINS)
 define program
 build/bin/$(1): $(patsubst src/%.c,build/%.o,$(wildcard src/$(1)/*.c)) build/libpostern.a
 	@mkdir -p $$(@D)
-	$$(CC) $$(if $$(filter $(1),$$(DYNAMIC)),,$$(LDFLAGS)) -o $$@ $$^ $$(if $$(filter $(1),$$(DYNAMIC)),$$(BSTATIC)) $$(LIBS_$(1)) $$(LDLIBS) $$(if $$(filter $(1),$$(DYNAMIC)),$$(BDYNAMIC))
+	$$(CC) $$(call ldflags_of,$(1)) -o $$@ $$^ $$(call libs_of,$(1))
 build/test/bin/$(1): build/auto/auto_home_test.o $(patsubst src/%.c,build/%.o,$(wildcard src/$(1)/*.c)) build/libpostern.a
 	@mkdir -p $$(@D)
-	$$(CC) $$(if $$(filter $(1),$$(DYNAMIC)),,$$(LDFLAGS)) -o $$@ $$^ $$(if $$(filter $(1),$$(DYNAMIC)),$$(BSTATIC)) $$(LIBS_$(1)) $$(LDLIBS) $$(if $$(filter $(1),$$(DYNAMIC)),$$(BDYNAMIC))
+	$$(CC) $$(call ldflags_of,$(1)) -o $$@ $$^ $$(call libs_of,$(1))
 build/run/bin/$(1): build/auto/auto_home_run.o $(patsubst src/%.c,build/%.o,$(wildcard src/$(1)/*.c)) build/libpostern.a
 	@mkdir -p $$(@D)
-	$$(CC) $$(if $$(filter $(1),$$(DYNAMIC)),,$$(LDFLAGS)) -o $$@ $$^ $$(if $$(filter $(1),$$(DYNAMIC)),$$(BSTATIC)) $$(LIBS_$(1)) $$(LDLIBS) $$(if $$(filter $(1),$$(DYNAMIC)),$$(BDYNAMIC))
+	$$(CC) $$(call ldflags_of,$(1)) -o $$@ $$^ $$(call libs_of,$(1))
 build/$(1)/%.o: src/$(1)/%.c $$(LIB_HDR) $$(wildcard src/$(1)/*.h)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS) -Isrc/$(1) -c $$< -o $$@

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include "addr.h"
 #include "local.h"
+#include "trace.h"
 
 /* the header section is scanned up to this many bytes; past it the rest
    counts as body (100 hops of long Received lines fit well within) */
@@ -18,10 +19,10 @@ static char buf[65536] ;
 static int line_check (local_ctx const *c, char const *s, size_t n, int cut, unsigned long *hops)
 {
   size_t rlen ;
-  if (n >= 9 && !strncasecmp(s, "received:", 9)) { (*hops)++ ; return 0 ; }
-  if (n < 13 || strncasecmp(s, "delivered-to:", 13)) return 0 ;
+  enum trace_kind k = trace_field(s, n) ;
+  if (k == TRACE_NONE) return 0 ;
   (*hops)++ ;
-  if (cut) return 0 ;
+  if (k != TRACE_DELIVERED_TO || cut) return 0 ;
   s += 13 ; n -= 13 ;
   while (n && (*s == ' ' || *s == '\t')) { s++ ; n-- ; }
   while (n && (s[n-1] == ' ' || s[n-1] == '\t' || s[n-1] == '\r')) n-- ;

@@ -15,6 +15,7 @@
 #include "qexit.h"
 #include "qinject.h"
 #include "smtpd.h"
+#include "trace.h"
 
 /* bytes handed to queue-inject per write */
 #define QBUF_MAX 16384
@@ -43,7 +44,7 @@ static unsigned long total ;
 static int code ;
 /* the header section, as queued: our Received line, then the client's */
 static int inheader ;
-static char field[13] ;  /* the current line's first bytes, lowercased */
+static char field[13] ;  /* the current line's first bytes: a trace field name */
 static size_t fieldlen ;
 static unsigned long hops ;
 
@@ -70,19 +71,14 @@ static void count_hops (char const *s, size_t n)
   for (size_t i = 0 ; i < n && inheader ; i++)
   {
     char c = s[i] ;
-    if (c == '\n')
+    if (c != '\n')
     {
-      if (!fieldlen) inheader = 0 ;
-      fieldlen = 0 ;
+      if (fieldlen < sizeof field) field[fieldlen++] = c ;
       continue ;
     }
-    if (fieldlen < sizeof field)
-    {
-      field[fieldlen++] = c >= 'A' && c <= 'Z' ? c + 32 : c ;
-      if ((fieldlen == 9 && !memcmp(field, "received:", 9))
-       || (fieldlen == 13 && !memcmp(field, "delivered-to:", 13)))
-        hops++ ;
-    }
+    if (!fieldlen) inheader = 0 ;
+    else if (trace_field(field, fieldlen) != TRACE_NONE) hops++ ;
+    fieldlen = 0 ;
   }
   /* queue-inject adds one more: local must not bounce what we took */
   if (hops >= conf.maxhops) refuse(BAD_HOPS) ;
