@@ -1,0 +1,282 @@
+/* The listener's loop: the socket, the signal pipe and each worker's
+   end of its pair, under one iopause. A worker says "I am idle" with one
+   byte after each session it ends normally; a worker that dies while
+   busy is reaped and its session counted as ended. */
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <skalibs/alloc.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/iopause.h>
+#include <skalibs/selfpipe.h>
+#include <skalibs/sig.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/strerr.h>
+#include <skalibs/tai.h>
+#include <skalibs/types.h>
+#include "listen.h"
+#include "wpool.h"
+
+extern char **environ ;
+
+/* an address as text (INET6_ADDRSTRLEN) */
+#define IP_MAX 46
+
+static wpool pool ;
+static struct listen_opts const *opts ;
+
+static void status (void)
+{
+  char b[UINT_FMT], c[UINT_FMT] ;
+  unsigned int busy ;
+  wpool_count(&pool, &busy) ;
+  b[uint_fmt(b, busy)] = 0 ;
+  c[uint_fmt(c, opts->conc)] = 0 ;
+  LISTEN_LOG("status: ", b, "/", c) ;
+}
+
+/* an IPv4-mapped address is shown as IPv4 (ucspi-tcp-ipv6 does so),
+   so that "::" serves IPv4 clients under their usual rules */
+static void addr (struct sockaddr_storage const *ss, char *ip, char *port)
+{
+  uint16_t p = 0 ;
+  ip[0] = 0 ;
+  if (ss->ss_family == AF_INET)
+  {
+    struct sockaddr_in const *a = (struct sockaddr_in const *)ss ;
+    inet_ntop(AF_INET, &a->sin_addr, ip, IP_MAX) ;
+    p = ntohs(a->sin_port) ;
+  }
+  else if (ss->ss_family == AF_INET6)
+  {
+    struct sockaddr_in6 const *a = (struct sockaddr_in6 const *)ss ;
+    if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) inet_ntop(AF_INET, a->sin6_addr.s6_addr + 12, ip, IP_MAX) ;
+    else inet_ntop(AF_INET6, &a->sin6_addr, ip, IP_MAX) ;
+    p = ntohs(a->sin6_port) ;
+  }
+  port[uint16_fmt(port, p)] = 0 ;
+}
+
+static int var (stralloc *sa, char const *name, char const *value)
+{
+  return stralloc_cats(sa, name) && stralloc_catb(sa, "=", 1)
+    && stralloc_cats(sa, value) && stralloc_0(sa) ;
+}
+
+static void ended (pid_t pid, int wstat)
+{
+  char fp[PID_FMT], fs[UINT_FMT] ;
+  int i = wpool_find(&pool, pid) ;
+  if (i < 0) return ;
+  fp[pid_fmt(fp, pid)] = 0 ;
+  if (pool.w[i].busy)
+  {
+    fs[uint_fmt(fs, WIFSIGNALED(wstat) ? (unsigned int)WTERMSIG(wstat) : (unsigned int)WEXITSTATUS(wstat))] = 0 ;
+    LISTEN_LOG("end ", fp, WIFSIGNALED(wstat) ? " signal " : " status ", fs) ;
+  }
+  {
+    char fn[ULONG_FMT] ;
+    fn[ulong_fmt(fn, pool.w[i].served)] = 0 ;
+    fs[uint_fmt(fs, WIFSIGNALED(wstat) ? (unsigned int)WTERMSIG(wstat) : (unsigned int)WEXITSTATUS(wstat))] = 0 ;
+    LISTEN_LOG("worker ", fp, " gone, ", WIFSIGNALED(wstat) ? "signal " : "status ", fs, ", sessions ", fn) ;
+  }
+  wpool_free(&pool, (unsigned int)i) ;
+}
+
+/* 1 on SIGTERM */
+static int signals (void)
+{
+  for (;;)
+  {
+    int sig = selfpipe_read() ;
+    if (sig < 0) strerr_diefu1sys(111, "read the selfpipe") ;
+    if (!sig) return 0 ;
+    if (sig == SIGTERM) return 1 ;
+    if (sig == SIGCHLD)
+    {
+      int changed = 0 ;
+      for (;;)
+      {
+        int wstat ;
+        pid_t pid = waitpid(-1, &wstat, WNOHANG) ;
+        if (pid <= 0) break ;
+        ended(pid, wstat) ;
+        changed = 1 ;
+      }
+      if (changed) status() ;
+    }
+  }
+}
+
+/* the worker's byte: its session ended; EOF or anything else: it is
+   ending (reaped later) */
+static void heard (unsigned int i)
+{
+  wpool_worker *w = pool.w + i ;
+  char c ;
+  ssize_t r = read(w->fd, &c, 1) ;
+  if (r < 0 && errno == EINTR) return ;
+  if (r == 1 && c == 'd' && w->busy)
+  {
+    char fp[PID_FMT] ;
+    w->busy = 0 ;
+    tain_now_g() ;
+    w->idle = STAMP ;
+    fp[pid_fmt(fp, w->pid)] = 0 ;
+    LISTEN_LOG("end ", fp, " status 0") ;
+    if (w->served >= opts->maxuse) wpool_retire(&pool, i) ;
+    status() ;
+    return ;
+  }
+  wpool_retire(&pool, i) ;
+}
+
+static void accepted (int c)
+{
+  struct sockaddr_storage rs, ls ;
+  socklen_t rlen = sizeof rs, llen = sizeof ls ;
+  char rip[IP_MAX], rport[UINT16_FMT], lip[IP_MAX], lport[UINT16_FMT] ;
+  char const *lname = opts->localname ? opts->localname : "" ;
+  stralloc vars = STRALLOC_ZERO ;
+  char fp[PID_FMT] ;
+  int i ;
+  if (getpeername(c, (struct sockaddr *)&rs, &rlen) < 0 || getsockname(c, (struct sockaddr *)&ls, &llen) < 0)
+  {
+    strerr_warnwu1sys("read the addresses of a connection") ;
+    return ;
+  }
+  addr(&rs, rip, rport) ;
+  addr(&ls, lip, lport) ;
+  if (!var(&vars, "PROTO", "TCP") || !var(&vars, "TCPLOCALIP", lip) || !var(&vars, "TCPLOCALPORT", lport)
+   || !var(&vars, "TCPREMOTEIP", rip) || !var(&vars, "TCPREMOTEPORT", rport)
+   || (opts->localname && !var(&vars, "TCPLOCALHOST", opts->localname)))
+  {
+    strerr_warnwu1sys("allocate") ;
+    goto end ;
+  }
+  if (opts->rules)
+  {
+    int r = listen_rules(opts->rules, rip, &vars) ;
+    if (r < 0 && !(errno == ENOENT && opts->norulesok))
+    {
+      strerr_warnwu2sys("read ", opts->rules) ;
+      LISTEN_LOG("drop - ", lname, ":", lip, ":", lport, " :", rip, "::", rport) ;
+      goto end ;
+    }
+    if (!r)
+    {
+      LISTEN_LOG("deny - ", lname, ":", lip, ":", lport, " :", rip, "::", rport) ;
+      goto end ;
+    }
+  }
+  if (vars.len > LISTEN_VARS_MAX)
+  {
+    LISTEN_LOG("drop - ", lname, ":", lip, ":", lport, " :", rip, "::", rport, ": variables too long") ;
+    goto end ;
+  }
+  i = wpool_idle(&pool, 0) ;
+  if (i < 0)
+  {
+    i = wpool_spawn(&pool, 0, opts->argv, (char const *const *)environ, 0, 0) ;
+    if (i < 0)
+    {
+      strerr_warnwu2sys("start ", opts->argv[0]) ;
+      goto end ;
+    }
+    fp[pid_fmt(fp, pool.w[i].pid)] = 0 ;
+    LISTEN_LOG("worker ", fp, " started") ;
+  }
+  if (!wpool_sendfd(pool.w[i].fd, c, vars.s, vars.len))
+  {
+    strerr_warnwu1sys("hand a connection to a worker") ;
+    wpool_retire(&pool, (unsigned int)i) ;
+    goto end ;
+  }
+  pool.w[i].busy = 1 ;
+  pool.w[i].served++ ;
+  fp[pid_fmt(fp, pool.w[i].pid)] = 0 ;
+  status() ;
+  LISTEN_LOG("pid ", fp, " from ", rip) ;
+  LISTEN_LOG("ok ", fp, " ", lname, ":", lip, ":", lport, " :", rip, "::", rport) ;
+ end:
+  stralloc_free(&vars) ;
+  fd_close(c) ;
+}
+
+int listen_loop (struct listen_opts const *o, int s)
+{
+  /* live workers (busy or idle) never pass conc; retired ones wait to
+     be reaped in the extra room */
+  unsigned int max = o->conc * 2 + 8 ;
+  wpool_worker *table = alloc(max * sizeof *table) ;
+  iopause_fd *x = alloc((max + 2) * sizeof *x) ;
+  int *slot = alloc((max + 2) * sizeof *slot) ;
+  int spfd ;
+  if (!table || !x || !slot) strerr_diefu1sys(111, "allocate the worker table") ;
+  opts = o ;
+  wpool_init(&pool, table, max) ;
+  spfd = selfpipe_init() ;
+  if (spfd < 0) strerr_diefu1sys(111, "create the selfpipe") ;
+  if (!sig_ignore(SIGPIPE)) strerr_diefu1sys(111, "ignore SIGPIPE") ;
+  {
+    sigset_t set ;
+    sigemptyset(&set) ;
+    sigaddset(&set, SIGCHLD) ;
+    sigaddset(&set, SIGTERM) ;
+    if (!selfpipe_trapset(&set)) strerr_diefu1sys(111, "trap signals") ;
+  }
+  tain_now_set_stopwatch_g() ;
+  status() ;
+  for (;;)
+  {
+    unsigned int n = 0, busy, taken = wpool_count(&pool, &busy) ;
+    tain deadline, limit ;
+    int r ;
+    x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; slot[n++] = -1 ;
+    /* at the limit, connections wait in the backlog, as with tcpserver */
+    if (busy < o->conc && (taken < max || wpool_idle(&pool, 0) >= 0))
+    {
+      x[n].fd = s ; x[n].events = IOPAUSE_READ ; slot[n++] = -2 ;
+    }
+    for (unsigned int i = 0 ; i < max ; i++)
+      if (pool.w[i].pid && pool.w[i].fd >= 0)
+      {
+        x[n].fd = pool.w[i].fd ; x[n].events = IOPAUSE_READ ; slot[n++] = (int)i ;
+      }
+    tain_addsec_g(&deadline, 10) ;
+    r = iopause_g(x, n, &deadline) ;
+    if (r < 0) strerr_diefu1sys(111, "iopause") ;
+    tain_addsec(&limit, &STAMP, -LISTEN_IDLE_MAX) ;
+    wpool_expire(&pool, &limit) ;
+    if (!r) continue ;
+    for (unsigned int k = 0 ; k < n ; k++)
+    {
+      if (!(x[k].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT))) continue ;
+      if (slot[k] == -1)
+      {
+        if (signals())
+        {
+          LISTEN_LOG("exiting on SIGTERM") ;
+          return 0 ;
+        }
+      }
+      else if (slot[k] >= 0)
+      {
+        if (pool.w[slot[k]].fd == x[k].fd) heard((unsigned int)slot[k]) ;
+      }
+      else
+      {
+        int c = accept4(s, 0, 0, SOCK_CLOEXEC) ;
+        if (c >= 0) accepted(c) ;
+        else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+          strerr_warnwu1sys("accept") ;
+      }
+    }
+  }
+}
