@@ -10,6 +10,10 @@
    (smtpd-listen; lspawn's per-account workers later) decides what a
    job is; this only starts, finds, marks and forgets workers. A worker
    sees its end of the pair as fds 0 and 1; EOF there means "exit". */
+/* the largest job message: smtpd-listen's session variables (the
+   rule's and its own), lspawn's job */
+#define WPOOL_MSG_MAX 4096
+
 typedef struct wpool_worker_s wpool_worker, *wpool_worker_ref ;
 struct wpool_worker_s
 {

@@ -4,11 +4,13 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <skalibs/stralloc.h>
+#include "wpool.h"
 
 #define LISTEN_USAGE "smtpd-listen [ -c maxsessions ] [ -b backlog ] [ -x rules.cdb ] [ -X ] [ -l localname ] [ -u uid -g gid ] [ -n sessions-per-worker ] host port program [ args ]"
 /* the variables handed with a connection, NAME=value NUL each: ours
-   (about 200 bytes with a 255-byte -l) and the matching rule's */
-#define LISTEN_VARS_MAX 4096
+   (about 200 bytes with a 255-byte -l) and the matching rule's; the
+   worker reads no more (smtpd -w) */
+#define LISTEN_VARS_MAX WPOOL_MSG_MAX
 /* seconds a worker may wait idle before it is told to end (Postfix's
    max_idle is 100 s): a quiet night keeps no worker */
 #define LISTEN_IDLE_MAX 100

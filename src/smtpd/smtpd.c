@@ -1,5 +1,6 @@
-/* smtpd: the ESMTP server, one process per connection under tcpserver,
-   run as the smtpd account. Reads commands on fd 0, replies on fd 1,
+/* smtpd: the ESMTP server, as the smtpd account: one process per
+   connection under tcpserver, or (-w) a worker of smtpd-listen serving
+   sessions one after another. Reads commands on fd 0, replies on fd 1,
    logs one line per event on fd 2. Writes nothing itself: an accepted
    message goes to queue-inject through pipes (smtpd(8)). */
 
@@ -34,6 +35,7 @@ static int esmtp = 0 ;
 static stralloc env = STRALLOC_ZERO ;  /* F sender, T per recipient */
 static unsigned int nrcpt = 0 ;
 static unsigned long nbad = 0 ;
+static int quit = 0 ;       /* QUIT was answered: the session is over */
 
 /* a reply to a command that was wrong (syntax, order, unknown): too
    many of them and the client is dropped */
@@ -200,7 +202,8 @@ static int do_quit (char const *arg)
   smtpd_log_start("end") ;
   smtpd_log_put(": quit") ;
   smtpd_log_end() ;
-  _exit(0) ;
+  quit = 1 ;
+  return KEEP ;
 }
 
 static int do_unimpl (char const *arg)
@@ -245,31 +248,24 @@ static void command (char const *line)
   bad("500", "5.5.1", "command unrecognized") ;
 }
 
-int main (void)
+/* Every session starts from nothing: no state of the one before
+   survives (a worker serves many). */
+void smtpd_session (void)
 {
-  char const *what = 0 ;
-  PROG = "smtpd" ;
-  if (!sig_ignore(SIGPIPE)) strerr_diefu1sys(111, "ignore SIGPIPE") ;
-  smtpd_io_init() ;
-  if (home_chdir() < 0)
-  {
-    smtpd_reply("421", "4.3.5", "service not available, try later") ;
-    smtpd_flush() ;
-    strerr_diefu1sys(111, "chdir to the home") ;
-  }
-  if (!smtpd_conf_read(&what))
-  {
-    smtpd_reply("421", "4.3.5", "service not available, try later") ;
-    smtpd_flush() ;
-    strerr_diefu2sys(111, "read control/", what) ;
-  }
+  state = S_GREET ;
+  helo[0] = 0 ;
+  esmtp = 0 ;
+  reset() ;
+  nbad = 0 ;
+  quit = 0 ;
+  smtpd_policy_reset() ;
   smtpd_log_start("start") ;
   smtpd_log_put(" ip ") ;
   smtpd_log_str(conf.remoteip, strlen(conf.remoteip)) ;
   if (conf.relayclient) smtpd_log_put(" relayclient") ;
   smtpd_log_end() ;
   smtpd_reply("220", 0, conf.greeting.s) ;
-  for (;;)
+  while (!quit)
   {
     char *line ;
     size_t len ;
@@ -283,7 +279,32 @@ int main (void)
         smtpd_log_start("end") ;
         smtpd_log_put(": eof") ;
         smtpd_log_end() ;
-        return 0 ;
+        return ;
     }
   }
+}
+
+int main (int argc, char const *const *argv)
+{
+  char const *what = 0 ;
+  PROG = "smtpd" ;
+  if (!sig_ignore(SIGPIPE)) strerr_diefu1sys(111, "ignore SIGPIPE") ;
+  if (argc == 2 && !strcmp(argv[1], "-w")) return smtpd_worker() ;
+  if (argc > 1) strerr_dieusage(100, "smtpd [ -w ]") ;
+  smtpd_io_init() ;
+  if (home_chdir() < 0)
+  {
+    smtpd_reply("421", "4.3.5", "service not available, try later") ;
+    smtpd_flush() ;
+    strerr_diefu1sys(111, "chdir to the home") ;
+  }
+  smtpd_conf_env() ;
+  if (!smtpd_conf_read(&what))
+  {
+    smtpd_reply("421", "4.3.5", "service not available, try later") ;
+    smtpd_flush() ;
+    strerr_diefu2sys(111, "read control/", what) ;
+  }
+  smtpd_session() ;
+  return 0 ;
 }

@@ -46,13 +46,27 @@ struct smtpd_conf_s
 } ;
 extern smtpd_conf conf ;
 
-/* smtpd_conf.c: environment and control/; 0 with errno and *what set */
+/* smtpd_conf.c: the session's variables (TCPREMOTEIP, TCPLOCALIP,
+   RELAYCLIENT) from the environment */
+extern void smtpd_conf_env (void) ;
+/* control/; 0 with errno and *what set */
 extern int smtpd_conf_read (char const **what) ;
+/* 1 if a control file smtpd_conf_read reads has changed (or appeared,
+   or gone) since the last call: inode, size or mtime */
+extern int smtpd_conf_changed (void) ;
 /* copies s into d (max bytes), keeping only what may stand in a header
    or a reply: printable ASCII but for parentheses and backslash */
 extern size_t smtpd_clean (char *d, size_t max, char const *s, size_t len) ;
 
-/* smtpd_io.c: the client, with deadlines */
+/* smtpd.c: one session on fds 0 and 1, from a clean state; returns
+   after QUIT or at EOF, exits on any other end */
+extern void smtpd_session (void) ;
+
+/* smtpd_worker.c: -w, sessions handed over by smtpd-listen(8) */
+extern int smtpd_worker (void) ;
+
+/* smtpd_io.c: the client, with deadlines; init empties the buffers and
+   starts the session's lifetime */
 enum smtpd_line { LINE_OK, LINE_EOF, LINE_BARE, LINE_LONG, LINE_NUL } ;
 extern void smtpd_io_init (void) ;
 extern void smtpd_put (char const *s, size_t len) ;

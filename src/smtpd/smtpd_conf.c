@@ -1,9 +1,11 @@
-/* Settings: tcpserver's environment and the control/ files, read once
-   per connection (a connection is one process). */
+/* Settings: the session's variables (tcpserver's or smtpd-listen's
+   environment) and the control/ files: read once per process under
+   tcpserver, and by a worker again only when one of them changed. */
 
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <skalibs/stralloc.h>
 #include "control.h"
 #include "envelope.h"
@@ -48,14 +50,51 @@ static int readuint (unsigned long *u, char const *name, unsigned long def, char
   return 1 ;
 }
 
-int smtpd_conf_read (char const **what)
+void smtpd_conf_env (void)
 {
   char const *x = getenv("TCPREMOTEIP") ;
-  int r ;
-  if (x && *x) conf.remoteip = x ;
+  conf.remoteip = x && *x ? x : "unknown" ;
   x = getenv("TCPLOCALIP") ;
-  if (x && *x) conf.localip = x ;
+  conf.localip = x && *x ? x : 0 ;
   conf.relayclient = !!getenv("RELAYCLIENT") ;
+}
+
+/* what smtpd_conf_read reads, and how each looked then */
+static char const *const files[] =
+{
+  "control/databytes", "control/maxrcpt", "control/timeoutsmtpd", "control/maxbadcommands",
+  "control/maxhops", "control/me", "control/smtpgreeting"
+} ;
+#define NFILES (sizeof files / sizeof *files)
+static struct sig { dev_t dev ; ino_t ino ; off_t size ; struct timespec mtime ; int there ; } sigs[NFILES] ;
+static int seen = 0 ;
+
+int smtpd_conf_changed (void)
+{
+  int changed = !seen ;
+  seen = 1 ;
+  for (unsigned int i = 0 ; i < NFILES ; i++)
+  {
+    struct stat st ;
+    struct sig now = { 0 } ;
+    if (!stat(files[i], &st))
+    {
+      now.there = 1 ; now.dev = st.st_dev ; now.ino = st.st_ino ;
+      now.size = st.st_size ; now.mtime = st.st_mtim ;
+    }
+    /* an unreadable one is read again, and its error told */
+    else if (errno != ENOENT) changed = 1 ;
+    if (now.there != sigs[i].there || now.dev != sigs[i].dev || now.ino != sigs[i].ino
+     || now.size != sigs[i].size || now.mtime.tv_sec != sigs[i].mtime.tv_sec
+     || now.mtime.tv_nsec != sigs[i].mtime.tv_nsec) changed = 1 ;
+    sigs[i] = now ;
+  }
+  return changed ;
+}
+
+int smtpd_conf_read (char const **what)
+{
+  int r ;
   if (!readuint(&conf.databytes, "databytes", SMTPD_DATABYTES, what)
    || !readuint(&conf.maxrcpt, "maxrcpt", SMTPD_MAXRCPT, what)
    || !readuint(&conf.timeout, "timeoutsmtpd", SMTPD_TIMEOUT, what)

@@ -20,8 +20,12 @@ static int dead = 0 ;      /* the client cannot be written to */
 
 void smtpd_io_init (void)
 {
+  static int clock = 0 ;
+  inpos = inlen = outlen = 0 ;
+  skipping = dead = 0 ;
   if (ndelay_on(0) < 0 || ndelay_on(1) < 0) strerr_diefu1sys(111, "set descriptors non-blocking") ;
-  tain_now_set_stopwatch_g() ;
+  if (!clock++) tain_now_set_stopwatch_g() ;
+  else tain_now_g() ;
   tain_addsec_g(&lifetime, SMTPD_LIFETIME) ;
 }
 
