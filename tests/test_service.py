@@ -2,8 +2,8 @@
 src/install/instance.py exactly as `make run` lays out ./run (services,
 control, demo recipient), run by build/test/bin programs under an
 s6-svscan of its own, smtpd on 127.0.0.1 at a free port. What SMTP
-accepts lands in the demo Maildir; kill -9 of send, of tcpserver and of
-a cyclog are repaired by s6 without losing mail; s6-svc -d, -u and -t
+accepts lands in the demo Maildir; kill -9 of send, of smtpd-listen and
+of a cyclog are repaired by s6 without losing mail; s6-svc -d, -u and -t
 lose and repeat nothing; as root every daemon runs under its account and
 the queue has the owners and modes of postern-queue(5)."""
 import grp
@@ -246,7 +246,7 @@ class ServiceTest(Running):
         local = subprocess.run(["s6-tai64nlocal"], input=self.log(), capture_output=True,
                                text=True).stdout
         self.assertRegex(local, r"(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ new msg ")
-        self.assertRegex(self.log("smtpd"), r"tcpserver: (ok|end) \d+ ")
+        self.assertRegex(self.log("smtpd"), r"smtpd-listen: (ok|end) \d+ ")
 
     def test_relay_only_from_127_0_0_1(self):
         s = self.smtp("127.0.0.1")
@@ -294,14 +294,14 @@ class ServiceTest(Running):
         # at least once: a delivery running at the kill may be repeated
         self.assertAllDelivered(range(n + 10), 180)
 
-    def test_kill9_tcpserver_restarted_open_session_finishes(self):
+    def test_kill9_listener_restarted_open_session_finishes(self):
         s = self.smtp()
         try:
             self.send_mail(range(0, 10), conn=s)
             old = svstat("smtpd")["pid"]
-            self.assertEqual(open(f"/proc/{old}/comm").read().strip(), "tcpserver")
+            self.assertEqual(open(f"/proc/{old}/comm").read().strip(), "smtpd-listen")
             os.kill(old, signal.SIGKILL)
-            # the session's smtpd outlives its tcpserver
+            # the session's worker outlives its listener
             self.send_mail(range(10, 20), conn=s)
         finally:
             s.quit()
@@ -444,7 +444,7 @@ class PrivilegeServiceTest(Running):
                     procs.setdefault(comm.strip(), []).append((int(pid), ruser, user))
             want = {"s6-svscan": "root", "s6-supervise": "root", "send": u["send"],
                     "record": u["send"], "clean": u["queue"], "lspawn": "root",
-                    "cyclog": u["log"], "tcpserver": u["smtpd"], "smtpd": u["smtpd"]}
+                    "cyclog": u["log"], "smtpd-listen": u["smtpd"], "smtpd": u["smtpd"]}
             for comm, account in want.items():
                 with self.subTest(comm=comm):
                     self.assertIn(comm, procs, ps)
@@ -453,7 +453,7 @@ class PrivilegeServiceTest(Running):
             self.assertEqual(len(procs["cyclog"]), 2)
             self.assertEqual(len(procs["s6-supervise"]), 4)
             # smtpd's ids and groups, exactly: not in the shared group
-            for pid, _, _ in procs["smtpd"] + procs["tcpserver"]:
+            for pid, _, _ in procs["smtpd"] + procs["smtpd-listen"]:
                 uids, gids, groups = proc_ids(pid)
                 self.assertEqual(uids, (uid["smtpd"], uid["smtpd"]))
                 self.assertNotIn(shared, groups | set(gids))

@@ -2,8 +2,9 @@
 src/install/control.sh (control defaults, an operator's files kept,
 tables compiled) and src/install/services.sh (service directories with
 the home and accounts filled in, log directories), and the smtpd run
-script it makes, run for real: tcpserver on the control files' address,
-port and limit, as the smtpd account, RELAYCLIENT from tcp.smtp."""
+script it makes, run for real: smtpd-listen on the control files'
+address, port and limits, as the smtpd account, RELAYCLIENT from
+tcp.smtp."""
 import os
 import pwd
 import shutil
@@ -19,6 +20,22 @@ import harness
 from harness import wait_for
 
 INSTALL = os.path.join(harness.TOP, "src", "install")
+# smtpd -w's side of smtpd-listen(8): a connection and its variables per
+# message on fd 0, "d" back when the session is over
+WORKER = """import os, socket
+ctl = socket.socket(fileno=0)
+while True:
+    msg, fds, _, _ = socket.recv_fds(ctl, 4096, 1)
+    if not msg:
+        break
+    v = dict(x.split("=", 1) for x in msg.decode().split("\\0") if x)
+    line = (f"220 uid={os.getuid()} groups={' '.join(map(str, os.getgroups()))} "
+            f"ip={v['TCPREMOTEIP']} relay={v.get('RELAYCLIENT', 'unset')} "
+            f"home={os.environ['POSTERN_HOME']}\\n")
+    os.write(fds[0], line.encode())
+    os.close(fds[0])
+    ctl.send(b"d")
+"""
 ROOT = os.getuid() == 0
 
 
@@ -141,18 +158,20 @@ class InstallTest(unittest.TestCase):
                 self.assertEqual(p.returncode, 100, p.stderr)
                 self.assertFalse(os.path.exists(os.path.join(bad, "service")))
 
-    def test_smtpd_run_script_runs_tcpserver_as_configured(self):
+    def test_smtpd_run_script_runs_the_listener_as_configured(self):
         port = free_port()
         self.write("me", "example.test\n")
         self.write("smtpdaddress", "127.0.0.1\n")
         self.write("smtpdport", f"{port}\n")
         self.write("concurrencyincoming", "7\n")
+        self.write("smtpdsessions", "3\n")
         self.assertEqual(self.script("control.sh", self.home).returncode, 0)
         self.assertEqual(self.script("services.sh", self.home).returncode, 0)
-        # a stand-in for smtpd that says who and where it is
+        shutil.copy(os.path.join(harness.BIN, "smtpd-listen"), self.path("bin", "smtpd-listen"))
+        # a stand-in for smtpd -w that says who and where it is: it takes
+        # each connection and its variables as smtpd-listen(8) hands them
         with open(self.path("bin", "smtpd"), "w") as f:
-            f.write('#!/bin/sh\necho "220 uid=$(id -u) groups=$(id -G) ip=$TCPREMOTEIP '
-                    'relay=${RELAYCLIENT-unset} home=$POSTERN_HOME"\n')
+            f.write("#!/usr/bin/python3\n" + WORKER)  # not a pyenv under /root
         os.chmod(self.path("bin", "smtpd"), 0o755)
         out = open(self.path("smtpd.out"), "wb")
         p = subprocess.Popen([self.path("service", "smtpd", "run")], cwd=self.path("service", "smtpd"),
@@ -189,14 +208,16 @@ class InstallTest(unittest.TestCase):
             self.assertEqual(fields["groups"], str(pw.pw_gid))
         with open(f"/proc/{p.pid}/cmdline", "rb") as f:
             args = f.read().split(b"\0")
-        self.assertEqual(os.path.basename(args[0]), b"tcpserver")
+        self.assertEqual(os.path.basename(args[0]), b"smtpd-listen")
         self.assertEqual(args[args.index(b"-c") + 1], b"7")
+        self.assertEqual(args[args.index(b"-n") + 1], b"3")
+        self.assertEqual(args[-3:-1], [self.path("bin", "smtpd").encode(), b"-w"])
         self.assertIn(b"127.0.0.1", args)
         self.assertIn(str(port).encode(), args)
         os.kill(p.pid, signal.SIGTERM)
         p.wait(10)
         log = self.read("smtpd.out")
-        self.assertRegex(log, r"tcpserver: ok \d+ ")
+        self.assertRegex(log, r"smtpd-listen: ok \d+ ")
 
 
 if __name__ == "__main__":

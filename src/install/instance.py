@@ -29,8 +29,8 @@ DOMAIN = "example.test"
 DEMO_ACCOUNT = "postern-demo"
 SERVICES = ("send", "smtpd")
 PATH = "/usr/bin:/bin:/usr/sbin:/sbin"
-# what an instance runs: supervision, ucspi-tcp and ours
-PROGRAMS = {"s6-svscan", "s6-supervise", "s6-setuidgid", "tcpserver", "send", "record",
+# what an instance runs: supervision, ucspi-tcp (the tcpserver mode) and ours
+PROGRAMS = {"s6-svscan", "s6-supervise", "s6-setuidgid", "tcpserver", "smtpd-listen", "send", "record",
             "clean", "lspawn", "local", "bounce", "cyclog", "smtpd", "queue-inject",
             "rspawn", "remote"}
 START_TIMEOUT = 30

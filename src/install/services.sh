@@ -6,8 +6,12 @@
 # is replaced only when its text changes, and the supervise/ and event/
 # directories of a running service are left alone. As root with the
 # accounts of conf-users, cyclog runs as the log account, which owns the
-# log directories, and tcpserver runs smtpd as the smtpd account;
-# otherwise every service runs as whoever runs s6-svscan.
+# log directories, and smtpd-listen runs as the smtpd account with its
+# smtpd workers (the ids substituted for @SMTPD_IDS@, as tcpserver's
+# -u/-g would take them);
+# otherwise every service runs as whoever runs s6-svscan (but
+# smtpd-listen, which refuses to keep root: as root, smtpd needs the
+# accounts).
 set -eu
 home=$1
 top=$(cd "$(dirname "$0")/../.." && pwd)

@@ -2,6 +2,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <skalibs/djbunix.h>
+#include <skalibs/strerr.h>
 #include <skalibs/tai.h>
 #include "wpool.h"
 
@@ -26,6 +27,7 @@ int wpool_spawn (wpool *p, unsigned long key, char const *const *argv, char cons
     if (dup2(sv[1], 0) < 0 || dup2(sv[1], 1) < 0) _exit(111) ;
     if (child && !(*child)(data)) _exit(111) ;
     execve(argv[0], (char *const *)argv, (char *const *)envp) ;
+    strerr_warnwu2sys("exec ", argv[0]) ;
     _exit(errno == ENOENT ? 127 : 126) ;
   }
   fd_close(sv[1]) ;

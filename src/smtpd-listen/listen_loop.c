@@ -192,18 +192,19 @@ static void accepted (int c)
     fp[pid_fmt(fp, pool.w[i].pid)] = 0 ;
     LISTEN_LOG("worker ", fp, " started") ;
   }
-  if (!wpool_sendfd(pool.w[i].fd, c, vars.s, vars.len))
-  {
-    strerr_warnwu1sys("hand a connection to a worker") ;
-    wpool_retire(&pool, (unsigned int)i) ;
-    goto end ;
-  }
+  /* logged first: the worker's own lines follow */
   pool.w[i].busy = 1 ;
   pool.w[i].served++ ;
   fp[pid_fmt(fp, pool.w[i].pid)] = 0 ;
   status() ;
   LISTEN_LOG("pid ", fp, " from ", rip) ;
   LISTEN_LOG("ok ", fp, " ", lname, ":", lip, ":", lport, " :", rip, "::", rport) ;
+  if (!wpool_sendfd(pool.w[i].fd, c, vars.s, vars.len))
+  {
+    /* the worker is gone or broken: reaped later, its session ends */
+    strerr_warnwu1sys("hand a connection to a worker") ;
+    wpool_retire(&pool, (unsigned int)i) ;
+  }
  end:
   stralloc_free(&vars) ;
   fd_close(c) ;
