@@ -210,6 +210,14 @@ class HandWrittenLogTest(unittest.TestCase):
             f.write("")
         sm = [(S + NS, "start pid 10 ip 127.0.0.1"),
               (S + NS + 5, "tcpserver: status: 1/40"),
+              (S + NS + 6, "tcpserver: deny 11 0:127.0.0.1:25 :10.0.0.8::4000"),
+              # smtpd-listen(8)'s lines, after tcpserver's
+              (S + NS + 7, "smtpd-listen: status: 3/40"),
+              (S + NS + 8, "smtpd-listen: pid 10 from 127.0.0.1"),
+              (S + NS + 9, "smtpd-listen: ok 10 0:127.0.0.1:25 :127.0.0.1::4001"),
+              (S + NS + 10, "smtpd-listen: deny - 0:127.0.0.1:25 :10.0.0.9::4002"),
+              (S + NS + 11, "smtpd-listen: worker 10 gone, status 0, sessions 100"),
+              (S + NS + 12, "smtpd-listen: status: 2/40"),
               (S + 2 * NS, "ok pid 10 qp 11 from <x rcpts 9@example.test> rcpts 2 bytes 500"),
               (S + 3 * NS, "ok pid 10 qp 12 from <> rcpts 1 bytes 100"),
               (S + 4 * NS, "rcpt pid 10 from <a@x.test> to <b@y.test>: 550 5.1.1 no such user"),
@@ -238,7 +246,7 @@ class HandWrittenLogTest(unittest.TestCase):
         f, rows, dests = parse(out)
         self.assertEqual(f["period"], f"{utc(self.first // NS)} {utc(self.last // NS)} UTC")
         self.assertEqual(f["lines"], f"{self.lines} in 4 files, 1 cut, 2 unstamped, 0 files gone")
-        self.assertEqual(f["connections"], "1")
+        self.assertEqual(f["connections"], "1, 2 denied, at most 3 at once")
         self.assertEqual(f["received"], "2 messages, 3 recipients, 1 rejected, 1 recipients refused")
         self.assertEqual(f["queued"], f"{self.queued} messages, 1 of them bounce notices, 1 loaded at a start")
         self.assertEqual(f["restarts"], "1")

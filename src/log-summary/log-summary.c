@@ -42,6 +42,7 @@ static unsigned int parse (int argc, char const *const *argv, char const **svg, 
   }
   if (!n) strerr_dieusage(100, SUMMARY_USAGE) ;
   series_init(w) ;
+  sum.busy = -1 ;
   return n ;
 }
 

@@ -53,6 +53,8 @@ struct summary
   uint64_t lines, cut, unstamped, files, gone ;
   uint64_t first, last ;        /* stamps of the first and last line, ns since 1970 UTC */
   uint64_t connections, received, received_rcpts, rejected, refused ;
+  uint64_t denied ;             /* smtpd-listen's and tcpserver's deny lines */
+  int64_t busy ;                /* the highest busy count of their status lines, -1: none */
   uint64_t queued, queued_bounces, loaded, ended ;
   uint64_t starts, delivered, deferred, failed, expired, unmatched, untracked ;
   uint64_t bounces, bounce_deferrals, restarts ;

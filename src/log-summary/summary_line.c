@@ -161,6 +161,16 @@ static void received (char const *s)
   if (r && uint64_scan(r + 7, &u)) sum.received_rcpts += u ;
 }
 
+/* smtpd-listen(8)'s lines and tcpserver -v's, which they follow:
+   "status: B/C" and "deny ..." */
+static void listener (char const *s)
+{
+  char const *p ;
+  uint64_t u ;
+  if (after(s, "deny ")) sum.denied++ ;
+  else if ((p = after(s, "status: ")) && uint64_scan(p, &u) && (int64_t)u > sum.busy) sum.busy = (int64_t)u ;
+}
+
 void summary_line (uint64_t t, char const *s)
 {
   char const *p ;
@@ -179,4 +189,5 @@ void summary_line (uint64_t t, char const *s)
   else if (after(s, "start pid ")) sum.connections++ ;
   else if (after(s, "reject pid ")) sum.rejected++ ;
   else if (after(s, "rcpt pid ")) sum.refused++ ;
+  else if ((p = after(s, "smtpd-listen: ")) || (p = after(s, "tcpserver: "))) listener(p) ;
 }

@@ -61,7 +61,9 @@ static void counts (void)
   end() ;
   name("lines") ; u(sum.lines) ; s(" in ") ; u(sum.files) ; s(" files, ") ;
   u(sum.cut) ; s(" cut, ") ; u(sum.unstamped) ; s(" unstamped, ") ; u(sum.gone) ; s(" files gone") ; end() ;
-  name("connections") ; u(sum.connections) ; end() ;
+  name("connections") ; u(sum.connections) ; s(", ") ; u(sum.denied) ; s(" denied, at most ") ;
+  if (sum.busy < 0) s("-") ; else u((uint64_t)sum.busy) ;
+  s(" at once") ; end() ;
   name("received") ; u(sum.received) ; s(" messages, ") ; u(sum.received_rcpts) ; s(" recipients, ") ;
   u(sum.rejected) ; s(" rejected, ") ; u(sum.refused) ; s(" recipients refused") ; end() ;
   name("queued") ; u(sum.queued) ; s(" messages, ") ; u(sum.queued_bounces) ; s(" of them bounce notices, ") ;
