@@ -248,6 +248,9 @@ class OneWorkerTest(ListenerCase):
             self.assertEqual(int(f.read().rsplit(")", 1)[1].split()[1]), self.srv.proc.pid)
         with open(f"/proc/{pid[0]}/cmdline", "rb") as f:
             self.assertEqual(f.read().split(b"\0")[:2], [SMTPD.encode(), b"-w"])
+        # the listener's blocked signals are not the worker's: SIGTERM ends it
+        with open(f"/proc/{pid[0]}/status") as f:
+            self.assertIn("SigBlk:\t0000000000000000\n", f.read())
         if ROOT:
             uid = pwd.getpwnam(harness.users()["smtpd"]).pw_uid
             for p in (pid[0], self.srv.proc.pid):

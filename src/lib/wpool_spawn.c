@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <skalibs/djbunix.h>
@@ -24,6 +25,11 @@ int wpool_spawn (wpool *p, unsigned long key, char const *const *argv, char cons
   if (!pid)
   {
     /* dup2 clears close-on-exec on 0 and 1; sv[1] itself goes at exec */
+    sigset_t none ;
+    sigemptyset(&none) ;
+    /* a worker starts as a fresh program would: the owner's blocked
+       signals (a selfpipe's) and ignored SIGPIPE are not its own */
+    if (sigprocmask(SIG_SETMASK, &none, 0) < 0 || signal(SIGPIPE, SIG_DFL) == SIG_ERR) _exit(111) ;
     if (dup2(sv[1], 0) < 0 || dup2(sv[1], 1) < 0) _exit(111) ;
     if (child && !(*child)(data)) _exit(111) ;
     execve(argv[0], (char *const *)argv, (char *const *)envp) ;
