@@ -547,6 +547,8 @@ class RealRunTest(unittest.TestCase):
         self.assertEqual(first(f, "lines"), len(sendlines) + len(smtpdlines))
         self.assertEqual(f["received"].split(",")[0], f"{self.VIA_SMTP} messages")
         self.assertEqual(first(f, "connections"), self.VIA_SMTP // 10 + self.probes)
+        # tcpserver -v's status lines give the busy count; nobody is denied
+        self.assertRegex(f["connections"], r"^\d+, 0 denied, at most [1-9]\d* at once$")
         self.assertEqual(f["queued"], f"{self.NORMAL + self.RETRY + self.UNKNOWN} messages, "
                                       "0 of them bounce notices, 0 loaded at a start")
         self.assertEqual(first(f, "delivered"), want)
