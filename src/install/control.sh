@@ -23,7 +23,7 @@ dflt me "$me"
 # domains delivered here, and accepted from anyone (rcpthosts)
 dflt locals "$me"
 dflt rcpthosts "$me"
-# smtpd under tcpserver (service/smtpd/run)
+# smtpd behind smtpd-listen (service/smtpd/run)
 dflt smtpdaddress 0.0.0.0
 dflt smtpdport 25
 dflt concurrencyincoming 40

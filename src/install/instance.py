@@ -210,7 +210,7 @@ def greeting(home):
 def port_free(addr, port):
     """whether a listener could bind addr:port now"""
     with socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as tcpserver does
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as smtpd-listen does
         try:
             s.bind((addr, port))
         except OSError:
@@ -301,7 +301,7 @@ def stop(home):
     if svscan_running(home):
         # services get SIGTERM, loggers end at end of input: no log lost
         subprocess.run(["s6-svscanctl", "-t", scandir(home)], check=True)
-    # an open SMTP session outlives its tcpserver and holds smtpd's log
+    # an open SMTP session outlives its listener and holds smtpd's log
     # open; after a grace its smtpd is ended (its client has no 250 for
     # what it was sending, so it sends it again later)
     if not wait_for(lambda: not instance_pids(home), SESSION_GRACE, 0.2):

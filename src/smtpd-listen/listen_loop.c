@@ -71,21 +71,16 @@ static int var (stralloc *sa, char const *name, char const *value)
 
 static void ended (pid_t pid, int wstat)
 {
-  char fp[PID_FMT], fs[UINT_FMT] ;
+  char fp[PID_FMT], fs[UINT_FMT], fn[ULONG_FMT] ;
+  char const *how = WIFSIGNALED(wstat) ? "signal " : "status " ;
   int i = wpool_find(&pool, pid) ;
   if (i < 0) return ;
   fp[pid_fmt(fp, pid)] = 0 ;
-  if (pool.w[i].busy)
-  {
-    fs[uint_fmt(fs, WIFSIGNALED(wstat) ? (unsigned int)WTERMSIG(wstat) : (unsigned int)WEXITSTATUS(wstat))] = 0 ;
-    LISTEN_LOG("end ", fp, WIFSIGNALED(wstat) ? " signal " : " status ", fs) ;
-  }
-  {
-    char fn[ULONG_FMT] ;
-    fn[ulong_fmt(fn, pool.w[i].served)] = 0 ;
-    fs[uint_fmt(fs, WIFSIGNALED(wstat) ? (unsigned int)WTERMSIG(wstat) : (unsigned int)WEXITSTATUS(wstat))] = 0 ;
-    LISTEN_LOG("worker ", fp, " gone, ", WIFSIGNALED(wstat) ? "signal " : "status ", fs, ", sessions ", fn) ;
-  }
+  fs[uint_fmt(fs, WIFSIGNALED(wstat) ? (unsigned int)WTERMSIG(wstat) : (unsigned int)WEXITSTATUS(wstat))] = 0 ;
+  fn[ulong_fmt(fn, pool.w[i].served)] = 0 ;
+  /* it died serving: that session is over too */
+  if (pool.w[i].busy) LISTEN_LOG("end ", fp, " ", how, fs) ;
+  LISTEN_LOG("worker ", fp, " gone, ", how, fs, ", sessions ", fn) ;
   wpool_free(&pool, (unsigned int)i) ;
 }
 

@@ -31,7 +31,7 @@ static int rcpthost (char const *dom, size_t len, int literal)
 }
 
 /* an address literal is ours only if it is the address the client
-   reached (tcpserver's TCPLOCALIP) */
+   reached (TCPLOCALIP, from smtpd-listen or tcpserver) */
 static int ourliteral (char const *dom, size_t len)
 {
   size_t n ;
