@@ -39,8 +39,10 @@ typedef int wpool_child_func (void *data) ;
 /* every slot free */
 extern void wpool_init (wpool *p, wpool_worker *storage, unsigned int max) ;
 /* starts argv (argv[0] a path) with envp, fd 0 and 1 the new worker's
-   end; child (may be 0) runs first in the child. Returns the slot, or
-   -1 with errno (EBUSY: no free slot). The worker starts idle. */
+   end (blocking; ours is not); child (may be 0) runs first in the child.
+   Returns the slot, or -1 with errno (EBUSY: no free slot; otherwise a
+   worker may have been started and its slot stays taken, retired, until
+   it is reaped). The worker starts idle. */
 extern int wpool_spawn (wpool *p, unsigned long key, char const *const *argv, char const *const *envp,
   wpool_child_func *child, void *data) ;
 /* an idle worker for key, the one idle the shortest (its pages are the

@@ -9,8 +9,9 @@
 
 /* fork, not posix_spawn: the child hook may change ids or fds; a
    worker is started once per many jobs, so the fork's cost is spread.
-   Our end stays blocking: a job is one short message to a worker that
-   said it was idle, so it never waits for room. */
+   Our end is non-blocking: the owner reads a worker's answers when
+   iopause says so, and a job is one short message to a worker that said
+   it was idle, so a send never waits for room. */
 int wpool_spawn (wpool *p, unsigned long key, char const *const *argv, char const *const *envp,
   wpool_child_func *child, void *data)
 {
@@ -37,6 +38,18 @@ int wpool_spawn (wpool *p, unsigned long key, char const *const *argv, char cons
     _exit(errno == ENOENT ? 127 : 126) ;
   }
   fd_close(sv[1]) ;
+  if (ndelay_on(sv[0]) < 0)
+  {
+    /* the worker reads EOF and exits; the owner reaps it as any other */
+    int e = errno ;
+    fd_close(sv[0]) ;
+    p->w[i].pid = pid ;
+    p->w[i].fd = -1 ;
+    p->w[i].busy = 0 ;
+    p->w[i].served = 0 ;
+    p->w[i].key = key ;
+    return (errno = e, -1) ;
+  }
   p->w[i].pid = pid ;
   p->w[i].fd = sv[0] ;
   p->w[i].busy = 0 ;

@@ -20,6 +20,7 @@
 #include <skalibs/strerr.h>
 #include <skalibs/tai.h>
 #include <skalibs/types.h>
+#include "fdlimit.h"
 #include "listen.h"
 #include "wpool.h"
 
@@ -28,8 +29,13 @@ extern char **environ ;
 /* an address as text (INET6_ADDRSTRLEN) */
 #define IP_MAX 46
 
+/* seconds to stop accepting after accept() found no descriptor or
+   memory left, instead of spinning on a socket that stays readable */
+#define ACCEPT_PAUSE 1
+
 static wpool pool ;
 static struct listen_opts const *opts ;
+static tain paused ;  /* accept nothing before this */
 
 static void status (void)
 {
@@ -116,7 +122,7 @@ static void heard (unsigned int i)
   wpool_worker *w = pool.w + i ;
   char c ;
   ssize_t r = read(w->fd, &c, 1) ;
-  if (r < 0 && errno == EINTR) return ;
+  if (r < 0 && (errno == EINTR || errno == EAGAIN)) return ;
   if (r == 1 && c == 'd' && w->busy)
   {
     char fp[PID_FMT] ;
@@ -216,6 +222,8 @@ int listen_loop (struct listen_opts const *o, int s)
   int spfd ;
   if (!table || !x || !slot) strerr_diefu1sys(111, "allocate the worker table") ;
   opts = o ;
+  /* a descriptor per worker, the socket, the selfpipe, a connection */
+  fdlimit_raise(max + 16) ;
   wpool_init(&pool, table, max) ;
   spfd = selfpipe_init() ;
   if (spfd < 0) strerr_diefu1sys(111, "create the selfpipe") ;
@@ -228,6 +236,7 @@ int listen_loop (struct listen_opts const *o, int s)
     if (!selfpipe_trapset(&set)) strerr_diefu1sys(111, "trap signals") ;
   }
   tain_now_set_stopwatch_g() ;
+  paused = STAMP ;
   status() ;
   for (;;)
   {
@@ -236,7 +245,7 @@ int listen_loop (struct listen_opts const *o, int s)
     int r ;
     x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; slot[n++] = -1 ;
     /* at the limit, connections wait in the backlog, as with tcpserver */
-    if (busy < o->conc && (taken < max || wpool_idle(&pool, 0) >= 0))
+    if (busy < o->conc && (taken < max || wpool_idle(&pool, 0) >= 0) && !tain_less(&STAMP, &paused))
     {
       x[n].fd = s ; x[n].events = IOPAUSE_READ ; slot[n++] = -2 ;
     }
@@ -246,6 +255,7 @@ int listen_loop (struct listen_opts const *o, int s)
         x[n].fd = pool.w[i].fd ; x[n].events = IOPAUSE_READ ; slot[n++] = (int)i ;
       }
     tain_addsec_g(&deadline, 10) ;
+    if (tain_less(&STAMP, &paused) && tain_less(&paused, &deadline)) deadline = paused ;
     r = iopause_g(x, n, &deadline) ;
     if (r < 0) strerr_diefu1sys(111, "iopause") ;
     tain_addsec(&limit, &STAMP, -LISTEN_IDLE_MAX) ;
@@ -271,7 +281,11 @@ int listen_loop (struct listen_opts const *o, int s)
         int c = accept4(s, 0, 0, SOCK_CLOEXEC) ;
         if (c >= 0) accepted(c) ;
         else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+        {
           strerr_warnwu1sys("accept") ;
+          if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            tain_addsec_g(&paused, ACCEPT_PAUSE) ;
+        }
       }
     }
   }

@@ -81,6 +81,8 @@ int main (int argc, char const *const *argv)
   n = allread(pp[0], buf, sizeof buf) ;
   CHECK(n == 5 && !memcmp(buf, "hello", 5)) ;
   fd_close(pp[0]) ;
+  /* our end is non-blocking: wait for the answer here */
+  CHECK(ndelay_off(p.w[b].fd) == 0) ;
   CHECK(fd_read(p.w[b].fd, &c, 1) == 1 && c == 'd') ;
   /* expiry retires idle workers only: a and x, not the busy b */
   tain_addsec(&limit, &STAMP, 5) ;
