@@ -62,14 +62,17 @@ class Server:
         for _ in range(5):
             self.port = free_port()
             self.proc = subprocess.Popen(
-                ["tcpserver", "-R", "-H", "-l", "0", "-c", "100", "-b", "100", "-x", self.home.path("rules.cdb"),
-                 TRUSTED, str(self.port), SMTPD],
-                env=self.home.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                self.argv(), env=self.home.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=self.log, start_new_session=True)
             if self._ready():
                 return
             self.stop()
-        raise RuntimeError("tcpserver did not start")
+        raise RuntimeError(f"{self.argv()[0]} did not start")
+
+    def argv(self):
+        """the server: tcpserver here, smtpd-listen in test_smtpd_worker.py"""
+        return ["tcpserver", "-R", "-H", "-l", "0", "-c", "100", "-b", "100", "-x", self.home.path("rules.cdb"),
+                TRUSTED, str(self.port), SMTPD]
 
     def _ready(self):
         end = time.monotonic() + 10
@@ -171,9 +174,10 @@ def stored(body):
 
 class SmtpdCase(unittest.TestCase):
     controls = None
+    server = Server
 
     def setUp(self):
-        self.srv = Server(self.controls)
+        self.srv = self.server(self.controls)
         self.addCleanup(self.srv.cleanup)
 
     def assertQueued(self, n):
