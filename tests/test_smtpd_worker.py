@@ -1,4 +1,5 @@
-"""The smtpd tests of test_smtpd.py and test_smtpd_input.py again, with
+"""The smtpd tests of test_smtpd.py, test_smtpd_input.py and
+test_smtpd_load.py (smtp-source, 2,000 messages at 20 sessions) again, with
 smtpd in worker mode behind smtpd-listen instead of under tcpserver: the
 session code is the same, so every reply, queued message and log line
 must be too. As root the home is the smtpd account's (smtpd-listen
@@ -10,6 +11,7 @@ import unittest
 import harness
 import test_smtpd
 import test_smtpd_input
+import test_smtpd_load
 
 LISTEN = os.path.join(harness.BIN, "smtpd-listen")
 
@@ -40,6 +42,7 @@ def worker_variants(module):
 
 globals().update(worker_variants(test_smtpd))
 globals().update(worker_variants(test_smtpd_input))
+globals().update(worker_variants(test_smtpd_load))
 
 if __name__ == "__main__":
     unittest.main()
