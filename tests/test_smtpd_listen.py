@@ -293,6 +293,23 @@ class MaxUseTest(ListenerCase):
 class AbnormalEndTest(ListenerCase):
     args = ("-c", "1")
 
+    def test_a_worker_killed_while_idle_costs_no_client(self):
+        r = self.session("127.0.0.2")
+        self.assertEqual(r.cmd("QUIT")[0], 221)
+        self.assertTrue(wait_for(lambda: "status: 0/1" in self.srv.logtext().rsplit("ok ", 1)[-1], 10))
+        w = self.srv.workers()
+        # the listener learns of the death only once the client is waiting
+        os.kill(self.srv.proc.pid, signal.SIGSTOP)
+        try:
+            os.kill(w[0], signal.SIGKILL)
+            c = self.srv.raw("127.0.0.2")
+            self.addCleanup(c.close)
+        finally:
+            os.kill(self.srv.proc.pid, signal.SIGCONT)
+        self.assertEqual(c.reply()[0], 220)
+        self.assertEqual(c.cmd("QUIT")[0], 221)
+        self.assertEqual(len(self.srv.workers()), 2)
+
     def test_a_timeout_ends_the_worker_and_another_serves(self):
         self.srv.home.control("timeoutsmtpd", "1\n")
         r = self.session("127.0.0.2")

@@ -181,30 +181,35 @@ static void accepted (int c)
     LISTEN_LOG("drop - ", lname, ":", lip, ":", lport, " :", rip, "::", rport, ": variables too long") ;
     goto end ;
   }
-  i = wpool_idle(&pool, 0) ;
-  if (i < 0)
+  /* an idle worker that died unseen fails the hand-over: the next one
+     (or a new one) takes the client, who never notices */
+  for (unsigned int tries = 0 ; tries < 2 ; tries++)
   {
-    i = wpool_spawn(&pool, 0, opts->argv, (char const *const *)environ, 0, 0) ;
+    i = wpool_idle(&pool, 0) ;
     if (i < 0)
     {
-      strerr_warnwu2sys("start ", opts->argv[0]) ;
-      goto end ;
+      i = wpool_spawn(&pool, 0, opts->argv, (char const *const *)environ, 0, 0) ;
+      if (i < 0)
+      {
+        strerr_warnwu2sys("start ", opts->argv[0]) ;
+        goto end ;
+      }
+      fp[pid_fmt(fp, pool.w[i].pid)] = 0 ;
+      LISTEN_LOG("worker ", fp, " started") ;
     }
     fp[pid_fmt(fp, pool.w[i].pid)] = 0 ;
-    LISTEN_LOG("worker ", fp, " started") ;
-  }
-  /* logged first: the worker's own lines follow */
-  pool.w[i].busy = 1 ;
-  pool.w[i].served++ ;
-  fp[pid_fmt(fp, pool.w[i].pid)] = 0 ;
-  status() ;
-  LISTEN_LOG("pid ", fp, " from ", rip) ;
-  LISTEN_LOG("ok ", fp, " ", lname, ":", lip, ":", lport, " :", rip, "::", rport) ;
-  if (!wpool_sendfd(pool.w[i].fd, c, vars.s, vars.len))
-  {
-    /* the worker is gone or broken: reaped later, its session ends */
-    strerr_warnwu1sys("hand a connection to a worker") ;
-    wpool_retire(&pool, (unsigned int)i) ;
+    if (!wpool_sendfd(pool.w[i].fd, c, vars.s, vars.len))
+    {
+      strerr_warnwu3sys("hand a connection to worker ", fp, ", retiring it") ;
+      wpool_retire(&pool, (unsigned int)i) ;
+      continue ;
+    }
+    pool.w[i].busy = 1 ;
+    pool.w[i].served++ ;
+    status() ;
+    LISTEN_LOG("pid ", fp, " from ", rip) ;
+    LISTEN_LOG("ok ", fp, " ", lname, ":", lip, ":", lport, " :", rip, "::", rport) ;
+    break ;
   }
  end:
   stralloc_free(&vars) ;
