@@ -23,7 +23,7 @@ static void parse (struct listen_opts *o, int argc, char const *const *argv)
   int u = 0, g = 0 ;
   for (;;)
   {
-    int opt = subgetopt_r(argc, argv, "c:b:x:Xl:u:g:n:", &l) ;
+    int opt = subgetopt_r(argc, argv, "c:b:x:Xl:u:g:n:vRH", &l) ;
     if (opt == -1) break ;
     switch (opt)
     {
@@ -51,6 +51,8 @@ static void parse (struct listen_opts *o, int argc, char const *const *argv)
       case 'n' :
         if (!ulong0_scan(l.arg, &o->maxuse) || !o->maxuse) strerr_dief1x(100, "-n: a positive number of sessions") ;
         break ;
+      /* tcpserver's habits: it always logs, and never looks names up */
+      case 'v' : case 'R' : case 'H' : break ;
       default : strerr_dieusage(100, LISTEN_USAGE) ;
     }
   }
