@@ -4,16 +4,17 @@
 #include <sys/types.h>
 #include <skalibs/tai.h>
 #include "envelope.h"
+#include "qinject.h"
 #include "qwrite.h"
 
 /* the socket, relative to the home (queue-writer(8)) */
-#define QW_SOCKET "queue-writer/socket"
+#define QW_SOCKET QINJECT_SOCKET
 /* clients served at once; more wait in the listen backlog, and a client
    whose connect finds that full too runs queue-inject instead */
 #define QW_CLIENTS_MAX 256
 #define QW_BACKLOG 64
 /* a message chunk's netstring holds at most this many bytes */
-#define QW_CHUNK_MAX 65536
+#define QW_CHUNK_MAX QINJECT_CHUNK_MAX
 /* a client silent this long is dropped (qmail-smtpd's DATA timeout) */
 #define QW_TIMEOUT 1200
 /* and none is served longer than queue-inject lives */
