@@ -11,7 +11,8 @@
 # BENCH_IDLE seconds just before each run (other processes share the
 # disk). Builds nothing: run `make bench` first.
 # BENCH_N (default 1000), BENCH_C (default "1 10 50"), BENCH_MODES
-# (default "inject writer seq"), BENCH_MSG bytes (default 4096).
+# (default "inject writer seq"), BENCH_MSG bytes (default 4096), BENCH_P
+# the writer's -p (default 16).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 loop=$top/build/bench/qinject-loop
@@ -49,7 +50,7 @@ for c in $concs; do
     chmod 755 "$home/bin/queue-inject"   # not setuid: it must write this home
     writer=
     if [ "$mode" != inject ]; then
-      p=16; [ "$mode" = seq ] && p=1
+      p=${BENCH_P:-16}; [ "$mode" = seq ] && p=1
       POSTERN_HOME=$home "$home/bin/queue-writer" -p $p > "$home/qw.out" 2> "$home/qw.err" &
       writer=$!
       i=0

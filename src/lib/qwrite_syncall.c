@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <unistd.h>
 #include "qwrite.h"
@@ -34,10 +33,6 @@ void qwrite_syncall (int const *fds, int *errs, unsigned int n, unsigned int par
   pthread_t t[QWRITE_SYNC_MAX] ;
   unsigned int k = 0 ;
   if (par > QWRITE_SYNC_MAX) par = QWRITE_SYNC_MAX ;
-  /* all the data on its way first (errors here are only a lost hint):
-     the fsyncs then wait for writes already queued together, and their
-     flushes come closer together */
-  if (par > 1) for (unsigned int i = 0 ; i < n ; i++) sync_file_range(fds[i], 0, 0, SYNC_FILE_RANGE_WRITE) ;
   if (par > n) par = n ;
   /* a thread that cannot start leaves its share to the others */
   while (k + 1 < par && !pthread_create(t + k, 0, &run, &j)) k++ ;
