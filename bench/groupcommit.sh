@@ -7,9 +7,12 @@
 #   writer   queue-writer, fsyncs of a round in parallel (-p 16)
 #   seq      queue-writer -p 1: the same rounds, fsyncs one at a time
 # Flushes: the flush column (field 16) of /sys/block/<dev>/stat of the
-# device holding the queue, minus the background rate measured for
-# BENCH_IDLE seconds just before each run (other processes share the
-# disk). Builds nothing: run `make bench` first.
+# device holding the queue, over the run, as is; the disk's background
+# rate (flushes/s over BENCH_IDLE seconds just before the run) is shown
+# beside it, since other processes may share the disk. fsync/msg: the
+# writer's own count (its stats line); queue-inject makes 4. Each
+# configuration runs BENCH_REPS times (default 3), a row each.
+# Builds nothing: run `make bench` first.
 # BENCH_N (default 1000), BENCH_C (default "1 10 50"), BENCH_MODES
 # (default "inject writer seq"), BENCH_MSG bytes (default 4096), BENCH_P
 # the writer's -p (default 16).
@@ -21,6 +24,7 @@ concs=${BENCH_C:-1 10 50}
 modes=${BENCH_MODES:-inject writer seq}
 size=${BENCH_MSG:-4096}
 idle=${BENCH_IDLE:-2}
+reps=${BENCH_REPS:-3}
 
 die() { echo "groupcommit.sh: fatal: $*" >&2; exit 111; }
 for f in "$loop" "$top/build/bin/queue-writer" "$top/build/bin/queue-inject"; do
@@ -41,9 +45,10 @@ stat=/sys/block/$dev/stat
 flushes() { awk '{ print $16 }' "$stat"; }
 
 echo "device $dev, $(nproc) CPUs, $n messages of $size bytes per run, conf-split $(head -n 1 "$top/conf-split")"
-echo "| mode | clients | msg/s | flushes/msg | msgs/round | rounds |"
-echo "|---|---|---|---|---|---|"
+echo "| mode | clients | msg/s | flushes/msg | fsync/msg | msgs/round | rounds | background flushes/s |"
+echo "|---|---|---|---|---|---|---|---|"
 for c in $concs; do
+ for rep in $(seq "$reps"); do
   for mode in $modes; do
     home=$base/$mode.$c
     sh "$top/src/install/mkhome.sh" "$home" "$top/build/bin" >/dev/null
@@ -63,18 +68,20 @@ for c in $concs; do
     f0=$(flushes)
     out=$(POSTERN_HOME=$home "$loop" -c "$c" -s "$size" "$n") || die "$mode c=$c: $out"
     f1=$(flushes)
-    rounds=-; per=-
+    rounds=-; per=-; syncs=4
     if [ -n "$writer" ]; then
       kill -TERM "$writer"; wait "$writer" || true; writer=
       set -- $(tail -n 1 "$home/qw.out")
-      rounds=$3; per=$(awk -v m="$5" -v r="$3" 'BEGIN { printf "%.1f", m / r }')
+      rounds=$3
+      per=$(awk -v m="$5" -v r="$3" 'BEGIN { printf "%.1f", m / r }')
+      syncs=$(awk -v m="$5" -v s="${11}" 'BEGIN { printf "%.2f", s / m }')
     fi
     ms=$(echo "$out" | awk '{ print $4 }')
-    awk -v mode="$mode" -v c="$c" -v n="$n" -v ms="$ms" -v f="$((f1 - f0))" \
+    awk -v mode="$mode" -v c="$c" -v n="$n" -v ms="$ms" -v f="$((f1 - f0))" -v s="$syncs" \
         -v bg="$((b1 - b0))" -v idle="$idle" -v per="$per" -v r="$rounds" 'BEGIN {
-      fl = f - bg * (ms / 1000) / idle; if (fl < 0) fl = 0
-      printf "| %s | %d | %.0f | %.2f | %s | %s |\n", mode, c, n * 1000 / ms, fl / n, per, r }'
+      printf "| %s | %d | %.0f | %.2f | %s | %s | %s | %.1f |\n", mode, c, n * 1000 / ms, f / n, s, per, r, bg / idle }'
     [ "$(find "$home/queue/todo" -type f | wc -l)" -eq "$n" ] || die "$mode c=$c: not $n messages in todo"
     rm -rf "$home"
   done
+ done
 done

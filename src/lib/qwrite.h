@@ -52,8 +52,8 @@ extern int qwrite_intake (qwrite_msg *m, char const *s, size_t len) ;
 extern void qwrite_syncall (int const *fds, int *errs, unsigned int n, unsigned int par) ;
 /* commits the messages of m whose code is 0: makes each durable and
    visible, or sets its code (visible may already be 1 then); warns on
-   stderr; pokes the trigger once */
-extern void qwrite_commit (qwrite_msg *m, unsigned int n, unsigned int par) ;
+   stderr; pokes the trigger once; returns how many fsyncs it made */
+extern unsigned int qwrite_commit (qwrite_msg *m, unsigned int n, unsigned int par) ;
 /* closes what m holds open and removes what it made, unless visible */
 extern void qwrite_abort (qwrite_msg *m) ;
 

@@ -45,11 +45,11 @@ static void warn (enum what w, char const *id, int subdir)
 }
 
 /* fsyncs the entries in one go, then sets the codes of their failures */
-static void sync_ents (qwrite_msg *m, unsigned int n, struct ent *e, unsigned int k, unsigned int par)
+static unsigned int sync_ents (qwrite_msg *m, unsigned int n, struct ent *e, unsigned int k, unsigned int par)
 {
   int fds[3 * n] ;
   int errs[3 * n] ;
-  if (!k) return ;
+  if (!k) return 0 ;
   for (unsigned int i = 0 ; i < k ; i++) fds[i] = e[i].fd ;
   qwrite_syncall(fds, errs, k, par) ;
   for (unsigned int i = 0 ; i < k ; i++)
@@ -65,6 +65,7 @@ static void sync_ents (qwrite_msg *m, unsigned int n, struct ent *e, unsigned in
     else if (e[i].what == W_TODODIR) fail_dir(m, n, e[i].msg, QX_TODO) ;
     else if (!x->code) x->code = QX_WRITE ;
   }
+  return k ;
 }
 
 static int open_dir (struct ent *e, qwrite_msg *m, unsigned int n, unsigned int i, enum what w)
@@ -86,11 +87,11 @@ static int open_dir (struct ent *e, qwrite_msg *m, unsigned int n, unsigned int 
    body's directory entries on disk before anything names them in todo;
    the todo entry on disk before the caller answers 0. Each directory
    touched is fsynced once for the whole group. */
-void qwrite_commit (qwrite_msg *m, unsigned int n, unsigned int par)
+unsigned int qwrite_commit (qwrite_msg *m, unsigned int n, unsigned int par)
 {
   struct ent e[3 * n + 1] ;
-  unsigned int k = 0, visible = 0 ;
-  if (!n) return ;
+  unsigned int k = 0, visible = 0, syncs ;
+  if (!n) return 0 ;
   for (unsigned int i = 0 ; i < n ; i++)
   {
     if (m[i].code) continue ;
@@ -99,7 +100,7 @@ void qwrite_commit (qwrite_msg *m, unsigned int n, unsigned int par)
   }
   for (unsigned int i = 0 ; i < n ; i++)
     if (!m[i].code && !dir_seen(m, i, 0) && open_dir(e + k, m, n, i, W_BODYDIR)) k++ ;
-  sync_ents(m, n, e, k, par) ;
+  syncs = sync_ents(m, n, e, k, par) ;
   for (unsigned int i = 0 ; i < n ; i++)
   {
     char from[QUEUE_PATH_MAX], to[QUEUE_PATH_MAX] ;
@@ -118,6 +119,7 @@ void qwrite_commit (qwrite_msg *m, unsigned int n, unsigned int par)
   k = 0 ;
   for (unsigned int i = 0 ; i < n ; i++)
     if (!m[i].code && !dir_seen(m, i, 1) && open_dir(e + k, m, n, i, W_TODODIR)) k++ ;
-  sync_ents(m, n, e, k, par) ;
+  syncs += sync_ents(m, n, e, k, par) ;
   if (visible) queue_trigger_poke() ;
+  return syncs ;
 }

@@ -4,7 +4,7 @@
 #include "queue-writer.h"
 
 static qwrite_msg batch[QW_CLIENTS_MAX] ;
-static unsigned long rounds, msgs, failed, maxgroup ;
+static unsigned long rounds, msgs, failed, maxgroup, fsyncs ;
 
 /* One round: every client whose envelope is whole. Each gets its answer
    only after qwrite_commit made its message durable (or gave it up). */
@@ -14,7 +14,7 @@ void qw_commit (qw_client *c, unsigned int n, unsigned int par)
   for (unsigned int i = 0 ; i < n ; i++)
     if (c[i].fd >= 0 && c[i].state == Q_READY) batch[k++] = c[i].m ;
   if (!k) return ;
-  qwrite_commit(batch, k, par) ;
+  fsyncs += qwrite_commit(batch, k, par) ;
   rounds++ ; msgs += k ;
   if (k > maxgroup) maxgroup = k ;
   k = 0 ;
@@ -27,7 +27,7 @@ void qw_commit (qw_client *c, unsigned int n, unsigned int par)
   }
 }
 
-/* "stats rounds R msgs M failed F maxgroup G", totals since start */
+/* "stats rounds R msgs M failed F maxgroup G fsyncs S", totals since start */
 void qw_stats (void)
 {
   char fmt[ULONG_FMT] ;
@@ -39,5 +39,7 @@ void qw_stats (void)
   buffer_put(buffer_1, fmt, ulong_fmt(fmt, failed)) ;
   buffer_puts(buffer_1, " maxgroup ") ;
   buffer_put(buffer_1, fmt, ulong_fmt(fmt, maxgroup)) ;
+  buffer_puts(buffer_1, " fsyncs ") ;
+  buffer_put(buffer_1, fmt, ulong_fmt(fmt, fsyncs)) ;
   buffer_putsflush(buffer_1, "\n") ;
 }
