@@ -13,6 +13,8 @@
 # writer's own count (its stats line); queue-inject makes 4. Each
 # configuration runs BENCH_REPS times (default 3), a row each.
 # Builds nothing: run `make bench` first.
+# BENCH_DIR where the homes go (default /var/tmp; a file system of its
+# own, e.g. a loop device, keeps other processes out of the count),
 # BENCH_N (default 1000), BENCH_C (default "1 10 50"), BENCH_MODES
 # (default "inject writer seq"), BENCH_MSG bytes (default 4096), BENCH_P
 # the writer's -p (default 16).
@@ -31,13 +33,14 @@ for f in "$loop" "$top/build/bin/queue-writer" "$top/build/bin/queue-inject"; do
   [ -x "$f" ] || die "$f is missing: run make bench first"
 done
 
-base=$(mktemp -d /var/tmp/postern-gc.XXXXXX)
+dir=${BENCH_DIR:-/var/tmp}
+base=$(mktemp -d "$dir/postern-gc.XXXXXX")
 writer=
 trap '[ -z "$writer" ] || kill "$writer" 2>/dev/null; rm -rf "$base"' EXIT
 trap 'exit 130' INT TERM
 
-# the block device under /var/tmp (a partition's stat is its disk's line)
-src=$(df -P /var/tmp | awk 'NR == 2 { print $1 }')
+# the block device under $dir (a partition's stat is its disk's line)
+src=$(df -P "$dir" | awk 'NR == 2 { print $1 }')
 dev=$(basename "$(readlink -f "$src")")
 stat=/sys/block/$dev/stat
 [ -r "$stat" ] || stat=/sys/class/block/$dev/stat
