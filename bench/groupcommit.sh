@@ -4,7 +4,7 @@
 # concurrent clients (qinject-loop: each client queues its share of
 # BENCH_N messages one after the other, the way smtpd does). Modes:
 #   inject   no writer: qinject runs queue-inject per message
-#   writer   queue-writer, fsyncs of a round in parallel (-p 16)
+#   writer   queue-writer, fsyncs of a round in parallel (-p 64)
 #   seq      queue-writer -p 1: the same rounds, fsyncs one at a time
 # Flushes: the flush column (field 16) of /sys/block/<dev>/stat of the
 # device holding the queue, over the run, as is; the disk's background
@@ -17,7 +17,7 @@
 # own, e.g. a loop device, keeps other processes out of the count),
 # BENCH_N (default 1000), BENCH_C (default "1 10 50"), BENCH_MODES
 # (default "inject writer seq"), BENCH_MSG bytes (default 4096), BENCH_P
-# the writer's -p (default 16).
+# the writer's -p (default: its own, 64).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 loop=$top/build/bench/qinject-loop
@@ -58,7 +58,7 @@ for c in $concs; do
     chmod 755 "$home/bin/queue-inject"   # not setuid: it must write this home
     writer=
     if [ "$mode" != inject ]; then
-      p=${BENCH_P:-16}; [ "$mode" = seq ] && p=1
+      p=${BENCH_P:-64}; [ "$mode" = seq ] && p=1
       POSTERN_HOME=$home "$home/bin/queue-writer" -p $p > "$home/qw.out" 2> "$home/qw.err" &
       writer=$!
       i=0

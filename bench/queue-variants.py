@@ -4,13 +4,15 @@ ways to write a message into a hashed queue, one message at a time (no
 group): what queue-inject does (body + intake files, rename into todo),
 O_TMPFILE + linkat for both files (no intake name, nothing left by a
 crash), and one file holding envelope and body (not postern's format).
-Usage: queue-variants.py [N] (default 500); runs under /var/tmp."""
+Usage: queue-variants.py [N [dir]] (default 500 and /var/tmp; a file
+system of its own, e.g. on a loop device, keeps others out of the count)."""
 import os
 import sys
 import tempfile
 import time
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 500
+DIR = sys.argv[2] if len(sys.argv) > 2 else "/var/tmp"
 SPLIT = 64
 BODY = b"x" * 4096
 ENV = b"Fa@b\0Tc@d\0\0"
@@ -22,13 +24,13 @@ def flushes(dev):
 
 
 def device():
-    st = os.stat("/var/tmp")
+    st = os.stat(DIR)
     major, minor = os.major(st.st_dev), os.minor(st.st_dev)
     for d in os.listdir("/sys/block"):
         with open(f"/sys/block/{d}/dev") as f:
             if f.read().strip() == f"{major}:{minor}":
                 return d
-    raise SystemExit("no block device for /var/tmp")
+    raise SystemExit(f"no block device for {DIR}")
 
 
 def fsync_path(p):
@@ -98,7 +100,7 @@ def main():
     for name, way in (("body+intake, rename (queue-inject)", rename_way),
                       ("O_TMPFILE + linkat", tmpfile_way),
                       ("one file, rename", onefile_way)):
-        with tempfile.TemporaryDirectory(dir="/var/tmp") as q:
+        with tempfile.TemporaryDirectory(dir=DIR) as q:
             for t in ("body", "intake", "todo"):
                 for h in range(SPLIT):
                     os.makedirs(f"{q}/{t}/{h}")

@@ -24,7 +24,7 @@
 /* one read from a client, at most */
 #define QW_READ_MAX 65536
 /* concurrent fsyncs of a commit, by default (-p) */
-#define QW_SYNC_DEFAULT 16
+#define QW_SYNC_DEFAULT 64
 
 enum qw_state
 {
