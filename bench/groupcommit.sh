@@ -10,7 +10,9 @@
 # device holding the queue, over the run, as is; the disk's background
 # rate (flushes/s over BENCH_IDLE seconds just before the run) is shown
 # beside it, since other processes may share the disk. fsync/msg: the
-# writer's own count (its stats line); queue-inject makes 4. Each
+# writer's own count (its stats line); queue-inject makes 4. CPU
+# ms/msg: the clients' and queue-injects' (qinject-loop's children), plus
+# the writer's own (/proc/PID/stat before it stops). Each
 # configuration runs BENCH_REPS times (default 3), a row each.
 # Builds nothing: run `make bench` first.
 # BENCH_DIR where the homes go (default /var/tmp; a file system of its
@@ -48,8 +50,9 @@ stat=/sys/block/$dev/stat
 flushes() { awk '{ print $16 }' "$stat"; }
 
 echo "device $dev, $(nproc) CPUs, $n messages of $size bytes per run, conf-split $(head -n 1 "$top/conf-split")"
-echo "| mode | clients | msg/s | flushes/msg | fsync/msg | msgs/round | rounds | background flushes/s |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| mode | clients | msg/s | CPU ms/msg | flushes/msg | fsync/msg | msgs/round | rounds | background flushes/s |"
+echo "|---|---|---|---|---|---|---|---|---|"
+tick=$(getconf CLK_TCK)
 for c in $concs; do
  for rep in $(seq "$reps"); do
   for mode in $modes; do
@@ -71,8 +74,9 @@ for c in $concs; do
     f0=$(flushes)
     out=$(POSTERN_HOME=$home "$loop" -c "$c" -s "$size" "$n") || die "$mode c=$c: $out"
     f1=$(flushes)
-    rounds=-; per=-; syncs=4
+    rounds=-; per=-; syncs=4; wcpu=0
     if [ -n "$writer" ]; then
+      wcpu=$(awk -v t="$tick" '{ print ($14 + $15) * 1000 / t }' "/proc/$writer/stat")
       kill -TERM "$writer"; wait "$writer" || true; writer=
       set -- $(tail -n 1 "$home/qw.out")
       rounds=$3
@@ -80,9 +84,10 @@ for c in $concs; do
       syncs=$(awk -v m="$5" -v s="${11}" 'BEGIN { printf "%.2f", s / m }')
     fi
     ms=$(echo "$out" | awk '{ print $4 }')
-    awk -v mode="$mode" -v c="$c" -v n="$n" -v ms="$ms" -v f="$((f1 - f0))" -v s="$syncs" \
+    cpu=$(echo "$out" | awk -v w="$wcpu" '{ print $8 + w }')
+    awk -v mode="$mode" -v c="$c" -v n="$n" -v ms="$ms" -v f="$((f1 - f0))" -v s="$syncs" -v cpu="$cpu" \
         -v bg="$((b1 - b0))" -v idle="$idle" -v per="$per" -v r="$rounds" 'BEGIN {
-      printf "| %s | %d | %.0f | %.2f | %s | %s | %s | %.1f |\n", mode, c, n * 1000 / ms, f / n, s, per, r, bg / idle }'
+      printf "| %s | %d | %.0f | %.2f | %.2f | %s | %s | %s | %.1f |\n", mode, c, n * 1000 / ms, cpu / n, f / n, s, per, r, bg / idle }'
     [ "$(find "$home/queue/todo" -type f | wc -l)" -eq "$n" ] || die "$mode c=$c: not $n messages in todo"
     rm -rf "$home"
   done

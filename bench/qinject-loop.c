@@ -2,9 +2,12 @@
    the queue). c processes, each queueing its share of N messages one
    after the other through qinject_start/qinject_write/qinject_finish:
    through queue-writer when its socket answers, by running queue-inject
-   otherwise. POSTERN_HOME picks the home. Writes one line on fd 1;
+   otherwise. POSTERN_HOME picks the home. Writes one line on fd 1
+   ("messages N ms T failedprocs F cpums C": C is the CPU of every
+   process it started, queue-injects included, not a writer's);
    exit 111 if a message failed, 100 on usage. */
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,6 +87,15 @@ int main (int argc, char const *const *argv)
     buffer_put(buffer_1, fmt, ulong_fmt(fmt, ms ? ms : 1)) ;
     buffer_puts(buffer_1, " failedprocs ") ;
     buffer_put(buffer_1, fmt, uint_fmt(fmt, bad)) ;
+    {
+      struct rusage ru ;
+      unsigned long cpu = 0 ;
+      if (!getrusage(RUSAGE_CHILDREN, &ru))
+        cpu = (unsigned long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000
+            + (unsigned long)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000 ;
+      buffer_puts(buffer_1, " cpums ") ;
+      buffer_put(buffer_1, fmt, ulong_fmt(fmt, cpu)) ;
+    }
     buffer_putsflush(buffer_1, "\n") ;
   }
   return bad ? 111 : 0 ;
