@@ -248,6 +248,59 @@ class ServiceTest(Running):
         self.assertRegex(local, r"(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ new msg ")
         self.assertRegex(self.log("smtpd"), r"smtpd-listen: (ok|end) \d+ ")
 
+    def test_smtpd_queues_through_the_writer(self):
+        s = self.smtp()
+        try:
+            s.mail("sender@example.test")
+            s.rcpt("demo@example.test")
+            code, text = s.data(self.message(1))
+        finally:
+            s.quit()
+        self.assertEqual(code, 250, text)
+        m = re.fullmatch(rb"2\.0\.0 ok qp ([0-9a-f]{16}\.(\d+))", text)
+        self.assertTrue(m, text)
+        self.assertEqual(int(m.group(2)), svstat("queue-writer")["pid"])
+        self.assertTrue(wait_for(lambda: "new msg %s: " % m.group(1).decode() in self.log(), 30),
+                        self.log()[-2000:])
+        self.assertAllDelivered([1], 30, once=True)
+        # its stats line, on SIGUSR1 (s6-svc -1), in its log
+        svc("-1", os.path.join(SCAN, "queue-writer"))
+        self.assertTrue(wait_for(lambda: re.search(r"stats rounds [1-9]\d* msgs [1-9]",
+                                                   self.log("queue-writer")), 10))
+
+    def test_kill9_queue_writer_no_acknowledged_mail_lost(self):
+        n = 200
+        accepted, refused = [], []
+
+        def client():
+            s = self.smtp()
+            try:
+                for i in range(n):
+                    try:
+                        s.mail("sender@example.test")
+                        s.rcpt("demo@example.test")
+                        code, _ = s.data(self.message(i))
+                    except smtplib.SMTPServerDisconnected:
+                        s = self.smtp()
+                        code = 0
+                    (accepted if code == 250 else refused).append(i)
+            finally:
+                s.quit()
+        t = threading.Thread(target=client)
+        t.start()
+        try:
+            wait_for(lambda: len(accepted) >= 20, 60, 0.01)
+            old = svstat("queue-writer")["pid"]
+            os.kill(old, signal.SIGKILL)
+            at_kill = len(accepted)
+            self.new_pid("queue-writer", old)
+        finally:
+            t.join(300)
+        self.assertLess(at_kill, n, "the kill came too late to test anything")
+        # every 250 is delivered; a message cut by the kill got a 4xx
+        self.assertAllDelivered(accepted, 180)
+        self.assertEqual(len(accepted) + len(refused), n)
+
     def test_relay_only_from_127_0_0_1(self):
         s = self.smtp("127.0.0.1")
         try:
@@ -321,19 +374,21 @@ class ServiceTest(Running):
         old = svstat("send/log")["pid"]
         self.assertEqual(open(f"/proc/{old}/comm").read().strip(), "cyclog")
         os.kill(old, signal.SIGKILL)
+        since = len(self.log("smtpd"))
         # mail now: send's lines wait in the pipe s6-svscan keeps open
         self.send_mail(range(0, 20))
         self.new_pid("send/log", old)
         self.assertAllDelivered(range(20), once=True)
-        md = mailbox.Maildir(self.maildir, create=False)
-        pids = [re.search(r"\(postern (\d+) invoked", m["Received"]).group(1)
-                for m in md if self.tag in (m["Subject"] or "")]
-        self.assertEqual(len(pids), 20)
+        # what queued each message: queue-writer's id, or queue-inject's
+        # pid (the end of the id it made)
+        qps = re.findall(r"ok pid \d+ qp (\S+) from <sender@example\.test>", self.log("smtpd")[since:])
+        self.assertEqual(len(qps), 20)
+        ids = [re.escape(q) if "." in q else r"[0-9a-f]{16}\.%s" % q for q in qps]
 
         def logged():
             log = self.log()
-            return all(re.search(r"new msg [0-9a-f]{16}\.%s: " % p, log) for p in pids) and \
-                len(re.findall(r"(?m)^@[0-9a-f]{24} end msg [0-9a-f]{16}\.(%s)$" % "|".join(pids), log)) == 20
+            return all(re.search(r"new msg %s: " % i, log) for i in ids) and \
+                len(re.findall(r"(?m)^@[0-9a-f]{24} end msg (%s)$" % "|".join(ids), log)) == 20
         self.assertTrue(wait_for(logged, 20), self.log()[-3000:])
 
     def test_down_stops_send_and_up_delivers_what_came_meanwhile(self):
@@ -415,7 +470,7 @@ class ServiceTest(Running):
         self.assertTrue(os.path.exists(flag))
 
     def test_log_directories(self):
-        for name in ("send", "smtpd"):
+        for name in ("send", "smtpd", "queue-writer"):
             d = os.path.join(HOME, "log", name)
             st = os.stat(d)
             self.assertEqual(stat.S_IMODE(st.st_mode), 0o750)
@@ -444,14 +499,15 @@ class PrivilegeServiceTest(Running):
                     procs.setdefault(comm.strip(), []).append((int(pid), ruser, user))
             want = {"s6-svscan": "root", "s6-supervise": "root", "send": u["send"],
                     "record": u["send"], "clean": u["queue"], "lspawn": "root",
-                    "cyclog": u["log"], "smtpd-listen": u["smtpd"], "smtpd": u["smtpd"]}
+                    "cyclog": u["log"], "smtpd-listen": u["smtpd"], "smtpd": u["smtpd"],
+                    "queue-writer": u["queue"]}
             for comm, account in want.items():
                 with self.subTest(comm=comm):
                     self.assertIn(comm, procs, ps)
                     for pid, ruser, user in procs[comm]:
                         self.assertEqual((ruser, user), (account, account), f"{comm} {pid}")
-            self.assertEqual(len(procs["cyclog"]), 2)
-            self.assertEqual(len(procs["s6-supervise"]), 4)
+            self.assertEqual(len(procs["cyclog"]), 3)
+            self.assertEqual(len(procs["s6-supervise"]), 6)
             # smtpd's ids and groups, exactly: not in the shared group
             for pid, _, _ in procs["smtpd"] + procs["smtpd-listen"]:
                 uids, gids, groups = proc_ids(pid)

@@ -117,7 +117,7 @@ class InstallTest(unittest.TestCase):
         p = self.script("services.sh", self.home)
         self.assertEqual(p.returncode, 0, p.stderr)
         u = harness.users()
-        for svc in ("send", "smtpd"):
+        for svc in ("send", "smtpd", "queue-writer"):
             for f in ("run", "log/run"):
                 with self.subTest(svc=svc, f=f):
                     path = self.path("service", svc, f)
@@ -137,6 +137,14 @@ class InstallTest(unittest.TestCase):
                 self.assertNotIn("s6-setuidgid", log)
         self.assertEqual(self.read("service", "send", "notification-fd"), "3\n")
         self.assertIn("POSTERN_NOTIFY_FD=3", self.read("service", "send", "run"))
+        self.assertEqual(self.read("service", "queue-writer", "notification-fd"), "3\n")
+        qw = self.read("service", "queue-writer", "run")
+        self.assertIn("POSTERN_NOTIFY_FD=3", qw)
+        self.assertIn(f"{self.home}/bin/queue-writer", qw)
+        if ROOT:
+            self.assertIn(f"exec s6-setuidgid {u['queue']} {self.home}/bin/queue-writer", qw)
+        else:
+            self.assertNotIn("s6-setuidgid", qw)
         smtpd = self.read("service", "smtpd", "run")
         if ROOT:
             pw = pwd.getpwnam(u["smtpd"])

@@ -21,7 +21,7 @@ void bounce_inject (char const *id, char const *msg, size_t msglen, char const *
   if (!qinject_start(&q, -1, -1)) strerr_diefu1sys(111, "start queue-inject") ;
   /* after a short write (EPIPE: queue-inject is gone) no envelope is
      sent, so a queue-inject still there refuses the cut message */
-  sent = allwrite(q.msg, msg, msglen) == msglen ;
+  sent = qinject_write(&q, msg, msglen) == msglen ;
   if (!sent && errno != EPIPE) strerr_warnwu1sys("write the message to queue-inject") ;
   code = qinject_finish(&q, sent ? env.s : 0, env.len) ;
   if (code < 0) strerr_diefu1sys(111, "wait for queue-inject") ;

@@ -25,7 +25,7 @@ static int broken ;  /* queue-inject stopped reading */
 
 static void flush (void)
 {
-  if (!broken && olen && allwrite(q.msg, obuf, olen) < olen)
+  if (!broken && olen && qinject_write(&q, obuf, olen) < olen)
   {
     if (errno != EPIPE) strerr_warnwu1sys("write the message to queue-inject") ;
     broken = 1 ;

@@ -27,12 +27,12 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 INSTALL = os.path.join(TOP, "src", "install")
 DOMAIN = "example.test"
 DEMO_ACCOUNT = "postern-demo"
-SERVICES = ("send", "smtpd")
+SERVICES = ("send", "smtpd", "queue-writer")
 PATH = "/usr/bin:/bin:/usr/sbin:/sbin"
 # what an instance runs: supervision, ucspi-tcp (the tcpserver mode) and ours
 PROGRAMS = {"s6-svscan", "s6-supervise", "s6-setuidgid", "tcpserver", "smtpd-listen", "send", "record",
             "clean", "lspawn", "local", "bounce", "cyclog", "smtpd", "queue-inject",
-            "rspawn", "remote"}
+            "rspawn", "remote", "queue-writer"}
 START_TIMEOUT = 30
 STOP_TIMEOUT = 60
 SESSION_GRACE = 10
@@ -256,6 +256,11 @@ def start(home):
     if not wait_for(lambda: (svstat(home, "send") or {}).get("ready"), START_TIMEOUT):
         die(f"send is not ready after {START_TIMEOUT} s; see {home}/log/send/current")
     say(f"send is up (pid {svstat(home, 'send')['pid']})")
+    # queue-writer's readiness: its socket listens (smtpd falls back to
+    # queue-inject without it, but the instance runs the fast path)
+    if not wait_for(lambda: (svstat(home, "queue-writer") or {}).get("ready"), START_TIMEOUT):
+        die(f"queue-writer is not ready after {START_TIMEOUT} s; see {home}/log/queue-writer/current")
+    say(f"queue-writer is up (pid {svstat(home, 'queue-writer')['pid']})")
     addr, port = smtp_address(home)
     line = wait_for(lambda: greeting(home), START_TIMEOUT, 0.2)
     if not line or not line.startswith("220"):

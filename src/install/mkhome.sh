@@ -34,6 +34,9 @@ mk "$home/bin" 755 queue
 mk "$home/alias" 700 alias
 [ $owned = yes ] && chown "$(user alias):$(id -gn "$(user alias)")" "$home/alias"
 mk "$home/queue" 750 queue
+# queue-writer(8)'s socket: its directory is the queue owner's, the
+# socket any local user's to connect to (as queue-inject is theirs to run)
+mk "$home/queue-writer" 755 queue
 # one mkdir, chmod and chown per tree: a home has 4 x conf-split dirs.
 # todo is writable by send's own group (record unlinks sorted entries)
 # but not by the shared group, so remote can never drop a message.

@@ -1,14 +1,14 @@
 #!/bin/sh
 # services.sh home: installs the s6 service directories of the source's
-# service/ (send, smtpd, each with log/) into home/service, with the
-# home, the log account and smtpd's numeric ids filled in, and makes the
-# log directories home/log/send and home/log/smtpd. Idempotent: a file
+# service/ (send, smtpd, queue-writer, each with log/) into home/service,
+# with the home, the log and queue accounts and smtpd's numeric ids
+# filled in, and makes the log directories home/log/<service>. Idempotent: a file
 # is replaced only when its text changes, and the supervise/ and event/
 # directories of a running service are left alone. As root with the
 # accounts of conf-users, cyclog runs as the log account, which owns the
-# log directories, and smtpd-listen runs as the smtpd account with its
+# log directories, smtpd-listen runs as the smtpd account with its
 # smtpd workers (the ids substituted for @SMTPD_IDS@, as tcpserver's
-# -u/-g would take them);
+# -u/-g would take them) and queue-writer runs as the queue account;
 # otherwise every service runs as whoever runs s6-svscan (but
 # smtpd-listen, which refuses to keep root: as root, smtpd needs the
 # accounts).
@@ -30,24 +30,29 @@ esac
 
 log=$(user log)
 smtpd=$(user smtpd)
-if [ "$(id -u)" = 0 ] && id -u "$log" >/dev/null 2>&1 && id -u "$smtpd" >/dev/null 2>&1; then
+queue=$(user queue)
+if [ "$(id -u)" = 0 ] && id -u "$log" >/dev/null 2>&1 && id -u "$smtpd" >/dev/null 2>&1 \
+   && id -u "$queue" >/dev/null 2>&1; then
   setuidgid="s6-setuidgid $log "
+  qsetuidgid="s6-setuidgid $queue "
   ids="-u $(id -u "$smtpd") -g $(id -g "$smtpd") "
   owned=yes
 else
   setuidgid=
+  qsetuidgid=
   ids=
   owned=no
 fi
 
 mkdir -p "$home/service" "$home/log"
 chmod 755 "$home/service" "$home/log"
-for svc in send smtpd; do
+for svc in send smtpd queue-writer; do
   (cd "$top/service/$svc" && find . -type f) | while read -r f; do
     src=$top/service/$svc/$f
     dst=$home/service/$svc/$f
     mkdir -p "$(dirname "$dst")"
     sed -e "s|@HOME@|$home|g" -e "s|@SETUIDGID@|$setuidgid|g" -e "s|@SMTPD_IDS@|$ids|g" \
+      -e "s|@QUEUE_SETUIDGID@|$qsetuidgid|g" \
       "$src" > "$dst.new"
     if [ -x "$src" ]; then chmod 755 "$dst.new"; else chmod 644 "$dst.new"; fi
     if cmp -s "$dst.new" "$dst"; then rm -f "$dst.new"; else mv -f "$dst.new" "$dst"; fi

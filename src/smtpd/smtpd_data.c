@@ -1,4 +1,4 @@
-/* DATA: the message goes to queue-inject as it arrives (CR LF made LF,
+/* DATA: the message goes to queue-writer or queue-inject as it arrives (CR LF made LF,
    dots unstuffed, our Received line first), through one fixed buffer.
    Only CR LF "." CR LF ends it. A message found bad is refused whole:
    queue-inject is stopped at once (it gets no envelope, so it queues
@@ -86,7 +86,7 @@ static void count_hops (char const *s, size_t n)
 
 static void qflush (void)
 {
-  if (running && qlen && allwrite(q.msg, qbuf, qlen) < qlen) refuse(BAD_INJECT) ;
+  if (running && qlen && qinject_write(&q, qbuf, qlen) < qlen) refuse(BAD_INJECT) ;
   qlen = 0 ;
 }
 
@@ -189,6 +189,15 @@ static int body (void)
   }
 }
 
+/* what took the message: queue-inject's pid, or the writer's queue id */
+static char const *qp (void)
+{
+  static char fmt[PID_FMT + 1] ;
+  if (!q.pid) return q.id ;
+  fmt[pid_fmt(fmt, q.pid)] = 0 ;
+  return fmt ;
+}
+
 static void log_result (char const *what, char const *sender, unsigned int nrcpt)
 {
   char fmt[ULONG_FMT] ;
@@ -196,8 +205,7 @@ static void log_result (char const *what, char const *sender, unsigned int nrcpt
   if (!bad && !code)
   {
     smtpd_log_put(" qp ") ;
-    fmt[pid_fmt(fmt, q.pid)] = 0 ;
-    smtpd_log_put(fmt) ;
+    smtpd_log_put(qp()) ;
   }
   smtpd_log_put(" from <") ;
   smtpd_log_str(sender, strlen(sender)) ;
@@ -254,10 +262,8 @@ void smtpd_data (stralloc *env, unsigned int nrcpt, char const *helo, int esmtp)
   else if (bad & BAD_HOPS) smtpd_reply("554", "5.4.6", "too many hops, this message is looping") ;
   else if (!bad && !code)
   {
-    char fmt[PID_FMT + 1] ;
-    fmt[pid_fmt(fmt, q.pid)] = 0 ;
     memcpy(text, "ok qp ", 6) ;
-    memcpy(text + 6, fmt, strlen(fmt) + 1) ;
+    memcpy(text + 6, qp(), strlen(qp()) + 1) ;
     smtpd_reply("250", "2.0.0", text) ;
     log_result("ok", env->s + 1, nrcpt) ;
     smtpd_log_end() ;
