@@ -39,7 +39,6 @@ extern void rspawn_job_start (char const *s, size_t len) ;
 extern void rspawn_spawn_init (char const *home) ;
 extern void rspawn_job_free (unsigned int j) ;
 /* rspawn_result.c */
-extern void rspawn_reply_all (char const *id, unsigned int n, char const *text) ;
 extern void rspawn_read (unsigned int j) ;
 extern void rspawn_reaped (unsigned int j, int wstat) ;
 
