@@ -25,6 +25,8 @@
 /* requests a worker takes at once, and so the most lspawn gives a
    worker before its answers: the deliveries of one group commit */
 #define LDELIVER_BATCH_MAX 32
+/* deliveries a worker makes before it ends; lspawn gives no more */
+#define LDELIVER_USES_MAX 10000
 
 /* lspawn: sends one request; 1 sent, 0 the socket is full (EAGAIN) or
    a field too long (ENAMETOOLONG), -1 error */

@@ -4,7 +4,7 @@
    each delivery as one-shot local would (the body moved to fd 0, cwd
    the delivery's home), fsyncs the Maildir new/ directories they
    linked into once, then answers each in order. Ends at end of file,
-   after LOCAL_WORKER_USES deliveries, or idle LOCAL_WORKER_IDLE s. */
+   after LDELIVER_USES_MAX deliveries, or idle LOCAL_WORKER_IDLE s. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,8 +20,6 @@
 #include "ldeliver.h"
 #include "local.h"
 
-/* deliveries per worker: lspawn gives no more (lspawn.h) */
-#define LOCAL_WORKER_USES 1000
 /* seconds without a request: lspawn closes an idle worker's socket
    after a few seconds, so this only bounds a worker whose lspawn hangs */
 #define LOCAL_WORKER_IDLE 600
@@ -84,7 +82,7 @@ int local_worker (void)
     if (null < 0 || fd_move(0, null) < 0) strerr_diefu1sys(111, "open /dev/null") ;
   }
   if (sig_ignore(SIGPIPE) < 0) strerr_diefu1sys(111, "ignore SIGPIPE") ;
-  while (uses < LOCAL_WORKER_USES)
+  while (uses < LDELIVER_USES_MAX)
   {
     struct pollfd p = { .fd = sock, .events = POLLIN } ;
     unsigned int n = 0 ;
@@ -92,7 +90,7 @@ int local_worker (void)
     if (r < 0) { if (errno == EINTR) continue ; strerr_diefu1sys(111, "poll") ; }
     if (!r) break ;
     local_sync_group(1) ;
-    while (n < LDELIVER_BATCH_MAX && uses + n < LOCAL_WORKER_USES)
+    while (n < LDELIVER_BATCH_MAX && uses + n < LDELIVER_USES_MAX)
     {
       r = one(sock, n, !n) ;
       if (r <= 0) break ;
