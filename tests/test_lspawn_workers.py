@@ -11,8 +11,13 @@ import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
+import shutil
+import subprocess
+import tempfile
+
 import harness
-from harness import Instance, envelope, maildir_count, wait_for
+from harness import Home, Instance, envelope, maildir_count, wait_for
+from test_lspawn import BODY, LSPAWN, MSGID, Lspawn, body_path
 
 ROOT = os.getuid() == 0
 SECOND = "postern-test2"
@@ -207,6 +212,75 @@ class WorkerTest(unittest.TestCase):
         # a local per message
         self.assertEqual(len(pids_of(self.maildir)), 5)
         self.assertEqual(self.workers(), [])
+
+
+class GroupCommitTest(unittest.TestCase):
+    """lspawn run alone under strace -f, with the real local: what the
+    worker does between taking deliveries and answering them"""
+
+    def setUp(self):
+        if not shutil.which("strace"):
+            self.skipTest("no strace")
+        self.home = Home()
+        self.tmp = tempfile.mkdtemp(prefix="postern-group-")
+        os.chmod(self.tmp, 0o755)
+        self.user = os.path.join(self.tmp, "u")
+        os.mkdir(self.user, 0o755)
+        ids = (4242, 4243) if ROOT else (os.getuid(), os.getgid())
+        if ROOT:
+            os.chown(self.user, *ids)
+        with open(self.home.path("control", "users"), "w") as f:
+            f.write(f"alice alice:{ids[0]}:{ids[1]}:{self.user}\n")
+        subprocess.run([os.path.join(harness.BIN, "table-compile"), self.home.path("control", "users")],
+                       check=True)
+        with open(body_path(self.home, MSGID), "wb") as f:
+            f.write(BODY)
+        shutil.copy(os.path.join(harness.BIN, "local"), self.home.path("bin", "local"))
+        self.trace = os.path.join(self.tmp, "trace")
+        self.env = {"POSTERN_HOME": self.home.dir, "PATH": "/usr/bin:/bin"}
+
+    def tearDown(self):
+        self.home.cleanup()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_new_fsynced_once_per_group_before_any_answer(self):
+        n = 20
+        ls = Lspawn.__new__(Lspawn)
+        ls.buf = b""
+        ls.p = subprocess.Popen(["strace", "-f", "-qq", "-o", self.trace,
+                                 "-e", "trace=fsync,link,linkat,sendto,sendmsg,recvmsg", LSPAWN],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=self.env)
+        ls.job("1", [(f"alice@example.test", "alice")] * n)
+        jobid, results = ls.result(60)
+        self.assertEqual([r[0] for r in results], ["K"] * n, results)
+        ls.p.stdin.close()
+        ls.p.wait(60)
+        md = os.path.join(self.user, "Maildir", "new")
+        self.assertEqual(len(os.listdir(md)), n)
+        # the worker: the process that answered (sendto on its socket)
+        calls = {}
+        for line in open(self.trace):
+            pid, rest = line.split(None, 1)
+            name = rest.split("(", 1)[0]
+            calls.setdefault(int(pid), []).append(name)
+        workers = [p for p, c in calls.items() if "sendto" in c and "link" in c + ["linkat"]]
+        self.assertEqual(len(workers), 1, calls.keys())
+        seq = [c.replace("linkat", "link") for c in calls[workers[0]]]
+        self.assertEqual(seq.count("link"), n)
+        self.assertEqual(seq.count("sendto"), n)
+        # every answer comes after an fsync that follows the last link
+        last_link = last_fsync = -1
+        for i, c in enumerate(seq):
+            if c == "link":
+                last_link = i
+            elif c == "fsync":
+                last_fsync = i
+            elif c == "sendto":
+                self.assertGreater(last_fsync, last_link, seq)
+        # a file fsync per message, and fewer new/ fsyncs than messages
+        self.assertLess(seq.count("fsync"), 2 * n, seq)
+        self.assertGreaterEqual(seq.count("fsync"), n + 1, seq)
 
 
 if __name__ == "__main__":
