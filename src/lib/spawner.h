@@ -5,14 +5,15 @@
 #include <sys/types.h>
 #include <skalibs/iopause.h>
 #include <skalibs/tai.h>
+#include "addr.h"
 #include "frame.h"
 
 /* What lspawn and rspawn share: the job records send writes them
    (lspawn(8), rspawn(8)), the records they answer with, and their main
    loop. */
 
-/* a job field: its letter and at most 256 bytes (ADDR_MAX) */
-#define SPAWNER_FIELD_MAX 257
+/* a job field: its letter and at most ADDR_MAX bytes */
+#define SPAWNER_FIELD_MAX (1 + ADDR_MAX)
 /* the most recipients a job carries, in both spawners */
 #define SPAWNER_RCPT_MAX 100
 

@@ -1,7 +1,9 @@
 /* lspawn: runs local as each recipient of send's local jobs. Runs as
    root (or as its caller, then without changing ids). Reads job records
-   on fd 0, writes result records on fd 1, logs on fd 2. Children get
-   the body on fd 0, one pipe on fds 1 and 2. Protocol in lspawn(8). */
+   on fd 0, writes result records on fd 1, logs on fd 2. A delivery
+   goes to its account's worker (local -w, lspawn_worker.c) over a
+   socket, or to a one-shot local with the body on fd 0 and one pipe on
+   fds 1 and 2. Protocol in lspawn(8). */
 
 #include <unistd.h>
 #include <skalibs/djbunix.h>

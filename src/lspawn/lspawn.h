@@ -7,16 +7,17 @@
 #include <skalibs/tai.h>
 #include "addr.h"
 #include "ldeliver.h"
+#include "spawner.h"
 
 /* a job carries at most this many recipients (send gives one) */
-#define LSPAWN_RCPT_MAX 100
+#define LSPAWN_RCPT_MAX SPAWNER_RCPT_MAX
 /* recipients of running jobs, so also jobs, at once: each holds a child,
    a pipe and LSPAWN_TEXT_MAX bytes */
 #define LSPAWN_SLOTS 2000
 /* bytes of a child's output kept as its result text (spec: texts <= 1000) */
 #define LSPAWN_TEXT_MAX 1000
 /* a field: its letter and at most ADDR_MAX bytes, NUL excluded */
-#define LSPAWN_FIELD_MAX (1 + ADDR_MAX)
+#define LSPAWN_FIELD_MAX SPAWNER_FIELD_MAX
 /* a job record: J, M, F, then T and L per recipient, and the final NUL */
 #define LSPAWN_JOB_MAX ((3 + 2 * LSPAWN_RCPT_MAX) * (LSPAWN_FIELD_MAX + 1) + 1)
 
