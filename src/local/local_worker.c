@@ -33,6 +33,7 @@ struct slot_s
 
 static slot slots[LDELIVER_BATCH_MAX] ;
 static char req[LDELIVER_REQ_MAX + 1] ;
+static int null = -1 ;  /* on fd 0 between deliveries: no body kept open */
 
 static void answer (int sock, int code, stralloc *out)
 {
@@ -65,6 +66,7 @@ static int one (int sock, unsigned int i, int wait)
   if (fd_move(0, body) < 0) s->code = local_temp(&s->out, "move the message to fd 0", "") ;
   else if (chdir(f[1]) < 0) s->code = local_temp(&s->out, "chdir to ", f[1]) ;
   else s->code = local_deliver(f, 0, &s->out) ;
+  if (dup2(null, 0) < 0) strerr_diefu1sys(111, "put /dev/null on fd 0") ;
   return 1 ;
 }
 
@@ -77,10 +79,8 @@ int local_worker (void)
   if (!getuid() || !geteuid()) strerr_dief1x(100, "refusing to run as root") ;
   sock = fcntl(0, F_DUPFD_CLOEXEC, 3) ;
   if (sock < 0) strerr_diefu1sys(111, "move the socket") ;
-  {
-    int null = open("/dev/null", O_RDONLY) ;
-    if (null < 0 || fd_move(0, null) < 0) strerr_diefu1sys(111, "open /dev/null") ;
-  }
+  null = open("/dev/null", O_RDONLY | O_CLOEXEC) ;
+  if (null < 0 || dup2(null, 0) < 0) strerr_diefu1sys(111, "open /dev/null") ;
   if (sig_ignore(SIGPIPE) < 0) strerr_diefu1sys(111, "ignore SIGPIPE") ;
   while (uses < LDELIVER_USES_MAX)
   {

@@ -122,20 +122,26 @@ void lspawn_spawn (unsigned int r, lspawn_delivery const *d)
   lspawn_rcpts[r].fd = p[0] ;
 }
 
-/* A worker: the socket on fd 0, fds 1 and 2 on lspawn's log (never on
-   send's pipe, lspawn's fd 1), cwd / until its first delivery; its
-   errors before the exec go to the log. Never as root, as a child. */
+/* A worker: the socket on fd 0, fds 1 and 2 on /dev/null, cwd / until
+   its first delivery. Not on lspawn's log: once local runs, its account
+   can ptrace it and would write what it likes there; lspawn logs how a
+   worker ended instead. Until the exec, fd 2 still takes our errors.
+   Never as root. */
 static void worker (uid_t uid, gid_t gid, int sock)
 {
   char const *argv[3] = { "local", "-w", 0 } ;
   char const *envp[3] = { envhome.s, "PATH=/usr/bin:/bin", 0 } ;
+  int null ;
   signals() ;
-  if (fd_move(0, sock) < 0 || fd_copy(1, 2) < 0) child_die("move ", "descriptors") ;
+  null = open("/dev/null", O_WRONLY) ;
+  if (null < 0) child_die("open ", "/dev/null") ;
+  if (fd_move(0, sock) < 0 || fd_move(1, null) < 0) child_die("move ", "descriptors") ;
   drop(uid, gid) ;
   if (!getuid() || !geteuid()) { errno = EPERM ; child_die("start a delivery worker as root", "") ; }
   if (chdir("/") < 0) child_die("chdir to ", "/") ;
+  if (fd_copy(2, 1) < 0) child_die("move ", "descriptors") ;
   execve(prog.s, (char *const *)argv, (char *const *)envp) ;
-  child_die("exec ", prog.s) ;
+  _exit(111) ;
 }
 
 pid_t lspawn_spawn_worker (uid_t uid, gid_t gid, int *sock)

@@ -81,7 +81,8 @@ static void answered (worker *w, char const *s, size_t len)
 }
 
 /* reads every answer there is; at end of file or on an error the
-   worker is gone: what it was given and did not answer fails */
+   worker is ending: what it was given and did not answer fails when
+   it is reaped, with the reason */
 void lspawn_worker_read (unsigned int i)
 {
   worker *w = workers + i ;
@@ -95,7 +96,6 @@ void lspawn_worker_read (unsigned int i)
     {
       if (r < 0) strerr_warnwu1sys("read a delivery worker's answer") ;
       let_go(w) ;
-      fail_given(w, "4.3.0 delivery worker ended before answering", 0) ;
       return ;
     }
     if (!w->n || (size_t)r > LDELIVER_ANSWER_MAX)
@@ -120,8 +120,14 @@ int lspawn_worker_reaped (pid_t pid, int wstat)
     lspawn_worker_read(i) ;
     let_go(w) ;
     w->pid = 0 ;
-    if (!w->n) return 1 ;
     fmt[int_fmt(fmt, WIFSIGNALED(wstat) ? WTERMSIG(wstat) : WEXITSTATUS(wstat))] = 0 ;
+    if (!WIFEXITED(wstat) || WEXITSTATUS(wstat))
+    {
+      char u[UID_FMT] ;
+      u[uid_fmt(u, w->uid)] = 0 ;
+      strerr_warnw4x("delivery worker for uid ", u, WIFSIGNALED(wstat) ? " killed by signal " : " exited ", fmt) ;
+    }
+    if (!w->n) return 1 ;
     fail_given(w, WIFSIGNALED(wstat) ? "4.3.0 delivery worker killed by signal " : "4.3.0 delivery worker exited ", fmt) ;
     return 1 ;
   }
