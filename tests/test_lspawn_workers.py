@@ -140,6 +140,29 @@ class WorkerTest(unittest.TestCase):
         self.assertEqual(ids(w1), (self.demo[0],) * 4)
         self.assertEqual(ids(w2), (pw.pw_uid,) * 4)
 
+    def test_virtual_users_of_one_account_share_a_worker_each_in_its_home(self):
+        self.inst.control("localworkeridle", "60\n")
+        homes = {}
+        for name in ("v1", "v2", "v3"):
+            homes[name] = self.inst.mailbox_user(name)
+            self.users[name] = homes[name]
+        self.inst.users(self.users)
+        # v2 has its own instructions, read from its home
+        self.inst.write_as(os.path.join(homes["v2"][2], ".postern"), "./Other/\n", homes["v2"][0])
+        self.inst.start()
+        for name in homes:
+            self.inject_many([message(i, f"{name} {i}") for i in range(3)], rcpt=f"{name}@example.test")
+        mds = {n: os.path.join(h[2], "Other" if n == "v2" else "Maildir") for n, h in homes.items()}
+        self.assertTrue(wait_for(lambda: all(maildir_count(m) >= 3 for m in mds.values()), 60),
+                        self.inst.log()[-2000:])
+        pids = set()
+        for name, md in mds.items():
+            self.assertEqual(sorted(self.delivered(md)), [f"{name} {i}" for i in range(3)])
+            pids |= set(pids_of(md))
+        self.assertFalse(os.path.exists(os.path.join(homes["v2"][2], "Maildir")))
+        # one account, so one worker for all three homes
+        self.assertEqual(len(pids), 1, pids)
+
     def test_idle_worker_exits(self):
         self.inst.control("localworkeridle", "1\n")
         self.inst.start()
