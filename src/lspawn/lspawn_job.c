@@ -130,6 +130,7 @@ void lspawn_job_start (char const *s, size_t len)
     lspawn_rcpts[r].len = 0 ;
     lspawn_rcpts[r].pid = 0 ;
     lspawn_rcpts[r].fd = -1 ;
+    lspawn_rcpts[r].worker = -1 ;
   }
   for (unsigned int i = 0 ; i < v.n ; i++) start(job->rcpt[i], &v, i) ;
 }
