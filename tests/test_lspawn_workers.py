@@ -163,6 +163,31 @@ class WorkerTest(unittest.TestCase):
         # one account, so one worker for all three homes
         self.assertEqual(len(pids), 1, pids)
 
+    @unittest.skipUnless(ROOT, "accounts need root")
+    def test_worker_count_bounded(self):
+        self.inst.control("localworkers", "1\n")
+        self.inst.control("localworkeridle", "60\n")
+        home2 = self.inst.path("mail", "second")
+        os.makedirs(home2)
+        pw = harness.ensure_account(SECOND, home2)
+        os.chown(home2, pw.pw_uid, pw.pw_gid)
+        self.inst.table("users", f"demo {harness.TEST_ACCOUNT}:{self.demo[0]}:{self.demo[1]}:{self.demo[2]}\n"
+                        f"second {SECOND}:{pw.pw_uid}:{pw.pw_gid}:{home2}\n")
+        self.inst.start()
+        self.inject_many([message(i) for i in range(3)])
+        self.assertTrue(wait_for(lambda: maildir_count(self.maildir) >= 3, 30), self.inst.log()[-2000:])
+        first = self.workers()
+        self.assertEqual(len(first), 1)
+        md2 = os.path.join(home2, "Maildir")
+        for i in range(4):
+            self.inject_many([message(i, f"second {i}")], rcpt="second@example.test")
+            self.assertTrue(wait_for(lambda: maildir_count(md2) >= i + 1, 30), self.inst.log()[-2000:])
+        # the idle worker of demo made room; the one slot now serves second
+        self.assertTrue(wait_for(lambda: len(self.workers()) == 1 and self.workers() != first, 30),
+                        (first, self.workers()))
+        self.assertEqual(ids(self.workers()[0]), (pw.pw_uid,) * 4)
+        self.assertEqual(len(self.delivered(md2)), 4)
+
     def test_idle_worker_exits(self):
         self.inst.control("localworkeridle", "1\n")
         self.inst.start()
