@@ -6,7 +6,9 @@ per message, and from a separate strace'd run the fsync, rename, link
 and unlink calls per delivered message. Uses the test instance
 home in /var/tmp/postern-bench run by build/bin (run `make bench` first).
 
-    bench/deliver.py [N ...]        default 10000; BENCH_C: injectors (4)"""
+    bench/deliver.py [N ...]        default 10000; BENCH_C: injectors (4)
+    BENCH_WORKERS: control/localworkers (unset: lspawn's default; 0: one
+    local per delivery, as before delivery workers)"""
 import os
 import re
 import resource
@@ -40,6 +42,8 @@ BENCH_HOME = os.environ.get("BENCH_HOME", "/var/tmp/postern-bench")
 def setup(n):
     inst = Instance(BENCH_HOME, os.path.join(harness.TOP, "build", "bin"))
     inst.table("locals", "example.test\n")
+    if os.environ.get("BENCH_WORKERS") is not None:
+        inst.control("localworkers", os.environ["BENCH_WORKERS"] + "\n")
     demo = inst.mailbox_user("demo")
     inst.users({"demo": demo})
     md = os.path.join(demo[2], "Maildir")
@@ -98,7 +102,8 @@ def traced(n):
 def main():
     sizes = [int(a) for a in sys.argv[1:]] or [10000]
     print(f"# local delivery, {os.cpu_count()} CPUs, injected first with {CONC} injectors,"
-          f" concurrencylocal 10, uid {os.getuid()}")
+          f" concurrencylocal 10, uid {os.getuid()},"
+          f" localworkers {os.environ.get('BENCH_WORKERS', 'default')}")
     print("| N | msg/s | CPU ms/msg | disk flushes/msg | fsync/msg | rename/msg | link/msg | unlink/msg |")
     print("|---|---|---|---|---|---|---|---|")
     for n in sizes:

@@ -147,6 +147,9 @@ class LspawnTest(unittest.TestCase):
         with open(self.home.path("bin", "local"), "w") as f:
             f.write(STANDIN)
         os.chmod(self.home.path("bin", "local"), 0o755)
+        # the stand-in knows no worker mode: every delivery one-shot, the
+        # path these tests check (test_lspawn_workers.py has the workers)
+        self.home.control("localworkers", "0\n")
         with open(body_path(self.home, MSGID), "wb") as f:
             f.write(BODY)
         # root: only lspawn, opening it as root, lets the recipient read it

@@ -2,7 +2,9 @@
    recipient's account (lspawn runs it). Message on fd 0, a seekable
    file; cwd is the recipient's home. Follows the home's .postern
    instructions (maildir, mbox, program, forward through queue-inject);
-   prints one line on fd 1; exits 0, 100 or 111. See local(8). */
+   prints one line on fd 1; exits 0, 100 or 111. With -w, a worker
+   taking many deliveries from lspawn over fd 0 (local_worker.c). See
+   local(8). */
 
 #include <errno.h>
 #include <string.h>
@@ -16,7 +18,7 @@
 #include "control.h"
 #include "local.h"
 
-#define USAGE "local [ -a addresses ] user home localname ext domain sender recipient"
+#define USAGE "local [ -a addresses ] user home localname ext domain sender recipient | local -w"
 /* instructions acted on per run, forward addresses included: bounds the
    programs run and the envelope of a forward */
 #define LINES_MAX 1000
@@ -25,7 +27,8 @@ static local_ctx ctx ;
 static stralloc text = STRALLOC_ZERO, done = STRALLOC_ZERO, fwd = STRALLOC_ZERO ;
 static unsigned int nlines, ndone, nfiles, nfwd, nprogs ;
 
-/* prints the line: the failure's text, or what was done */
+/* the line: the failure's text, or what was done, into *line */
+static stralloc *line_out ;
 static int finish (int code)
 {
   stralloc *t = &text ;
@@ -45,7 +48,7 @@ static int finish (int code)
   if (!t->len && !stralloc_cats(t, code == LOCAL_OK || code == LOCAL_STOP ? "delivered" : "4.3.0 out of memory")) t->len = 0 ;
   if (t->len > LOCAL_TEXT_MAX) t->len = LOCAL_TEXT_MAX ;
   for (size_t i = 0 ; i < t->len ; i++) if (t->s[i] == '\n') t->s[i] = ' ' ;
-  if (stralloc_catb(t, "\n", 1)) allwrite(1, t->s, t->len) ;
+  if (!stralloc_copyb(line_out, t->s, t->len)) line_out->len = 0 ;
   return code == LOCAL_STOP ? 0 : code ;
 }
 
@@ -80,7 +83,13 @@ static int line (char *s, size_t len, char const *where)
   }
   if (*s != '|' && *s != '.' && *s != '/') return add_forward(s, len, where) ;
   if (++nlines > LINES_MAX) return local_say(&text, LOCAL_TEMP, "4.2.0 more than 1000 instructions in ", where, "") ;
-  if (*s == '|') { nprogs++ ; return did(local_program(&ctx, s + 1, &text)) ; }
+  if (*s == '|')
+  {
+    nprogs++ ;
+    /* what the program sees happens after the copies before it are durable */
+    if (local_sync_flush(&text)) return LOCAL_TEMP ;
+    return did(local_program(&ctx, s + 1, &text)) ;
+  }
   nfiles++ ;
   return did(s[len-1] == '/' ? local_maildir(&ctx, s, &text) : local_mbox(&ctx, s, &text)) ;
 }
@@ -101,7 +110,9 @@ static int follow (char *s, size_t len, char const *where)
   if (code != LOCAL_OK && code != LOCAL_STOP) return code ;
   if (nfwd)
   {
-    int r = did(local_forward(&ctx, fwd.s, fwd.len, nfwd, &text)) ;
+    int r ;
+    if (local_sync_flush(&text)) return LOCAL_TEMP ;
+    r = did(local_forward(&ctx, fwd.s, fwd.len, nfwd, &text)) ;
     if (r != LOCAL_OK) return r ;
   }
   if (!ndone) local_say(&done, 0, "no delivery instruction in ", where, ": message discarded") ;
@@ -121,18 +132,19 @@ static int aliases (char const *list)
   return follow(0, 0, "the alias") ;
 }
 
-int main (int argc, char const *const *argv)
+/* One delivery: f holds user home localname ext domain sender
+   recipient; alias the -a list or 0. The line (without its newline) in
+   *out; returns the exit code. Every per-delivery static starts afresh. */
+int local_deliver (char const *const *f, char const *alias, stralloc *out)
 {
-  stralloc file = STRALLOC_ZERO, name = STRALLOC_ZERO ;
-  char const *alias = 0 ;
+  static stralloc file = STRALLOC_ZERO, name = STRALLOC_ZERO ;
   unsigned long maxhops = CONTROL_MAXHOPS ;
   int r ;
-  PROG = "local" ;
-  if (argc > 2 && !strcmp(argv[1], "-a")) { alias = argv[2] ; argv += 2 ; argc -= 2 ; }
-  /* a bad argv comes from our own spawner: temporary, as STYLE says */
-  if (argc != 8) strerr_dieusage(LOCAL_TEMP, USAGE) ;
-  ctx.user = argv[1] ; ctx.home = argv[2] ; ctx.localname = argv[3] ; ctx.ext = argv[4] ;
-  ctx.domain = argv[5] ; ctx.sender = argv[6] ; ctx.recipient = argv[7] ;
+  line_out = out ;
+  text.len = done.len = fwd.len = file.len = name.len = ctx.lines.len = 0 ;
+  nlines = ndone = nfiles = nfwd = nprogs = 0 ;
+  ctx.user = f[0] ; ctx.home = f[1] ; ctx.localname = f[2] ; ctx.ext = f[3] ;
+  ctx.domain = f[4] ; ctx.sender = f[5] ; ctx.recipient = f[6] ;
   if (addr_check(ctx.sender, strlen(ctx.sender)) != ADDR_OK || addr_check(ctx.recipient, strlen(ctx.recipient)) != ADDR_OK)
     return finish(local_say(&text, LOCAL_TEMP, "4.3.0 bad sender or recipient argument", "", "")) ;
   if (!stralloc_cats(&ctx.lines, "Return-Path: <") || !stralloc_cats(&ctx.lines, ctx.sender) || !stralloc_cats(&ctx.lines, ">\n"))
@@ -140,8 +152,6 @@ int main (int argc, char const *const *argv)
   ctx.rplen = ctx.lines.len ;
   if (!stralloc_cats(&ctx.lines, "Delivered-To: ") || !stralloc_cats(&ctx.lines, ctx.recipient) || !stralloc_cats(&ctx.lines, "\n"))
     return finish(local_temp(&text, "allocate", "")) ;
-  /* a dead program or queue-inject shows in its exit code */
-  if (sig_ignore(SIGPIPE) < 0) return finish(local_temp(&text, "ignore SIGPIPE", "")) ;
 
   r = local_control_readline(&name, "maxhops") ;
   if (r > 0 && !stralloc_0(&name)) r = -1 ;
@@ -166,4 +176,27 @@ int main (int argc, char const *const *argv)
   /* room for line() to end the last line with a NUL */
   if (!stralloc_readyplus(&file, 1)) return finish(local_temp(&text, "allocate", "")) ;
   return finish(follow(file.s, file.len, name.s)) ;
+}
+
+int main (int argc, char const *const *argv)
+{
+  stralloc out = STRALLOC_ZERO ;
+  char const *alias = 0 ;
+  int code ;
+  PROG = "local" ;
+  if (argc == 2 && !strcmp(argv[1], "-w")) return local_worker() ;
+  if (argc > 2 && !strcmp(argv[1], "-a")) { alias = argv[2] ; argv += 2 ; argc -= 2 ; }
+  /* a bad argv comes from our own spawner: temporary, as STYLE says */
+  if (argc != 8) strerr_dieusage(LOCAL_TEMP, USAGE) ;
+  /* a dead program or queue-inject shows in its exit code */
+  if (sig_ignore(SIGPIPE) < 0)
+  {
+    local_temp(&text, "ignore SIGPIPE", "") ;
+    if (!stralloc_copy(&out, &text)) out.len = 0 ;
+    code = LOCAL_TEMP ;
+  }
+  else code = local_deliver(argv + 1, alias, &out) ;
+  if (!out.len || !stralloc_catb(&out, "\n", 1)) return code ;
+  allwrite(1, out.s, out.len) ;
+  return code ;
 }

@@ -52,4 +52,23 @@ extern int local_say (stralloc *t, int code, char const *a, char const *b, char 
    disk or quota); returns LOCAL_TEMP */
 extern int local_temp (stralloc *t, char const *what, char const *obj) ;
 
+/* local.c: one delivery; f = user home localname ext domain sender
+   recipient, alias the -a list or 0; the line in *out; the exit code */
+extern int local_deliver (char const *const *f, char const *alias, stralloc *out) ;
+/* local_worker.c: local -w, deliveries from lspawn on fd 0 */
+extern int local_worker (void) ;
+
+/* local_sync.c: a Maildir's new/ after a link into it. One-shot: fsync
+   now (0, or LOCAL_TEMP with *t set). In a worker's group: noted for
+   the current delivery, fsynced once for the group by local_sync_flush */
+extern int local_sync_dir (char const *dir, stralloc *t) ;
+/* fsyncs every noted directory; LOCAL_TEMP (*t set) if one the current
+   delivery wrote into failed, else 0 */
+extern int local_sync_flush (stralloc *t) ;
+/* the worker's side: start a group; set the current delivery (< 64) */
+extern void local_sync_group (int on) ;
+extern void local_sync_current (unsigned int i) ;
+/* after the flush: the failure text of delivery i, or 0 if none */
+extern char const *local_sync_failed (unsigned int i) ;
+
 #endif

@@ -19,11 +19,13 @@
    status, and its exit code says the cause (qexit.h). */
 int local_forward (local_ctx const *c, char const *addrs, size_t len, unsigned int n, stralloc *t)
 {
-  stralloc env = STRALLOC_ZERO ;
+  /* kept from one delivery to the next (a worker makes many): reset here */
+  static stralloc env = STRALLOC_ZERO ;
   qexit_info const *q ;
   qinject qi ;
   int fd, null, code ;
   char num[UINT_FMT] ;
+  env.len = 0 ;
   if (!env_put(&env, 'F', c->sender, strlen(c->sender))) return local_temp(t, "allocate", "") ;
   for (size_t i = 0 ; i < len ; i += strlen(addrs + i) + 1)
     if (!env_put(&env, 'T', addrs + i, strlen(addrs + i))) return local_temp(t, "allocate", "") ;
@@ -36,7 +38,6 @@ int local_forward (local_ctx const *c, char const *addrs, size_t len, unsigned i
   fd_close(fd) ; fd_close(null) ;
   if (!code) return local_temp(t, "start ", "queue-inject") ;
   code = qinject_finish(&qi, env.s, env.len) ;
-  stralloc_free(&env) ;
   if (code < 0) return local_temp(t, "wait for ", "queue-inject") ;
   if (code > 255) return local_say(t, LOCAL_TEMP, "4.3.0 forward failed: ", "queue-inject", " crashed") ;
   q = qexit_lookup(code) ;

@@ -76,8 +76,9 @@ int local_maildir (local_ctx const *c, char const *dir, stralloc *t)
   /* delivered once linked: a tmp/ leftover is the maildir reader's to clean */
   unlink(tmpf.s) ;
   /* the new/ entry must survive a crash before we say delivered; if this
-     fails the copy stays: a duplicate later beats a lost message */
-  if (fsx_syncdir(sub.s) < 0) return local_temp(t, "fsync ", sub.s) ;
+     fails the copy stays: a duplicate later beats a lost message. A
+     worker fsyncs it once for its group, before reporting any of it */
+  if (local_sync_dir(sub.s, t)) return LOCAL_TEMP ;
   r = local_say(t, LOCAL_OK, "maildir ", dir, ": delivered ") ;
   if (t->len && !stralloc_cats(t, base.s)) t->len = 0 ;
   stralloc_free(&base) ;

@@ -1,25 +1,21 @@
 /* lspawn: runs local as each recipient of send's local jobs. Runs as
    root (or as its caller, then without changing ids). Reads job records
-   on fd 0, writes result records on fd 1, logs on fd 2. Children get
-   the body on fd 0, one pipe on fds 1 and 2. Protocol in lspawn(8). */
+   on fd 0, writes result records on fd 1, logs on fd 2. A delivery
+   goes to its account's worker (local -w, lspawn_worker.c) over a
+   socket, or to a one-shot local with the body on fd 0 and one pipe on
+   fds 1 and 2. Protocol in lspawn(8). */
 
-#include <errno.h>
-#include <signal.h>
-#include <stdlib.h>
 #include <unistd.h>
-#include <skalibs/buffer.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/iopause.h>
-#include <skalibs/selfpipe.h>
-#include <skalibs/sig.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
 #include "accounts.h"
-#include "fdlimit.h"
-#include "frame.h"
+#include "control.h"
 #include "home.h"
 #include "lspawn.h"
+#include "spawner.h"
 
 lspawn_rcpt lspawn_rcpts[LSPAWN_SLOTS] ;
 lspawn_job lspawn_jobs[LSPAWN_SLOTS] ;
@@ -28,35 +24,62 @@ int lspawn_root = 0 ;
 char const *lspawn_alias_user ;
 char const *lspawn_alias_home ;
 
-/* fd 0, the selfpipe, and a pipe per recipient slot */
-static iopause_fd x[2 + LSPAWN_SLOTS] ;
-static unsigned int xr[2 + LSPAWN_SLOTS] ;
-static int sigfd ;
+unsigned int lspawn_workers_max = LSPAWN_WORKERS ;
+unsigned int lspawn_worker_uses = LSPAWN_WORKER_USES ;
+unsigned int lspawn_worker_idle = LSPAWN_WORKER_IDLE ;
 
-static void reap (void)
+/* fd 0, the selfpipe, a pipe per recipient slot, a socket per worker;
+   a token below LSPAWN_SLOTS is a recipient, above it a worker */
+#define XMAX (2 + LSPAWN_SLOTS + LSPAWN_WORKERS_MAX)
+static iopause_fd x[XMAX] ;
+static unsigned int xr[XMAX] ;
+
+static unsigned int active (void)
 {
-  for (;;)
-  {
-    int wstat ;
-    pid_t pid = wait_nohang(&wstat) ;
-    if (pid <= 0) return ;
-    for (unsigned int r = 0 ; r < LSPAWN_SLOTS ; r++)
-      if (lspawn_rcpts[r].pid == pid) { lspawn_reaped(r, wstat) ; break ; }
-  }
+  return lspawn_jobs_active ;
 }
 
-static void signals (void)
+static unsigned int fds (iopause_fd *y, unsigned int *tok, unsigned int max)
 {
-  for (;;)
-  {
-    int s = selfpipe_read() ;
-    if (s < 0) strerr_diefu1sys(111, "read selfpipe") ;
-    if (!s) return ;
-    if (s == SIGCHLD) reap() ;
-  }
+  unsigned int n = 0 ;
+  for (unsigned int r = 0 ; r < LSPAWN_SLOTS && n < max ; r++)
+    if (lspawn_rcpts[r].fd >= 0 && lspawn_rcpts[r].pid)
+    {
+      tok[n] = r ;
+      y[n].fd = lspawn_rcpts[r].fd ;
+      y[n++].events = IOPAUSE_READ ;
+    }
+  return n + lspawn_worker_fds(y + n, tok + n, max - n, LSPAWN_SLOTS) ;
 }
 
+static void ready (unsigned int tok, int revents)
+{
+  (void)revents ;
+  if (tok < LSPAWN_SLOTS) lspawn_read(tok) ;
+  else lspawn_worker_read(tok - LSPAWN_SLOTS) ;
+}
 
+static void reaped (pid_t pid, int wstat)
+{
+  for (unsigned int r = 0 ; r < LSPAWN_SLOTS ; r++)
+    if (lspawn_rcpts[r].pid == pid) { lspawn_reaped(r, wstat) ; return ; }
+  lspawn_worker_reaped(pid, wstat) ;
+}
+
+/* control/name, at most max; def if absent */
+static unsigned int setting (char const *name, unsigned int def, unsigned int max)
+{
+  unsigned long u ;
+  if (control_readuint(&u, name, def) < 0) strerr_diefu2sys(111, "read control/", name) ;
+  if (u > max)
+  {
+    char fmt[UINT_FMT] ;
+    fmt[uint_fmt(fmt, max)] = 0 ;
+    strerr_warnw4x("control/", name, " is too large, using ", fmt) ;
+    u = max ;
+  }
+  return (unsigned int)u ;
+}
 
 static void init (void)
 {
@@ -69,12 +92,11 @@ static void init (void)
   home.len-- ;
   if (!stralloc_cats(&home, "/alias") || !stralloc_0(&home)) strerr_diefu1sys(111, "allocate") ;
   lspawn_alias_home = home.s ;
-  if (!sig_ignore(SIGPIPE)) strerr_diefu1sys(111, "ignore SIGPIPE") ;
-  sigfd = selfpipe_init() ;
-  if (sigfd < 0 || !selfpipe_trap(SIGCHLD)) strerr_diefu1sys(111, "set up the selfpipe") ;
-  for (unsigned int r = 0 ; r < LSPAWN_SLOTS ; r++) lspawn_rcpts[r].fd = -1 ;
-  if (ndelay_on(0) < 0) strerr_diefu1sys(111, "make fd 0 non-blocking") ;
-  fdlimit_raise(LSPAWN_SLOTS + 64) ;  /* a pipe per slot */
+  for (unsigned int r = 0 ; r < LSPAWN_SLOTS ; r++) { lspawn_rcpts[r].fd = -1 ; lspawn_rcpts[r].worker = -1 ; }
+  lspawn_workers_max = setting("localworkers", LSPAWN_WORKERS, LSPAWN_WORKERS_MAX) ;
+  lspawn_worker_uses = setting("localworkeruses", LSPAWN_WORKER_USES, LDELIVER_USES_MAX) ;
+  lspawn_worker_idle = setting("localworkeridle", LSPAWN_WORKER_IDLE, LSPAWN_WORKER_IDLE_MAX) ;
+  if (!lspawn_worker_uses) lspawn_workers_max = 0 ;
   lspawn_root = !getuid() ;
   if (!lspawn_root)
   {
@@ -86,36 +108,15 @@ static void init (void)
 
 int main (void)
 {
-  stralloc rec = STRALLOC_ZERO ;
-  int eof = 0 ;
+  static spawner const loop =
+  {
+    .jobmax = LSPAWN_JOB_MAX, .fdmax = LSPAWN_SLOTS + LSPAWN_WORKERS_MAX + 64,
+    .x = x, .tok = xr, .xmax = XMAX,
+    .job = &lspawn_job_start, .active = &active, .fds = &fds, .ready = &ready, .reaped = &reaped,
+    .deadline = &lspawn_worker_deadline, .tick = &lspawn_worker_tick,
+  } ;
   PROG = "lspawn" ;
   init() ;
-  while (!eof || lspawn_jobs_active)
-  {
-    unsigned int n = 1 ;
-    x[0].fd = sigfd ;
-    x[0].events = IOPAUSE_READ ;
-    if (!eof)
-    {
-      x[n].fd = 0 ;
-      x[n++].events = IOPAUSE_READ ;
-    }
-    for (unsigned int r = 0 ; r < LSPAWN_SLOTS ; r++)
-      if (lspawn_rcpts[r].fd >= 0 && lspawn_rcpts[r].pid)
-      {
-        xr[n] = r ;
-        x[n].fd = lspawn_rcpts[r].fd ;
-        x[n++].events = IOPAUSE_READ ;
-      }
-    if (iopause(x, n, 0, 0) < 0)
-    {
-      if (errno == EINTR) continue ;
-      strerr_diefu1sys(111, "iopause") ;
-    }
-    for (unsigned int i = eof ? 1 : 2 ; i < n ; i++)
-      if (x[i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) lspawn_read(xr[i]) ;
-    if (x[0].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) signals() ;
-    if (!eof && x[1].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) eof = !frame_each(buffer_0, &rec, LSPAWN_JOB_MAX, &lspawn_job_start) ;
-  }
+  spawner_run(&loop) ;
   return 0 ;
 }

@@ -11,18 +11,9 @@
 #include "queue.h"
 #include "resolve.h"
 #include "lspawn.h"
+#include "spawner.h"
 
-typedef struct job_view_s job_view ;
-struct job_view_s
-{
-  char const *id ;
-  char const *msgid ;
-  char const *sender ;
-  unsigned int n ;      /* recipients kept */
-  unsigned int nt ;     /* T fields seen: the count of result fields owed */
-  char const *addr[LSPAWN_RCPT_MAX] ;
-  char const *local[LSPAWN_RCPT_MAX] ;
-} ;
+typedef spawner_job job_view ;
 
 static unsigned short freejobs[LSPAWN_SLOTS] ;
 static unsigned short freercpts[LSPAWN_SLOTS] ;
@@ -35,33 +26,12 @@ static resolve_dest alias = RESOLVE_DEST_ZERO ;
 /* Returns 0 if well-formed, else the text every recipient gets. */
 static char const *parse (job_view *v, char const *s, size_t len)
 {
-  char const *f ;
-  char const *err = 0 ;
-  size_t pos = 0 ;
-  char want = 'M' ;
-  v->n = v->nt = 0 ;
-  v->msgid = v->sender = 0 ;
-  f = frame_field(s, len, &pos) ;
-  if (!f || f[0] != 'J' || !f[1] || strlen(f) > LSPAWN_FIELD_MAX)
-    strerr_dief1x(111, "job record without a usable J field") ;
-  v->id = f + 1 ;
-  while ((f = frame_field(s, len, &pos)))
+  switch (spawner_parse(v, s, len, 1))
   {
-    if (f[0] == 'T') v->nt++ ;
-    if (err) continue ;
-    if (f[0] != want || strlen(f) > LSPAWN_FIELD_MAX) err = "4.3.0 lspawn: malformed job" ;
-    else if (want == 'M') { v->msgid = f + 1 ; want = 'F' ; }
-    else if (want == 'F') { v->sender = f + 1 ; want = 'T' ; }
-    else if (want == 'T')
-    {
-      if (v->n == LSPAWN_RCPT_MAX) err = "4.3.0 lspawn: more than 100 recipients in one job" ;
-      else v->addr[v->n] = f + 1 ;
-      want = 'L' ;
-    }
-    else { v->local[v->n++] = f + 1 ; want = 'T' ; }
+    case SPAWNER_OK : return 0 ;
+    case SPAWNER_TOOMANY : return "4.3.0 lspawn: more than 100 recipients in one job" ;
+    default : return "4.3.0 lspawn: malformed job" ;
   }
-  if (!err && (want != 'T' || !queue_id_valid(v->msgid))) err = "4.3.0 lspawn: malformed job" ;
-  return err ;
 }
 
 static void start (unsigned int r, job_view const *v, unsigned int i)
@@ -120,6 +90,8 @@ static void start (unsigned int r, job_view const *v, unsigned int i)
   d.sender = v->sender ;
   d.recipient = v->addr[i] ;
   d.msgid = v->msgid ;
+  /* aliases forward as the alias account: one-shot, as before */
+  if (!d.addrs && lspawn_worker_give(r, &d)) return ;
   lspawn_spawn(r, &d) ;
 }
 
@@ -139,11 +111,11 @@ void lspawn_job_start (char const *s, size_t len)
   if (err)
   {
     strerr_warnw3x("job ", v.id, ": refused, malformed") ;
-    lspawn_reply_all(v.id, v.nt, err) ;
+    spawner_reply_all(v.id, v.nt, err) ;
     return ;
   }
-  if (!v.n) { strerr_warnw3x("job ", v.id, ": no recipient") ; lspawn_reply_all(v.id, 0, 0) ; return ; }
-  if (!nfreejobs || nfreercpts < v.n) { lspawn_reply_all(v.id, v.n, "4.3.0 lspawn busy") ; return ; }
+  if (!v.n) { strerr_warnw3x("job ", v.id, ": no recipient") ; spawner_reply_all(v.id, 0, 0) ; return ; }
+  if (!nfreejobs || nfreercpts < v.n) { spawner_reply_all(v.id, v.n, "4.3.0 lspawn busy") ; return ; }
   j = freejobs[--nfreejobs] ;
   job = lspawn_jobs + j ;
   memcpy(job->id, v.id, strlen(v.id) + 1) ;
@@ -158,6 +130,7 @@ void lspawn_job_start (char const *s, size_t len)
     lspawn_rcpts[r].len = 0 ;
     lspawn_rcpts[r].pid = 0 ;
     lspawn_rcpts[r].fd = -1 ;
+    lspawn_rcpts[r].worker = -1 ;
   }
   for (unsigned int i = 0 ; i < v.n ; i++) start(job->rcpt[i], &v, i) ;
 }

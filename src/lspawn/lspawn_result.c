@@ -5,13 +5,13 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
-#include <skalibs/allreadwrite.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/sig.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
 #include "lspawn.h"
+#include "spawner.h"
 
 /* a pipe holds at most 1 MiB (Linux's default pipe-max-size): what an
    exited child wrote fits in this many reads of JUNK_MAX; more can only
@@ -37,8 +37,7 @@ static void put_field (char status, char const *s, size_t len)
 
 static void send_record (void)
 {
-  if (!stralloc_0(&out)) strerr_diefu1sys(111, "allocate") ;
-  if (allwrite(1, out.s, out.len) < out.len) strerr_diefu1sys(111, "write results") ;
+  spawner_put(out.s, out.len) ;
   out.len = 0 ;
 }
 
@@ -46,13 +45,6 @@ static void put_id (char const *id)
 {
   if (!stralloc_catb(&out, "J", 1) || !stralloc_cats(&out, id) || !stralloc_0(&out))
     strerr_diefu1sys(111, "allocate") ;
-}
-
-void lspawn_reply_all (char const *id, unsigned int n, char const *text)
-{
-  put_id(id) ;
-  for (unsigned int i = 0 ; i < n ; i++) put_field('Z', text, strlen(text)) ;
-  send_record() ;
 }
 
 static void report (unsigned int j)

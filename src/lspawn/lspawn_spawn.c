@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <skalibs/allreadwrite.h>
@@ -42,23 +43,31 @@ static void child_die (char const *what, char const *obj)
   _exit(111) ;
 }
 
+/* lspawn blocks SIGCHLD for its selfpipe and ignores SIGPIPE: both
+   would survive the exec */
+static void signals (void)
+{
+  sig_blocknone() ;
+  if (!sig_restore(SIGPIPE)) child_die("restore ", "SIGPIPE") ;
+}
+
+static void drop (uid_t uid, gid_t gid)
+{
+  if (!lspawn_root) return ;
+  if (syscall(SYS_setgroups, 1, &gid) < 0) child_die("setgroups", "") ;
+  if (syscall(SYS_setresgid, gid, gid, gid) < 0) child_die("setgid", "") ;
+  if (syscall(SYS_setresuid, uid, uid, uid) < 0) child_die("setuid", "") ;
+  if (!getuid() || !geteuid()) { errno = EPERM ; child_die("drop root", "") ; }
+}
+
 static void child (lspawn_delivery const *d, int body, int w)
 {
   char const *argv[11] ;
   char const *envp[3] = { envhome.s, "PATH=/usr/bin:/bin", 0 } ;
   unsigned int n = 0 ;
-  /* lspawn blocks SIGCHLD for its selfpipe and ignores SIGPIPE: both
-     would survive the exec */
-  sig_blocknone() ;
-  if (!sig_restore(SIGPIPE)) child_die("restore ", "SIGPIPE") ;
+  signals() ;
   if (fd_move(0, body) < 0 || fd_copy(2, w) < 0 || fd_move(1, w) < 0) child_die("move ", "descriptors") ;
-  if (lspawn_root)
-  {
-    if (syscall(SYS_setgroups, 1, &d->gid) < 0) child_die("setgroups", "") ;
-    if (syscall(SYS_setresgid, d->gid, d->gid, d->gid) < 0) child_die("setgid", "") ;
-    if (syscall(SYS_setresuid, d->uid, d->uid, d->uid) < 0) child_die("setuid", "") ;
-    if (!getuid() || !geteuid()) { errno = EPERM ; child_die("drop root", "") ; }
-  }
+  drop(d->uid, d->gid) ;
   if (chdir(d->home) < 0) child_die("chdir to ", d->home) ;
   argv[n++] = "local" ;
   if (d->addrs) { argv[n++] = "-a" ; argv[n++] = d->addrs ; }
@@ -111,4 +120,54 @@ void lspawn_spawn (unsigned int r, lspawn_delivery const *d)
   }
   lspawn_rcpts[r].pid = pid ;
   lspawn_rcpts[r].fd = p[0] ;
+}
+
+/* A worker: the socket on fd 0, fds 1 and 2 on /dev/null, cwd / until
+   its first delivery. Not on lspawn's log: once local runs, its account
+   can ptrace it and would write what it likes there; lspawn logs how a
+   worker ended instead. Until the exec, fd 2 still takes our errors.
+   Never as root. */
+static void worker (uid_t uid, gid_t gid, int sock)
+{
+  char const *argv[3] = { "local", "-w", 0 } ;
+  char const *envp[3] = { envhome.s, "PATH=/usr/bin:/bin", 0 } ;
+  int null ;
+  signals() ;
+  null = open("/dev/null", O_WRONLY) ;
+  if (null < 0) child_die("open ", "/dev/null") ;
+  if (fd_move(0, sock) < 0 || fd_move(1, null) < 0) child_die("move ", "descriptors") ;
+  drop(uid, gid) ;
+  if (!getuid() || !geteuid()) { errno = EPERM ; child_die("start a delivery worker as root", "") ; }
+  if (chdir("/") < 0) child_die("chdir to ", "/") ;
+  if (fd_copy(2, 1) < 0) child_die("move ", "descriptors") ;
+  execve(prog.s, (char *const *)argv, (char *const *)envp) ;
+  _exit(111) ;
+}
+
+pid_t lspawn_spawn_worker (uid_t uid, gid_t gid, int *sock)
+{
+  int s[2] ;
+  pid_t pid ;
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s) < 0)
+  {
+    strerr_warnwu1sys("create a socket pair for a delivery worker") ;
+    return -1 ;
+  }
+  if (ndelay_on(s[0]) < 0)
+  {
+    strerr_warnwu1sys("make a worker's socket non-blocking") ;
+    fd_close(s[0]) ; fd_close(s[1]) ;
+    return -1 ;
+  }
+  pid = vfork() ;
+  if (!pid) worker(uid, gid, s[1]) ;
+  fd_close(s[1]) ;
+  if (pid < 0)
+  {
+    strerr_warnwu1sys("fork a delivery worker") ;
+    fd_close(s[0]) ;
+    return -1 ;
+  }
+  *sock = s[0] ;
+  return pid ;
 }

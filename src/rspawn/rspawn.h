@@ -5,14 +5,15 @@
 #include <sys/types.h>
 #include <skalibs/stralloc.h>
 #include "addr.h"
+#include "spawner.h"
 
 /* a job carries at most this many recipients, all at one domain */
-#define RSPAWN_RCPT_MAX 100
+#define RSPAWN_RCPT_MAX SPAWNER_RCPT_MAX
 /* jobs (remote processes, SMTP connections) at once; send's
    concurrencyremote is capped to it */
 #define RSPAWN_SLOTS 1000
 /* a field: its letter and at most ADDR_MAX bytes */
-#define RSPAWN_FIELD_MAX (1 + ADDR_MAX)
+#define RSPAWN_FIELD_MAX SPAWNER_FIELD_MAX
 /* a job record: J, M, F, a T per recipient, and the final NUL */
 #define RSPAWN_JOB_MAX ((3 + RSPAWN_RCPT_MAX) * (RSPAWN_FIELD_MAX + 1) + 1)
 /* remote's record: per recipient a letter, 1000 bytes of text and a NUL */
@@ -39,7 +40,6 @@ extern void rspawn_job_start (char const *s, size_t len) ;
 extern void rspawn_spawn_init (char const *home) ;
 extern void rspawn_job_free (unsigned int j) ;
 /* rspawn_result.c */
-extern void rspawn_reply_all (char const *id, unsigned int n, char const *text) ;
 extern void rspawn_read (unsigned int j) ;
 extern void rspawn_reaped (unsigned int j, int wstat) ;
 

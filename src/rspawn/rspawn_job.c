@@ -13,6 +13,7 @@
 #include "frame.h"
 #include "queue.h"
 #include "rspawn.h"
+#include "spawner.h"
 
 extern char **environ ;
 
@@ -30,46 +31,28 @@ void rspawn_spawn_init (char const *home)
 typedef struct job_view_s job_view ;
 struct job_view_s
 {
-  char const *id ;
-  char const *msgid ;
-  char const *sender ;
-  unsigned int n ;     /* T fields: the result fields owed */
-  char const *addr[RSPAWN_RCPT_MAX] ;
+  spawner_job j ;
   char domain[ADDR_MAX + 1] ;
 } ;
 
-/* the text for every recipient, or 0 if the job is well-formed */
+/* the text for every recipient, or 0 if the job is well-formed; the
+   first fault in the record's order wins, so a domain fault before a
+   malformed field is the one told */
 static char const *parse (job_view *v, char const *s, size_t len)
 {
-  char const *f, *err = 0 ;
-  size_t pos = 0, dlen = 0 ;
-  char want = 'M' ;
-  v->n = 0 ;
-  v->msgid = v->sender = 0 ;
-  f = frame_field(s, len, &pos) ;
-  if (!f || f[0] != 'J' || !f[1] || strlen(f) > RSPAWN_FIELD_MAX)
-    strerr_dief1x(111, "job record without a usable J field") ;
-  v->id = f + 1 ;
-  while ((f = frame_field(s, len, &pos)))
+  enum spawner_parse_e e = spawner_parse(&v->j, s, len, 0) ;
+  size_t dlen = 0 ;
+  for (unsigned int i = 0 ; i < v->j.n ; i++)
   {
-    if (f[0] == 'T') v->n++ ;
-    if (err) continue ;
-    if (f[0] != want || strlen(f) > RSPAWN_FIELD_MAX) err = "4.3.0 rspawn: malformed job" ;
-    else if (want == 'M') { v->msgid = f + 1 ; want = 'F' ; }
-    else if (want == 'F') { v->sender = f + 1 ; want = 'T' ; }
-    else if (v->n > RSPAWN_RCPT_MAX) err = "4.3.0 rspawn: more than 100 recipients in one job" ;
-    else
-    {
-      char const *at = strrchr(f + 1, '@') ;
-      size_t l = at ? strlen(at + 1) : 0 ;
-      v->addr[v->n - 1] = f + 1 ;
-      if (!l) err = "4.3.0 rspawn: recipient without a domain" ;
-      else if (v->n == 1) { memcpy(v->domain, at + 1, l + 1) ; dlen = l ; case_lowerb(v->domain, l) ; }
-      else if (l != dlen || strncasecmp(at + 1, v->domain, l)) err = "4.3.0 rspawn: recipients at more than one domain" ;
-    }
+    char const *at = strrchr(v->j.addr[i], '@') ;
+    size_t l = at ? strlen(at + 1) : 0 ;
+    if (!l) return "4.3.0 rspawn: recipient without a domain" ;
+    if (!i) { memcpy(v->domain, at + 1, l + 1) ; dlen = l ; case_lowerb(v->domain, l) ; }
+    else if (l != dlen || strncasecmp(at + 1, v->domain, l)) return "4.3.0 rspawn: recipients at more than one domain" ;
   }
-  if (!err && (want != 'T' || !v->n || !queue_id_valid(v->msgid))) err = "4.3.0 rspawn: malformed job" ;
-  return err ;
+  if (e == SPAWNER_TOOMANY) return "4.3.0 rspawn: more than 100 recipients in one job" ;
+  if (e || !v->j.n) return "4.3.0 rspawn: malformed job" ;
+  return 0 ;
 }
 
 /* remote with the body on fd 0 and the pipe on fd 1; the signal set-up
@@ -84,9 +67,9 @@ static pid_t spawn (job_view const *v, int body, int w)
   int e ;
   argv[0] = prog.s ;
   argv[1] = v->domain ;
-  argv[2] = v->sender ;
-  for (unsigned int i = 0 ; i < v->n ; i++) argv[3 + i] = v->addr[i] ;
-  argv[3 + v->n] = 0 ;
+  argv[2] = v->j.sender ;
+  for (unsigned int i = 0 ; i < v->j.n ; i++) argv[3 + i] = v->j.addr[i] ;
+  argv[3 + v->j.n] = 0 ;
   sigemptyset(&none) ;
   sigemptyset(&dfl) ;
   sigaddset(&dfl, SIGPIPE) ;
@@ -120,23 +103,23 @@ void rspawn_job_start (char const *s, size_t len)
   }
   if (err)
   {
-    strerr_warnw3x("job ", v.id, ": refused, malformed") ;
-    rspawn_reply_all(v.id, v.n, err) ;
+    strerr_warnw3x("job ", v.j.id, ": refused, malformed") ;
+    spawner_reply_all(v.j.id, v.j.nt, err) ;
     return ;
   }
-  if (!nfree) { rspawn_reply_all(v.id, v.n, "4.3.0 rspawn busy") ; return ; }
-  queue_path(path, QUEUE_BODY, v.msgid) ;
+  if (!nfree) { spawner_reply_all(v.j.id, v.j.nt, "4.3.0 rspawn busy") ; return ; }
+  queue_path(path, QUEUE_BODY, v.j.msgid) ;
   body = open(path, O_RDONLY | O_CLOEXEC) ;
   if (body < 0)
   {
     strerr_warnwu2sys("open ", path) ;
-    rspawn_reply_all(v.id, v.n, "4.3.0 rspawn: unable to open the message") ;
+    spawner_reply_all(v.j.id, v.j.nt, "4.3.0 rspawn: unable to open the message") ;
     return ;
   }
   if (pipecoe(p) < 0)
   {
     fd_close(body) ;
-    rspawn_reply_all(v.id, v.n, "4.3.0 rspawn: unable to create a pipe") ;
+    spawner_reply_all(v.j.id, v.j.nt, "4.3.0 rspawn: unable to create a pipe") ;
     return ;
   }
   j = freeslots[--nfree] ;
@@ -150,16 +133,16 @@ void rspawn_job_start (char const *s, size_t len)
     fd_close(p[0]) ;
     freeslots[nfree++] = j ;
     job->pid = 0 ;
-    rspawn_reply_all(v.id, v.n, "4.3.0 rspawn: unable to start remote") ;
+    spawner_reply_all(v.j.id, v.j.nt, "4.3.0 rspawn: unable to start remote") ;
     return ;
   }
   if (ndelay_on(p[0]) < 0) strerr_diefu1sys(111, "make a pipe non-blocking") ;
   job->fd = p[0] ;
-  job->n = v.n ;
+  job->n = v.j.nt ;
   job->reported = 0 ;
   job->wstat = 0 ;
   job->out.len = 0 ;
-  memcpy(job->id, v.id, strlen(v.id) + 1) ;
+  memcpy(job->id, v.j.id, strlen(v.j.id) + 1) ;
   rspawn_active++ ;
 }
 

@@ -7,12 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
-#include <skalibs/allreadwrite.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
 #include "rspawn.h"
+#include "spawner.h"
 
 static stralloc out = STRALLOC_ZERO ;
 
@@ -28,18 +28,6 @@ static void put_id (char const *id)
   put(id, strlen(id) + 1) ;
 }
 
-static void send_record (void)
-{
-  put("", 1) ;
-  if (allwrite(1, out.s, out.len) < out.len) strerr_diefu1sys(111, "write results") ;
-}
-
-void rspawn_reply_all (char const *id, unsigned int n, char const *text)
-{
-  put_id(id) ;
-  for (unsigned int i = 0 ; i < n ; i++) { put("Z", 1) ; put(text, strlen(text) + 1) ; }
-  send_record() ;
-}
 
 /* n fields of a letter K, Z or D and a text, then the empty field */
 static int well_formed (stralloc const *r, unsigned int n)
@@ -66,7 +54,7 @@ static void finish (unsigned int j)
     {
       put_id(job->id) ;
       put(job->out.s, job->out.len - 1) ;
-      send_record() ;
+      spawner_put(out.s, out.len) ;
       job->reported = 1 ;
     }
     else if (!job->pid)
@@ -81,7 +69,7 @@ static void finish (unsigned int j)
       else { memcpy(text + m, "exited ", 7) ; m += 7 ; }
       memcpy(text + m, fmt, strlen(fmt)) ; m += strlen(fmt) ;
       memcpy(text + m, " without results", 17) ;
-      rspawn_reply_all(job->id, job->n, text) ;
+      spawner_reply_all(job->id, job->n, text) ;
       job->reported = 1 ;
     }
   }
