@@ -65,6 +65,10 @@ static void log_status (void)
   log_add("/") ; log_addu(conf.conc[CHAN_REMOTE][LANE_SLOW]) ;
   log_add(" msgs ") ; log_addu(index_count()) ;
   log_add(" waiting ") ; log_addu(sched_waiting()) ;
+  {
+    unsigned long dead, n = dest_count(&dead) ;
+    log_add(" dests ") ; log_addu(n) ; log_add(" dead ") ; log_addu(dead) ;
+  }
   log_end() ;
 }
 

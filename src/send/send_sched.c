@@ -129,6 +129,7 @@ void sched_due (uint32_t now)
 
 void sched_alarm (void)
 {
+  dest_alarm() ;
   struct entry *s = genalloc_s(struct entry, &heap) ;
   for (size_t i = 0 ; i < genalloc_len(struct entry, &heap) ; i++)
   {
@@ -166,7 +167,7 @@ static int same_domain (char const *a, char const *b)
 
 /* the recipient of e, and the message's other remote recipients due now
    at its domain, up to JOB_RCPT_MAX: one job, one SMTP transaction */
-static void start_remote (struct entry const *e, enum lane lane, uint32_t now)
+static void start_remote (struct entry const *e, enum lane lane, uint32_t now, int probe)
 {
   struct msg *m = e->m ;
   char const *addr = RCPT_ADDR(m, m->rcpts + e->i) ;
@@ -179,7 +180,7 @@ static void start_remote (struct entry const *e, enum lane lane, uint32_t now)
     if (i == e->i || r->channel == CH_LOCAL || r->status != ST_TODO || r->busy || r->nexttry > now) continue ;
     if (same_domain(addr, RCPT_ADDR(m, r))) idx[n++] = i ;
   }
-  job_start(m, idx, n, CHAN_REMOTE, lane) ;
+  job_start(m, idx, n, CHAN_REMOTE, lane, probe) ;
 }
 
 void sched_dispatch (uint32_t now, int stopping)
@@ -191,9 +192,19 @@ void sched_dispatch (uint32_t now, int stopping)
       struct entry e ;
       while (inflight[c][l] < conf.conc[c][l] && fifo_pop(&ready[c][l], &e))
       {
+        char const *addr ;
+        enum dest_verdict v ;
         if (!entry_valid(&e)) { msg_release(e.m) ; continue ; }
-        if (c == CHAN_LOCAL) job_start(e.m, &e.i, 1, CHAN_LOCAL, (enum lane)l) ;
-        else start_remote(&e, (enum lane)l, now) ;
+        if (c == CHAN_LOCAL)
+        {
+          job_start(e.m, &e.i, 1, CHAN_LOCAL, (enum lane)l, 0) ;
+          inflight[c][l]++ ;
+          continue ;
+        }
+        addr = RCPT_ADDR(e.m, e.m->rcpts + e.i) ;
+        v = dest_admit(addr, now) ;
+        if (v == DV_HOLD || v == DV_DEFER) { dest_wait(addr, e.m, e.i, v == DV_HOLD, now) ; continue ; }
+        start_remote(&e, (enum lane)l, now, v == DV_PROBE) ;
         inflight[c][l]++ ;
       }
     }
