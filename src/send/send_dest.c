@@ -290,23 +290,27 @@ void dest_result (char const *addr, int probe, int sitefail, char const *text, u
     d->parkvalid = kept ;
     return ;
   }
-  if (d->state == DS_DEAD)
   {
-    ndead-- ;
-    log_dest("alive", d) ; log_add(": releasing ") ; log_addu(n) ; log_add(" parked recipients or fewer") ; log_end() ;
-  }
-  d->state = DS_ALIVE ;
-  /* released into the ready queues: started at the lanes' concurrency */
-  for (size_t i = 0 ; i < n ; i++)
-  {
-    struct park p = genalloc_s(struct park, &d->parked)[i] ;
-    if (park_valid(&p))
+    /* released into the ready queues: started at the lanes' concurrency */
+    unsigned long released = 0 ;
+    for (size_t i = 0 ; i < n ; i++)
     {
-      p.m->rcpts[p.i].nexttry = now ;
-      sched_rcpt(p.m, p.i, now) ;
+      struct park p = genalloc_s(struct park, &d->parked)[i] ;
+      if (park_valid(&p))
+      {
+        p.m->rcpts[p.i].nexttry = now ;
+        sched_rcpt(p.m, p.i, now) ;
+        released++ ;
+      }
+      p.m->refs-- ;
+      msg_release(p.m) ;
     }
-    p.m->refs-- ;
-    msg_release(p.m) ;
+    if (d->state == DS_DEAD)
+    {
+      ndead-- ;
+      log_dest("alive", d) ; log_add(": released ") ; log_addu(released) ; log_end() ;
+    }
+    d->state = DS_ALIVE ;
   }
   genalloc_setlen(struct park, &d->parked, 0) ;
   d->parkvalid = 0 ;
