@@ -12,7 +12,8 @@
 # - send's CPU per fresh message: utime+stime+cutime+cstime of send and
 #   its children (record, clean, lspawn, rspawn, and what they reaped:
 #   local, remote) from /proc/<pid>/stat, over the same interval;
-# - send's RSS after it (VmRSS), and RSS growth per queued recipient.
+# - send's RSS after it (VmRSS), and RSS growth per queued recipient
+#   (from the first row: what the queue held when the script started).
 # port: the instance's SMTP port on 127.0.0.1 (fresh mail by SMTP, one
 # message per session, BENCH_C sessions at once, default 4), or "-" to
 # run home/bin/queue-inject instead (bench/queue-many.py).
@@ -119,20 +120,21 @@ measure() {
 }
 
 echo "nproc $(nproc), send pid $pid, $m fresh messages to $rcpt per size, dead route $dead, load $(cut -d ' ' -f 1-3 /proc/loadavg)"
-filled=0
+# what the queue already holds counts
+filled=$(( $(count "$home/queue/state") + $(count "$home/queue/todo") ))
 settle
 rss0=$(rss)
 echo "| queued | fresh msg/s | send CPU ms/msg | send RSS KiB | RSS B per queued rcpt |"
 echo "|---|---|---|---|---|"
-set -- 0 "$@"
+set -- "$filled" "$@"
 for size in "$@"; do
   if [ "$size" -gt "$filled" ]; then
     "$py" "$top/bench/queue-fill.py" "$home" $((size - filled)) "x@$dead" >/dev/null || die "queue-fill failed"
     filled=$size
     settle
   fi
-  set -- $(measure "$size")
+  set -- $(measure "$size") "${base:=$size}"
   per=-
-  [ "$size" = 0 ] || per=$(( ($4 - rss0) * 1024 / size ))
+  [ "$size" = 0 ] || [ "$size" = "$5" ] || per=$(( ($4 - rss0) * 1024 / (size - $5) ))
   echo "| $1 | $2 | $3 | $4 | $per |"
 done
