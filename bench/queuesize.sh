@@ -64,7 +64,8 @@ ticks() {
   echo "$t"
 }
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"; }
-count() { find "$1" -type f | wc -l; }
+# files in a queue tree's subdirectories (not queue/state/lock)
+count() { find "$1" -mindepth 2 -type f | wc -l; }
 
 # the dead route: a port on 127.0.0.1 nobody listens on
 deadport=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -107,11 +108,11 @@ settle() {
 }
 
 measure() {
-  n0=$(count "$maildir/new")
+  n0=$(find "$maildir/new" -type f | wc -l)
   c0=$(ticks)
   t0=$(date +%s.%N)
   fresh
-  while [ $(( $(count "$maildir/new") - n0 )) -lt "$m" ]; do sleep 0.05; done
+  while [ $(( $(find "$maildir/new" -type f | wc -l) - n0 )) -lt "$m" ]; do sleep 0.05; done
   t1=$(date +%s.%N)
   c1=$(ticks)
   r=$(rss)

@@ -7,6 +7,7 @@ leaves its destination alive."""
 import os
 import re
 import socket
+import time
 import unittest
 
 from harness import Instance, envelope, maildir_count, wait_for
@@ -102,6 +103,21 @@ class DestTest(unittest.TestCase):
         self.assertIn("421 4.3.2 too busy (in reply to greeting) [no usable host]", self.inst.log())
         busy.stop()
         self.comes_alive()
+
+    def test_held_past_the_queue_lifetime_bounces_without_a_run(self):
+        self.inst.control("queuelifetime", "1\n")
+        for i in range(3):
+            self.inject(i, f"u{i}@dead.test")
+        time.sleep(2.5)
+        self.inst.start()
+        self.assertTrue(wait_for(lambda: not self.inst.queue_files()
+                                 and maildir_count(self.maildir) >= 3, 60), self.inst.log()[-3000:])
+        log = self.inst.log()
+        self.assertEqual(self.starts("dead.test"), 1, log[-3000:])
+        self.assertEqual(self.count(r"^expired msg \S+ to u\d@dead\.test: 4\.4\.7 queue lifetime exceeded: "
+                                    r"destination dead: 4\.4\.1 connect to "), 2, log[-3000:])
+        self.assertEqual(self.count(r"^delivery \d+: failure: 4\.4\.7 "), 1, log[-3000:])
+        self.assertEqual(maildir_count(self.maildir), 3)
 
     def test_recipient_4xx_and_5xx_leave_the_destination_alive(self):
         rx = Receiver(host="127.0.0.1", port=self.port,
