@@ -233,6 +233,21 @@ class RecordTest(unittest.TestCase):
         self.assertEqual(self.home.files("todo"), {})
         self.assertEqual(c.close(), 0)
 
+    def test_load_of_one_subdirectory_reports_its_states_and_sorts_nothing(self):
+        first = self.inject()
+        c = self.start()
+        self.load(c, "S")
+        second = self.inject(rcpts=["b@remote.test"])
+        sub = fnv_subdir(first)
+        got = self.load(c, f"L{sub}")
+        self.assertEqual(list(got), [first])
+        self.assertEqual(got[first]["raw"], self.state(first)["raw"])
+        self.assertEqual(self.load(c, f"L{(sub + 1) % harness.SPLIT}"), {})
+        self.assertEqual(list(self.home.files("todo")), [second], "a load of one subdirectory sorts nothing")
+        c.send(rec(f"L{harness.SPLIT}"))
+        self.assertEqual(c.reply()[0], "!")
+        self.assertEqual(c.close(), 0)
+
     def test_update_delivered_is_on_disk(self):
         msgid = self.inject()
         c = self.start()

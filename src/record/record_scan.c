@@ -217,3 +217,12 @@ void record_scan (int load)
   record_reply('E', "", 0, 0) ;
   record_flush() ;
 }
+
+/* "L<k>": subdirectory k alone, no sort: send loads a large queue a
+   subdirectory at a time, with scans of new mail in between */
+void record_load_subdir (unsigned int sub)
+{
+  if (sub < auto_split) load_subdir(sub) ;
+  record_reply('E', "", 0, 0) ;
+  record_flush() ;
+}
