@@ -233,6 +233,21 @@ class RecordTest(unittest.TestCase):
         self.assertEqual(self.home.files("todo"), {})
         self.assertEqual(c.close(), 0)
 
+    def test_load_of_one_subdirectory_reports_its_states_and_sorts_nothing(self):
+        first = self.inject()
+        c = self.start()
+        self.load(c, "S")
+        second = self.inject(rcpts=["b@remote.test"])
+        sub = fnv_subdir(first)
+        got = self.load(c, f"L{sub}")
+        self.assertEqual(list(got), [first])
+        self.assertEqual(got[first]["raw"], self.state(first)["raw"])
+        self.assertEqual(self.load(c, f"L{(sub + 1) % harness.SPLIT}"), {})
+        self.assertEqual(list(self.home.files("todo")), [second], "a load of one subdirectory sorts nothing")
+        c.send(rec(f"L{harness.SPLIT}"))
+        self.assertEqual(c.reply()[0], "!")
+        self.assertEqual(c.close(), 0)
+
     def test_update_delivered_is_on_disk(self):
         msgid = self.inject()
         c = self.start()
@@ -425,15 +440,16 @@ class RecordTest(unittest.TestCase):
             self.skipTest("no strace")
         log = self.home.path("strace.log")
         c = self.start(wrap=["strace", "-f", "-y", "-o", log, "-e",
-                             "trace=fsync,fdatasync,unlink,unlinkat,pwrite64"])
+                             "trace=fsync,fdatasync,syncfs,unlink,unlinkat,pwrite64"])
         return c, log
 
     def events(self, log):
         out = []
         for line in open(log):
-            m = re.search(r"(fsync|fdatasync)\(\d+<[^>]*/(queue/[^>]*)>(\(deleted\))?\)\s+= 0", line)
+            m = re.search(r"(fsync|fdatasync|syncfs)\(\d+<[^>]*/(queue/[^>]*)>(\(deleted\))?\)\s+= 0", line)
             if m:
-                out.append(("fsync", m.group(2) + (" (deleted)" if m.group(3) else "")))
+                out.append(("syncfs" if m.group(1) == "syncfs" else "fsync",
+                            m.group(2) + (" (deleted)" if m.group(3) else "")))
             m = re.search(r"unlink\w*\((?:AT_FDCWD, )?\"([^\"]+)\"", line)
             if m:
                 out.append(("unlink", m.group(1)))
@@ -442,14 +458,15 @@ class RecordTest(unittest.TestCase):
         return out
 
     def test_state_and_its_directory_synced_before_todo_unlink(self):
+        """one group commit (syncfs of the state tree's filesystem: the
+        file and its name) before the todo entry goes"""
         msgid = self.inject()
         sub = fnv_subdir(msgid)
         c, log = self.strace()
         self.load(c)
         self.assertEqual(c.close(), 0)
         self.assertEqual(self.events(log), [
-            ("fsync", f"queue/state/{sub}/{msgid}"),
-            ("fsync", f"queue/state/{sub}"),
+            ("syncfs", "queue/state"),
             ("unlink", f"queue/todo/{sub}/{msgid}"),
         ])
 
@@ -466,11 +483,23 @@ class RecordTest(unittest.TestCase):
                          [("D", 1700000000 + i) for i in range(200)])
         ev = self.events(log)
         self.assertEqual(ev.count(("pwrite",)), 200)
-        fsyncs = [e for e in ev[3:] if e[0] == "fsync"]
+        fsyncs = [e for e in ev[2:] if e[0] == "fsync"]
         # one write of 200 requests is read as one batch, maybe two
         self.assertGreaterEqual(len(fsyncs), 1)
         self.assertLessEqual(len(fsyncs), 2, fsyncs)
         self.assertEqual(set(fsyncs), {("fsync", f"queue/state/{sub}/{msgid}")})
+
+    def test_final_statuses_of_two_files_cost_one_syncfs(self):
+        a, b = self.inject(), self.inject()
+        c, log = self.strace()
+        self.load(c)
+        c.send(update(a, 0, "D", 1, 1700000000, "ok") + update(b, 0, "D", 1, 1700000000, "ok"))
+        self.assertEqual(c.replies(2), [("A", a, [], None), ("A", b, [], None)])
+        self.assertEqual(c.close(), 0)
+        self.assertEqual([self.state(m)["rcpts"][0]["status"] for m in (a, b)], ["D", "D"])
+        syncs = [e for e in self.events(log) if e[0] in ("fsync", "syncfs")]
+        # the sort's group commit, then the batch's: no fsync per file
+        self.assertEqual(syncs, [("syncfs", "queue/state")] * 2)
 
     def test_temporary_status_needs_no_fsync_and_removal_skips_it(self):
         msgid = self.inject()
@@ -484,7 +513,7 @@ class RecordTest(unittest.TestCase):
         got = [c.reply(), c.reply()]
         self.assertEqual([g[:2] for g in got], [("A", msgid), ("x", msgid)])
         self.assertEqual(c.close(), 0)
-        ev = self.events(log)[3:]
+        ev = self.events(log)[2:]
         self.assertEqual([e for e in ev if e[0] != "pwrite"],
                          [("unlink", f"queue/state/{sub}/{msgid}"), ("fsync", f"queue/state/{sub}")])
 

@@ -16,6 +16,7 @@
 #include <skalibs/sig.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
+#include <skalibs/types.h>
 #include "frame.h"
 #include "home.h"
 #include "record.h"
@@ -67,7 +68,13 @@ static void dispatch (char const *s, size_t len)
     case 'S' :
       /* replies stay in request order: what the batch holds goes first */
       record_batch_end() ;
-      record_scan(s[0] == 'L') ;
+      if (s[0] == 'L' && s[1])
+      {
+        unsigned int sub ;
+        if (uint_scan(s + 1, &sub) != strlen(s + 1) || sub >= auto_split) record_error(s, len, "malformed L request") ;
+        else record_load_subdir(sub) ;
+      }
+      else record_scan(s[0] == 'L') ;
       break ;
     case 'U' : record_update(s, len) ; break ;
     case 'X' : record_remove(s, len) ; break ;

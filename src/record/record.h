@@ -45,6 +45,7 @@ extern void record_batch_end (void) ;
 
 /* record_scan.c: L and S requests */
 extern void record_scan (int load) ;
+extern void record_load_subdir (unsigned int sub) ;
 
 /* record_classify.c: appends a recipient to a state being built;
    0 and a warning if the message must wait (a table is unreadable) */

@@ -204,9 +204,29 @@ void record_remove (char const *s, size_t len)
   add('x', f[0] + 1, sub, 0, 0) ;
 }
 
+/* Two or more fsyncs due: one syncfs of the state tree's filesystem
+   instead (a group commit); a failure fails every request that needed
+   one. One: that fsync alone, as cheap and touching nothing else. */
+static int group_sync (int *d)
+{
+  unsigned int need = 0 ;
+  int e ;
+  for (unsigned int i = 0 ; i < nfiles ; i++) need += files[i].fd >= 0 && files[i].sync ;
+  for (unsigned int sub = 0 ; sub < auto_split ; sub++) need += d[sub] < 0 ;
+  if (need < 2) return 0 ;
+  e = fsx_syncfs(QUEUE_STATE) < 0 ? errno : 0 ;
+  if (e) strerr_warnwu2sys("syncfs ", QUEUE_STATE) ;
+  for (unsigned int i = 0 ; i < nfiles ; i++)
+    if (files[i].fd >= 0 && files[i].sync) { files[i].sync = 0 ; files[i].err = e ; }
+  for (unsigned int sub = 0 ; sub < auto_split ; sub++)
+    if (d[sub] < 0) d[sub] = e ;
+  return 1 ;
+}
+
 void record_batch_end (void)
 {
   int *d = genalloc_s(int, &dirs) ;
+  group_sync(d) ;
   for (unsigned int i = 0 ; i < nfiles ; i++)
   {
     if (files[i].fd < 0) continue ;
@@ -229,7 +249,7 @@ void record_batch_end (void)
     struct pending *p = pend + i ;
     if (p->letter == 'A' && files[p->ref].err)
       record_reply('!', p->id, "unable to fsync state file", files[p->ref].err) ;
-    else if (p->letter == 'x' && d[p->ref])
+    else if (p->letter == 'x' && d[p->ref] > 0)
       record_reply('!', p->id, "unable to fsync state directory", d[p->ref]) ;
     else record_reply(p->letter, p->id, p->text, p->err) ;
   }

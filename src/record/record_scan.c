@@ -154,8 +154,9 @@ static int sort_one (char const *id)
   /* unfinished by definition while the todo entry exists: O_TRUNC */
   fd = open(spath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640) ;
   if (fd < 0) { strerr_warnwu2sys("create ", spath) ; return 0 ; }
-  /* the state must be on disk before the todo entry it replaces goes */
-  if (allwrite(fd, st.s, st.len) < st.len || fd_sync(fd) < 0)
+  /* the state must be on disk before the todo entry it replaces goes:
+     the scan's group commit (record_scan) does it for every state */
+  if (allwrite(fd, st.s, st.len) < st.len)
   {
     strerr_warnwu2sys("write ", spath) ;
     fd_close(fd) ;
@@ -167,13 +168,12 @@ static int sort_one (char const *id)
 }
 
 /* sorts up to max entries of todo/sub: returns how many it took */
-static unsigned int sort_subdir (unsigned int sub, unsigned int max)
+static unsigned int sort_subdir (unsigned int sub, unsigned int max, unsigned int *sorted)
 {
-  char dir[sizeof(QUEUE_STATE) + 1 + UINT_FMT] ;
   char const *id ;
-  unsigned int taken = 0, sorted = 0 ;
+  unsigned int taken = 0 ;
   int n ;
-  names.len = done.len = 0 ;
+  names.len = 0 ;
   n = qscan_names(&names, QUEUE_TODO, sub, max) ;
   if (n < 0) { strerr_warnwu2sys("read a subdirectory of ", QUEUE_TODO) ; return 0 ; }
   for (id = names.s ; taken < (unsigned int)n && record_out.len < RECORD_SCAN_BYTES ; id += strlen(id) + 1)
@@ -181,40 +181,48 @@ static unsigned int sort_subdir (unsigned int sub, unsigned int max)
     int r = sort_one(id) ;
     taken++ ;
     if (!r) continue ;
-    sorted += r == 1 ;
+    *sorted += r == 1 ;
     if (!stralloc_catb(&done, id, strlen(id) + 1)) strerr_diefu1sys(111, "allocate") ;
   }
-  memcpy(dir, QUEUE_STATE "/", sizeof(QUEUE_STATE)) ;
-  dir[sizeof(QUEUE_STATE) + uint_fmt(dir + sizeof(QUEUE_STATE), sub)] = 0 ;
-  /* one fsync for every state created here: their names must be on disk
-     before the todo entries go */
-  if (sorted && fsx_syncdir(dir) < 0)
-  {
-    strerr_warnwu3sys("fsync ", dir, " (its todo entries wait for the next scan)") ;
-    record_out.len = 0 ;
-    return taken ;
-  }
-  /* no fsync: a todo entry back after a crash finds its complete state
-     and is unlinked again */
-  for (id = done.s ; id < done.s + done.len ; id += strlen(id) + 1)
-  {
-    char path[QUEUE_PATH_MAX] ;
-    queue_path(path, QUEUE_TODO, id) ;
-    if (unlink(path) < 0 && errno != ENOENT) strerr_warnwu2sys("unlink ", path) ;
-  }
-  if (record_out.len) record_flush() ;
   return taken ;
 }
 
 void record_scan (int load)
 {
-  unsigned int taken = 0, k = 0 ;
+  unsigned int taken = 0, k = 0, sorted = 0 ;
   if (load)
     for (unsigned int sub = 0 ; sub < auto_split ; sub++) load_subdir(sub) ;
   if (record_out.len) record_flush() ;
-  while (k < auto_split && taken < RECORD_SCAN_MAX)
-    taken += sort_subdir((cursor + k++) % auto_split, RECORD_SCAN_MAX - taken) ;
-  if (taken >= RECORD_SCAN_MAX) cursor = (cursor + k) % auto_split ;
+  done.len = 0 ;
+  while (k < auto_split && taken < RECORD_SCAN_MAX && record_out.len < RECORD_SCAN_BYTES)
+    taken += sort_subdir((cursor + k++) % auto_split, RECORD_SCAN_MAX - taken, &sorted) ;
+  if (taken >= RECORD_SCAN_MAX || record_out.len >= RECORD_SCAN_BYTES) cursor = (cursor + k) % auto_split ;
+  /* one group commit for every state created (contents and names) before
+     any todo entry goes and send hears of it: a syncfs, not an fsync per
+     file and per directory */
+  if (sorted && fsx_syncfs(QUEUE_STATE) < 0)
+  {
+    strerr_warnwu2sys("syncfs ", QUEUE_STATE " (the todo entries wait for the next scan)") ;
+    record_out.len = 0 ;
+    done.len = 0 ;
+  }
+  /* no fsync: a todo entry back after a crash finds its complete state
+     and is unlinked again */
+  for (char const *id = done.s ; id < done.s + done.len ; id += strlen(id) + 1)
+  {
+    char path[QUEUE_PATH_MAX] ;
+    queue_path(path, QUEUE_TODO, id) ;
+    if (unlink(path) < 0 && errno != ENOENT) strerr_warnwu2sys("unlink ", path) ;
+  }
+  record_reply('E', "", 0, 0) ;
+  record_flush() ;
+}
+
+/* "L<k>": subdirectory k alone, no sort: send loads a large queue a
+   subdirectory at a time, with scans of new mail in between */
+void record_load_subdir (unsigned int sub)
+{
+  if (sub < auto_split) load_subdir(sub) ;
   record_reply('E', "", 0, 0) ;
   record_flush() ;
 }

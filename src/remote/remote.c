@@ -78,8 +78,9 @@ int main (int argc, char const *const *argv)
     if (smtp_session(&ctx, dest + i)) break ;
   if (!ctx.lasterr.len && !stralloc_cats(&ctx.lasterr, "4.4.1 no host could be reached")) ctx.lasterr.len = 0 ;
   if (!stralloc_0(&ctx.lasterr)) strerr_diefu1sys(111, "allocate") ;
-  /* every address failed before a transaction: temporary, with the last reason */
-  result_all(&ctx, 'Z', ctx.lasterr.s, "", "") ;
+  /* every address failed before a transaction: temporary, with the last
+     reason, and marked as the destination's failure, not a recipient's */
+  result_site(&ctx, ctx.lasterr.s) ;
   if (!result_write(&ctx)) strerr_diefu1sys(111, "write the results") ;
   if (close(1) < 0 && errno != EINTR) strerr_diefu1sys(111, "close the results") ;
   smtp_quit() ;

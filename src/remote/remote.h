@@ -7,6 +7,7 @@
 #include <skalibs/ip46.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/tai.h>
+#include "sitefail.h"
 
 /* recipients of one run (the SMTP minimum a server must take, RFC 5321 4.5.3.1.8) */
 #define REMOTE_RCPT_MAX 100
@@ -65,6 +66,8 @@ struct remote_ctx_s
 /* remote_result.c: decides a recipient (once), or every undecided one */
 extern void result_set (remote_rcpt *r, char status, char const *s1, char const *s2, char const *s3) ;
 extern void result_all (remote_ctx *c, char status, char const *s1, char const *s2, char const *s3) ;
+/* every undecided recipient: temporary, text ending with SITE_MARK */
+extern void result_site (remote_ctx *c, char const *text) ;
 extern int result_write (remote_ctx const *c) ;
 
 /* remote_dest.c: where the mail goes. Fills d, returns how many; 0 with

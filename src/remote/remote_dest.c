@@ -157,7 +157,13 @@ unsigned int dest_find (remote_ctx *c, remote_dest *d, unsigned int max)
       }
       case DNS_NODATA : names[nnames++] = target ; break ;
       case DNS_NXDOMAIN :
-        if (routed) result_all(c, 'Z', "4.4.3 no such host in " ROUTES ": ", target, "") ;
+        if (routed)
+        {
+          err.len = 0 ;
+          if (stralloc_cats(&err, "4.4.3 no such host in " ROUTES ": ") && stralloc_cats(&err, target) && stralloc_0(&err))
+            result_site(c, err.s) ;
+          else result_all(c, 'Z', "4.3.0 out of memory", "", "") ;
+        }
         else result_all(c, 'D', "5.1.2 no such domain: ", target, "") ;
         goto done ;
       default : goto temp ;
@@ -182,7 +188,7 @@ unsigned int dest_find (remote_ctx *c, remote_dest *d, unsigned int max)
   if (!err.len && !(stralloc_cats(&err, "4.4.3 no address for ") && stralloc_cats(&err, names[0]))) goto oom ;
  temp:
   if (!stralloc_0(&err)) goto oom ;
-  result_all(c, 'Z', err.s, "", "") ;
+  result_site(c, err.s) ;
   goto done ;
  badroute:
   result_all(c, 'Z', "4.3.5 bad entry in " ROUTES " for ", c->domain, "") ;

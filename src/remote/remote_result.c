@@ -49,3 +49,14 @@ int result_write (remote_ctx const *c)
   stralloc_free(&out) ;
   return ok ;
 }
+
+/* the mark is kept whole: the text is cut before it, never the mark */
+void result_site (remote_ctx *c, char const *text)
+{
+  size_t n = strlen(text), room = REMOTE_TEXT_MAX - (sizeof SITE_MARK - 1) ;
+  char buf[REMOTE_TEXT_MAX + 1] ;
+  if (n > room) n = room ;
+  memcpy(buf, text, n) ;
+  memcpy(buf + n, SITE_MARK, sizeof SITE_MARK) ;
+  result_all(c, 'Z', buf, "", "") ;
+}

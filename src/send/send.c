@@ -32,6 +32,11 @@ static int scanning = 0 ;       /* a load or scan is running in record */
 static int rescan = 0 ;         /* a trigger came during it */
 static unsigned long found = 0 ; /* new messages the running scan reported */
 static int trigger = -1 ;
+/* start-up: the states are loaded one subdirectory at a time ("L<k>"),
+   scans of new mail taking turns with them, so fresh mail never waits
+   for a whole large queue to load */
+static unsigned int loadnext = 0 ;
+static int loading = 0 ;        /* the running request is a load */
 static uint32_t next_status = 0, next_rescan = 0 ;
 
 static uint32_t now32 (void)
@@ -53,6 +58,27 @@ static void scan (void)
   request("S\0", 3) ;
 }
 
+static void load_step (void)
+{
+  char rec[2 + UINT_FMT + 1] ;
+  size_t n = 1 ;
+  rec[0] = 'L' ;
+  n += uint_fmt(rec + 1, loadnext++) ;
+  rec[n++] = 0 ; rec[n++] = 0 ;
+  scanning = loading = 1 ;
+  request(rec, n) ;
+}
+
+/* a load or scan ended: loads and scans alternate while both wait */
+static void scan_ended (void)
+{
+  int wasload = loading ;
+  scanning = loading = 0 ;
+  if (found) rescan = 1 ;
+  if (!stopping && loadnext < auto_split && (wasload ? !rescan : 1)) { load_step() ; return ; }
+  if (rescan) { rescan = 0 ; scan() ; }
+}
+
 static void log_status (void)
 {
   log_start("status: local ") ; log_addu(inflight[CHAN_LOCAL][LANE_FAST]) ;
@@ -65,6 +91,10 @@ static void log_status (void)
   log_add("/") ; log_addu(conf.conc[CHAN_REMOTE][LANE_SLOW]) ;
   log_add(" msgs ") ; log_addu(index_count()) ;
   log_add(" waiting ") ; log_addu(sched_waiting()) ;
+  {
+    unsigned long dead, n = dest_count(&dead) ;
+    log_add(" dests ") ; log_addu(n) ; log_add(" dead ") ; log_addu(dead) ;
+  }
   log_end() ;
 }
 
@@ -138,8 +168,7 @@ static void child_readable (unsigned int k, uint32_t now)
           case 'E' :
             /* record sorts at most 1000 a scan: while scans find mail,
                there may be more, and nothing else would wake us for it */
-            scanning = 0 ;
-            if (rescan || found) { rescan = 0 ; scan() ; }
+            scan_ended() ;
             break ;
           case 'A' : msg_acked(c->rec.s + 1, now) ; break ;
           case 'x' : msg_state_removed(c->rec.s + 1) ; break ;
@@ -217,8 +246,9 @@ int main (void)
   if (trigger < 0) strerr_warnwu2sys("open ", QUEUE_TRIGGER) ;
   children_start() ;
   log_start("status: send started") ; log_end() ;
-  scanning = 1 ;
-  request("L\0", 3) ;
+  /* the loads, then a scan of what waits in todo */
+  rescan = 1 ;
+  load_step() ;
   notify_ready(notify) ;
   {
     uint32_t now = now32() ;

@@ -74,6 +74,8 @@ struct config
   unsigned long slowretry ;     /* slow lane: at least this long between tries */
   unsigned long lifetime ;      /* control/queuelifetime */
   unsigned long statusinterval ;
+  unsigned long backoffmin ;    /* a dead destination's first probe interval */
+  unsigned long backoffmax ;    /* and its longest, doubled from the first */
 } ;
 extern struct config conf ;
 extern int config_read (struct config *c) ;
@@ -114,9 +116,24 @@ extern uint32_t sched_next (void) ;   /* 0: nothing waits */
 extern unsigned long sched_waiting (void) ;
 extern enum lane rcpt_lane (struct msg const *m, struct rcpt const *r, uint32_t now) ;
 
+/* send_dest.c: each remote destination's health (send(8)).
+   Destinations tracked: past this, the alive one used least recently
+   with nothing running or parked is forgotten; if none is, a new
+   destination goes untracked (treated as alive). */
+#define DEST_MAX 10000
+enum dest_verdict { DV_START, DV_PROBE, DV_HOLD, DV_DEFER } ;
+extern enum dest_verdict dest_admit (char const *addr, uint32_t now) ;
+extern void dest_park (char const *addr, struct msg *m, unsigned int i, int held) ;
+extern void dest_wait (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now) ;
+extern void dest_result (char const *addr, int probe, int sitefail, char const *text, uint32_t now) ;
+extern void dest_alarm (void) ;
+extern unsigned long dest_count (unsigned long *dead) ;
+extern int dest_defer_rcpt (struct msg *m, unsigned int i, char const *text, uint32_t now) ;
+extern int dest_sitefail (char const *text) ;
+
 /* send_jobs.c */
 extern unsigned long jobs_running (void) ;
-extern int job_start (struct msg *m, uint32_t const *idx, unsigned int n, enum chan chan, enum lane lane) ;
+extern int job_start (struct msg *m, uint32_t const *idx, unsigned int n, enum chan chan, enum lane lane, int probe) ;
 extern void job_result (char const *s, size_t len, uint32_t now) ;
 
 /* send_msg.c */

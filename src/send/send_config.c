@@ -12,7 +12,8 @@ struct setting
 } ;
 
 /* defaults are qmail's where qmail has one (retry base 20 s for remote,
-   lifetime 7 days); see send(8) */
+   lifetime 7 days), Postfix's for a dead destination's backoff
+   (minimal_backoff_time, maximal_backoff_time); see send(8) */
 static struct setting const settings[] =
 {
   { "concurrencylocal", 10, 1 },
@@ -23,6 +24,8 @@ static struct setting const settings[] =
   { "slowretry", 3600, 1 },
   { "queuelifetime", 604800, 1 },
   { "statusinterval", 60, 1 },
+  { "backoffmin", 300, 1 },
+  { "backoffmax", 4000, 1 },
 } ;
 
 /* Reads every setting; on error keeps c as it was and returns 0. */
@@ -50,5 +53,7 @@ int config_read (struct config *c)
   c->slowretry = v[5] ;
   c->lifetime = v[6] ;
   c->statusinterval = v[7] ;
+  c->backoffmin = v[8] ;
+  c->backoffmax = v[9] < v[8] ? v[8] : v[9] ;
   return 1 ;
 }

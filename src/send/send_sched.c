@@ -19,6 +19,12 @@ static int entry_valid (struct entry const *e)
   return !e->m->gone && e->seq == r->seq && !r->busy && r->status == ST_TODO ;
 }
 
+/* entries moved or consumed without starting a job in one loop turn:
+   a retry round of 10^6 recipients to a dead destination is spread
+   over turns, so fresh mail's pipes and jobs are served in between */
+#define SCHED_SLICE 10000
+static int more = 0 ;   /* a turn stopped at the slice: the next comes at once */
+
 struct fifo { genalloc q ; size_t head ; } ;  /* of struct entry */
 static struct fifo ready[2][2] ;
 static genalloc heap = GENALLOC_ZERO ;         /* of struct entry, min on when */
@@ -118,9 +124,12 @@ void sched_retry (struct msg *m, unsigned int i, uint32_t now)
 
 void sched_due (uint32_t now)
 {
+  unsigned int n = 0 ;
+  more = 0 ;
   while (genalloc_len(struct entry, &heap) && genalloc_s(struct entry, &heap)[0].when <= now)
   {
     struct entry e ;
+    if (n++ >= SCHED_SLICE) { more = 1 ; break ; }
     heap_pop(&e) ;
     if (entry_valid(&e)) place(&e, now) ;
     else msg_release(e.m) ;
@@ -129,6 +138,7 @@ void sched_due (uint32_t now)
 
 void sched_alarm (void)
 {
+  dest_alarm() ;
   struct entry *s = genalloc_s(struct entry, &heap) ;
   for (size_t i = 0 ; i < genalloc_len(struct entry, &heap) ; i++)
   {
@@ -139,6 +149,7 @@ void sched_alarm (void)
 
 uint32_t sched_next (void)
 {
+  if (more) return 1 ;
   return genalloc_len(struct entry, &heap) ? genalloc_s(struct entry, &heap)[0].when : 0 ;
 }
 
@@ -166,7 +177,7 @@ static int same_domain (char const *a, char const *b)
 
 /* the recipient of e, and the message's other remote recipients due now
    at its domain, up to JOB_RCPT_MAX: one job, one SMTP transaction */
-static void start_remote (struct entry const *e, enum lane lane, uint32_t now)
+static void start_remote (struct entry const *e, enum lane lane, uint32_t now, int probe)
 {
   struct msg *m = e->m ;
   char const *addr = RCPT_ADDR(m, m->rcpts + e->i) ;
@@ -179,22 +190,38 @@ static void start_remote (struct entry const *e, enum lane lane, uint32_t now)
     if (i == e->i || r->channel == CH_LOCAL || r->status != ST_TODO || r->busy || r->nexttry > now) continue ;
     if (same_domain(addr, RCPT_ADDR(m, r))) idx[n++] = i ;
   }
-  job_start(m, idx, n, CHAN_REMOTE, lane) ;
+  job_start(m, idx, n, CHAN_REMOTE, lane, probe) ;
 }
 
 void sched_dispatch (uint32_t now, int stopping)
 {
+  unsigned int idle = 0 ;
   if (stopping) return ;
   for (unsigned int c = 0 ; c < 2 ; c++)
     for (unsigned int l = 0 ; l < 2 ; l++)
     {
       struct entry e ;
-      while (inflight[c][l] < conf.conc[c][l] && fifo_pop(&ready[c][l], &e))
+      while (inflight[c][l] < conf.conc[c][l])
       {
+        char const *addr ;
+        enum dest_verdict v ;
+        if (idle >= SCHED_SLICE) { more = 1 ; return ; }
+        if (!fifo_pop(&ready[c][l], &e)) break ;
+        idle++ ;
         if (!entry_valid(&e)) { msg_release(e.m) ; continue ; }
-        if (c == CHAN_LOCAL) job_start(e.m, &e.i, 1, CHAN_LOCAL, (enum lane)l) ;
-        else start_remote(&e, (enum lane)l, now) ;
+        if (c == CHAN_LOCAL)
+        {
+          job_start(e.m, &e.i, 1, CHAN_LOCAL, (enum lane)l, 0) ;
+          inflight[c][l]++ ;
+          idle-- ;
+          continue ;
+        }
+        addr = RCPT_ADDR(e.m, e.m->rcpts + e.i) ;
+        v = dest_admit(addr, now) ;
+        if (v == DV_HOLD || v == DV_DEFER) { dest_wait(addr, e.m, e.i, v == DV_HOLD, now) ; continue ; }
+        start_remote(&e, (enum lane)l, now, v == DV_PROBE) ;
         inflight[c][l]++ ;
+        idle-- ;
       }
     }
 }
