@@ -86,15 +86,15 @@ class Listener:
     """smtpd-listen with smtpd -w workers on a fresh home; its log (the
     listener's and the workers' fd 2) in home/listen.log"""
 
-    def __init__(self, args=(), host="127.0.0.1"):
+    def __init__(self, args=(), host="127.0.0.1", rules=None):
         self.home = Home()
         os.chmod(self.home.dir, 0o755)
-        for name, text in (("locals", "example.test\n"), ("rcpthosts", "example.test\n")):
+        for name, text in (("locals", "example.test\n"), ("rcpthosts", "example.test\n[ipv6:::1]\n")):
             self.home.control(name, text)
             subprocess.run([TABLE_COMPILE, self.home.path("control", name)], check=True)
         self.home.control("me", "test.me\n")
         self.rules = self.home.path("rules.cdb")
-        write_rules(self.rules, RULES)
+        write_rules(self.rules, rules or RULES)
         ids = []
         if ROOT:
             pw = pwd.getpwnam(harness.users()["smtpd"])
@@ -145,9 +145,10 @@ class Listener:
 class ListenerCase(unittest.TestCase):
     args = ()
     host = "127.0.0.1"
+    rules = None
 
     def setUp(self):
-        self.srv = Listener(self.args, self.host)
+        self.srv = Listener(self.args, self.host, self.rules)
         self.addCleanup(self.srv.cleanup)
 
     def session(self, source):
@@ -207,6 +208,22 @@ class Ipv6Test(ListenerCase):
         self.assertEqual(r.cmd("RCPT TO:<x@remote.example>")[0], 250)
         self.assertEqual(r.cmd("QUIT")[0], 221)
         self.assertRegex(self.srv.logtext(), r"(?m)^start pid \d+ ip ::1 relayclient$")
+
+
+class Ipv6StrangerTest(ListenerCase):
+    host = "::1"
+    rules = {b"": b""}
+
+    def test_only_the_literal_of_the_address_reached_is_ours(self):
+        r = self.session("::1")
+        self.assertEqual(r.cmd("EHLO client.test")[0], 250)
+        self.assertEqual(r.cmd("MAIL FROM:<a@client.test>")[0], 250)
+        self.assertEqual(r.cmd("RCPT TO:<x@remote.example>")[0], 554)
+        self.assertEqual(r.cmd("RCPT TO:<x@[IPv6:::1]>")[0], 250)
+        self.assertEqual(r.cmd("RCPT TO:<x@[IPv6:::2]>")[0], 554)
+        self.assertEqual(r.cmd("RCPT TO:<x@[127.0.0.1]>")[0], 554)
+        self.assertEqual(r.cmd("QUIT")[0], 221)
+        self.assertRegex(self.srv.logtext(), r"(?m)^start pid \d+ ip ::1$")
 
 
 class DualStackTest(ListenerCase):

@@ -27,6 +27,9 @@
 #define SMTPD_MAXBAD 10
 /* HELO argument kept for the Received line (RFC 1035 name length) */
 #define SMTPD_HELO_MAX 255
+/* an address literal's text between the brackets: "IPv6:" and the
+   longest IPv6 text form (RFC 5321 4.1.3) */
+#define SMTPD_LITERAL_MAX 50
 /* our name in the greeting and the Received line */
 #define SMTPD_ME_MAX 255
 

@@ -2,6 +2,8 @@
    the local name, looked up as local delivery will look it up. */
 
 #include <string.h>
+#include <strings.h>
+#include <arpa/inet.h>
 #include <skalibs/stralloc.h>
 #include "resolve.h"
 #include "route.h"
@@ -31,13 +33,20 @@ static int rcpthost (char const *dom, size_t len, int literal)
 }
 
 /* an address literal is ours only if it is the address the client
-   reached (TCPLOCALIP, from smtpd-listen or tcpserver) */
+   reached (TCPLOCALIP, from smtpd-listen or tcpserver): "[IPv6:...]"
+   for an IPv6 one, compared as addresses, not as text */
 static int ourliteral (char const *dom, size_t len)
 {
-  size_t n ;
-  if (!conf.localip) return 0 ;
-  n = strlen(conf.localip) ;
-  return len == n + 2 && dom[0] == '[' && !memcmp(dom + 1, conf.localip, n) && dom[n + 1] == ']' ;
+  char ip[SMTPD_LITERAL_MAX + 1] ;
+  unsigned char a[16], b[16] ;
+  int six ;
+  if (!conf.localip || len < 3 || len - 2 > SMTPD_LITERAL_MAX || dom[0] != '[' || dom[len - 1] != ']') return 0 ;
+  memcpy(ip, dom + 1, len - 2) ;
+  ip[len - 2] = 0 ;
+  six = !strncasecmp(ip, "IPv6:", 5) ;
+  return inet_pton(six ? AF_INET6 : AF_INET, six ? ip + 5 : ip, a) == 1
+    && inet_pton(six ? AF_INET6 : AF_INET, conf.localip, b) == 1
+    && !memcmp(a, b, six ? 16 : 4) ;
 }
 
 static char const *relay (smtpd_path const *p)
