@@ -97,6 +97,7 @@ static void init (void)
   lspawn_worker_uses = setting("localworkeruses", LSPAWN_WORKER_USES, LDELIVER_USES_MAX) ;
   lspawn_worker_idle = setting("localworkeridle", LSPAWN_WORKER_IDLE, LSPAWN_WORKER_IDLE_MAX) ;
   if (!lspawn_worker_uses) lspawn_workers_max = 0 ;
+  lspawn_worker_init() ;
   lspawn_root = !getuid() ;
   if (!lspawn_root)
   {

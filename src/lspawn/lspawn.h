@@ -8,6 +8,7 @@
 #include "addr.h"
 #include "ldeliver.h"
 #include "spawner.h"
+#include "wpool.h"
 
 /* a job carries at most this many recipients (send gives one) */
 #define LSPAWN_RCPT_MAX SPAWNER_RCPT_MAX
@@ -60,6 +61,14 @@ struct lspawn_job_s
   unsigned short rcpt[LSPAWN_RCPT_MAX] ;
 } ;
 
+/* the account a worker runs as */
+typedef struct lspawn_ids_s lspawn_ids, *lspawn_ids_ref ;
+struct lspawn_ids_s
+{
+  uid_t uid ;
+  gid_t gid ;
+} ;
+
 /* what the child needs to run local for one recipient */
 typedef struct lspawn_delivery_s lspawn_delivery, *lspawn_delivery_ref ;
 struct lspawn_delivery_s
@@ -91,10 +100,12 @@ extern void lspawn_job_free (unsigned int j) ;
 /* lspawn_spawn.c */
 extern void lspawn_spawn_init (char const *home) ;
 extern void lspawn_spawn (unsigned int r, lspawn_delivery const *d) ;
-/* a worker as uid/gid: its pid (*sock: lspawn's end), or -1 */
-extern pid_t lspawn_spawn_worker (uid_t uid, gid_t gid, int *sock) ;
-/* lspawn_worker.c: gives recipient r to its account's worker, starting
-   one if there is room; 0 if it must run one-shot */
+/* starts a worker for key in p as the account id: wpool_spawn's */
+extern int lspawn_spawn_worker (wpool *p, uint64_t key, lspawn_ids const *id) ;
+/* lspawn_worker.c: the pool, once the control files are read */
+extern void lspawn_worker_init (void) ;
+/* gives recipient r to its account's worker, starting one if there is
+   room; 0 if it must run one-shot */
 extern int lspawn_worker_give (unsigned int r, lspawn_delivery const *d) ;
 /* the main loop's share: the sockets to wait on (tokens from base),
    one readable, a worker reaped (0 if pid is none), the next idle

@@ -21,6 +21,7 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
 #include "queue.h"
+#include "wpool.h"
 #include "lspawn.h"
 
 static stralloc prog = STRALLOC_ZERO ;
@@ -122,52 +123,29 @@ void lspawn_spawn (unsigned int r, lspawn_delivery const *d)
   lspawn_rcpts[r].fd = p[0] ;
 }
 
-/* A worker: the socket on fd 0, fds 1 and 2 on /dev/null, cwd / until
+/* The hook of a worker's start (wpool_spawn: a vfork child, fds 0 and
+   1 the socket, signals reset): fd 1 and 2 on /dev/null, cwd / until
    its first delivery. Not on lspawn's log: once local runs, its account
    can ptrace it and would write what it likes there; lspawn logs how a
-   worker ended instead. Until the exec, fd 2 still takes our errors.
-   Never as root. */
-static void worker (uid_t uid, gid_t gid, int sock)
+   worker ended instead. Until then fd 2 still takes our errors. Never
+   as root. */
+static int worker (void *data)
 {
-  char const *argv[3] = { "local", "-w", 0 } ;
-  char const *envp[3] = { envhome.s, "PATH=/usr/bin:/bin", 0 } ;
-  int null ;
-  signals() ;
-  null = open("/dev/null", O_WRONLY) ;
+  lspawn_ids const *id = data ;
+  int null = open("/dev/null", O_WRONLY) ;
   if (null < 0) child_die("open ", "/dev/null") ;
-  if (fd_move(0, sock) < 0 || fd_move(1, null) < 0) child_die("move ", "descriptors") ;
-  drop(uid, gid) ;
+  if (fd_move(1, null) < 0) child_die("move ", "descriptors") ;
+  drop(id->uid, id->gid) ;
   if (!getuid() || !geteuid()) { errno = EPERM ; child_die("start a delivery worker as root", "") ; }
   if (chdir("/") < 0) child_die("chdir to ", "/") ;
   if (fd_copy(2, 1) < 0) child_die("move ", "descriptors") ;
-  execve(prog.s, (char *const *)argv, (char *const *)envp) ;
-  _exit(111) ;
+  return 1 ;
 }
 
-pid_t lspawn_spawn_worker (uid_t uid, gid_t gid, int *sock)
+int lspawn_spawn_worker (wpool *p, uint64_t key, lspawn_ids const *id)
 {
-  int s[2] ;
-  pid_t pid ;
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s) < 0)
-  {
-    strerr_warnwu1sys("create a socket pair for a delivery worker") ;
-    return -1 ;
-  }
-  if (ndelay_on(s[0]) < 0)
-  {
-    strerr_warnwu1sys("make a worker's socket non-blocking") ;
-    fd_close(s[0]) ; fd_close(s[1]) ;
-    return -1 ;
-  }
-  pid = vfork() ;
-  if (!pid) worker(uid, gid, s[1]) ;
-  fd_close(s[1]) ;
-  if (pid < 0)
-  {
-    strerr_warnwu1sys("fork a delivery worker") ;
-    fd_close(s[0]) ;
-    return -1 ;
-  }
-  *sock = s[0] ;
-  return pid ;
+  char const *argv[3] = { "local", "-w", 0 } ;
+  char const *envp[3] = { envhome.s, "PATH=/usr/bin:/bin", 0 } ;
+  wpool_prog const w = { .path = prog.s, .argv = argv, .envp = envp, .child = &worker, .data = (void *)id } ;
+  return wpool_spawn(p, key, &w) ;
 }

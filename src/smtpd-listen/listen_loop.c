@@ -37,6 +37,13 @@ static wpool pool ;
 static struct listen_opts const *opts ;
 static tain paused ;  /* accept nothing before this */
 
+/* the idle worker that became idle last, or -1 */
+static int idle (void)
+{
+  int i = wpool_pick(&pool, 0) ;
+  return i >= 0 && !pool.w[i].busy ? i : -1 ;
+}
+
 static void status (void)
 {
   char b[UINT_FMT], c[UINT_FMT] ;
@@ -126,12 +133,10 @@ static void heard (unsigned int i)
   if (r == 1 && c == 'd' && w->busy)
   {
     char fp[PID_FMT] ;
-    w->busy = 0 ;
-    tain_now_g() ;
-    w->idle = STAMP ;
+    /* retired if it has served its sessions */
+    wpool_done(&pool, i) ;
     fp[pid_fmt(fp, w->pid)] = 0 ;
     LISTEN_LOG("end ", fp, " status 0") ;
-    if (w->served >= opts->maxuse) wpool_retire(&pool, i) ;
     status() ;
     return ;
   }
@@ -145,6 +150,7 @@ static void accepted (int c)
   char rip[IP_MAX], rport[UINT16_FMT], lip[IP_MAX], lport[UINT16_FMT] ;
   char const *lname = opts->localname ? opts->localname : "" ;
   stralloc vars = STRALLOC_ZERO ;
+  wpool_prog const prog = { .path = opts->argv[0], .argv = opts->argv, .envp = (char const *const *)environ } ;
   char fp[PID_FMT] ;
   int i ;
   if (getpeername(c, (struct sockaddr *)&rs, &rlen) < 0 || getsockname(c, (struct sockaddr *)&ls, &llen) < 0)
@@ -185,10 +191,10 @@ static void accepted (int c)
      (or a new one) takes the client, who never notices */
   for (unsigned int tries = 0 ; tries < 2 ; tries++)
   {
-    i = wpool_idle(&pool, 0) ;
+    i = idle() ;
     if (i < 0)
     {
-      i = wpool_spawn(&pool, 0, opts->argv, (char const *const *)environ, 0, 0) ;
+      i = wpool_spawn(&pool, 0, &prog) ;
       if (i < 0)
       {
         strerr_warnwu2sys("start ", opts->argv[0]) ;
@@ -204,8 +210,7 @@ static void accepted (int c)
       wpool_retire(&pool, (unsigned int)i) ;
       continue ;
     }
-    pool.w[i].busy = 1 ;
-    pool.w[i].served++ ;
+    wpool_give(&pool, (unsigned int)i) ;
     status() ;
     LISTEN_LOG("pid ", fp, " from ", rip) ;
     LISTEN_LOG("ok ", fp, " ", lname, ":", lip, ":", lport, " :", rip, "::", rport) ;
@@ -223,13 +228,15 @@ int listen_loop (struct listen_opts const *o, int s)
   unsigned int max = o->conc * 2 + 8 ;
   wpool_worker *table = alloc(max * sizeof *table) ;
   iopause_fd *x = alloc((max + 2) * sizeof *x) ;
-  int *slot = alloc((max + 2) * sizeof *slot) ;
+  /* a worker's slot, or SIGFD or SOCK */
+  unsigned int *tok = alloc((max + 2) * sizeof *tok) ;
+  unsigned int const SIGFD = max, SOCK = max + 1 ;
   int spfd ;
-  if (!table || !x || !slot) strerr_diefu1sys(111, "allocate the worker table") ;
+  if (!table || !x || !tok) strerr_diefu1sys(111, "allocate the worker table") ;
   opts = o ;
   /* a descriptor per worker, the socket, the selfpipe, a connection */
   fdlimit_raise(max + 16) ;
-  wpool_init(&pool, table, max) ;
+  wpool_init(&pool, table, max, o->maxuse) ;
   spfd = selfpipe_init() ;
   if (spfd < 0) strerr_diefu1sys(111, "create the selfpipe") ;
   if (!sig_ignore(SIGPIPE)) strerr_diefu1sys(111, "ignore SIGPIPE") ;
@@ -248,17 +255,13 @@ int listen_loop (struct listen_opts const *o, int s)
     unsigned int n = 0, busy, taken = wpool_count(&pool, &busy) ;
     tain deadline, limit ;
     int r ;
-    x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; slot[n++] = -1 ;
+    x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; tok[n++] = SIGFD ;
     /* at the limit, connections wait in the backlog, as with tcpserver */
-    if (busy < o->conc && (taken < max || wpool_idle(&pool, 0) >= 0) && !tain_less(&STAMP, &paused))
+    if (busy < o->conc && (taken < max || idle() >= 0) && !tain_less(&STAMP, &paused))
     {
-      x[n].fd = s ; x[n].events = IOPAUSE_READ ; slot[n++] = -2 ;
+      x[n].fd = s ; x[n].events = IOPAUSE_READ ; tok[n++] = SOCK ;
     }
-    for (unsigned int i = 0 ; i < max ; i++)
-      if (pool.w[i].pid && pool.w[i].fd >= 0)
-      {
-        x[n].fd = pool.w[i].fd ; x[n].events = IOPAUSE_READ ; slot[n++] = (int)i ;
-      }
+    n += wpool_fds(&pool, x + n, tok + n, 0, max) ;
     tain_addsec_g(&deadline, 10) ;
     if (tain_less(&STAMP, &paused) && tain_less(&paused, &deadline)) deadline = paused ;
     r = iopause_g(x, n, &deadline) ;
@@ -269,7 +272,7 @@ int listen_loop (struct listen_opts const *o, int s)
     for (unsigned int k = 0 ; k < n ; k++)
     {
       if (!(x[k].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT))) continue ;
-      if (slot[k] == -1)
+      if (tok[k] == SIGFD)
       {
         if (signals())
         {
@@ -277,9 +280,9 @@ int listen_loop (struct listen_opts const *o, int s)
           return 0 ;
         }
       }
-      else if (slot[k] >= 0)
+      else if (tok[k] < max)
       {
-        if (pool.w[slot[k]].fd == x[k].fd) heard((unsigned int)slot[k]) ;
+        if (pool.w[tok[k]].fd == x[k].fd) heard(tok[k]) ;
       }
       else
       {
