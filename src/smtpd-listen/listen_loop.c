@@ -228,9 +228,9 @@ int listen_loop (struct listen_opts const *o, int s)
   unsigned int max = o->conc * 2 + 8 ;
   wpool_worker *table = alloc(max * sizeof *table) ;
   iopause_fd *x = alloc((max + 2) * sizeof *x) ;
-  /* a worker's slot, or SIGFD or SOCK */
+  /* a worker's slot, or tsig or tsock */
   unsigned int *tok = alloc((max + 2) * sizeof *tok) ;
-  unsigned int const SIGFD = max, SOCK = max + 1 ;
+  unsigned int const tsig = max, tsock = max + 1 ;
   int spfd ;
   if (!table || !x || !tok) strerr_diefu1sys(111, "allocate the worker table") ;
   opts = o ;
@@ -255,11 +255,11 @@ int listen_loop (struct listen_opts const *o, int s)
     unsigned int n = 0, busy, taken = wpool_count(&pool, &busy) ;
     tain deadline, limit ;
     int r ;
-    x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; tok[n++] = SIGFD ;
+    x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; tok[n++] = tsig ;
     /* at the limit, connections wait in the backlog, as with tcpserver */
     if (busy < o->conc && (taken < max || idle() >= 0) && !tain_less(&STAMP, &paused))
     {
-      x[n].fd = s ; x[n].events = IOPAUSE_READ ; tok[n++] = SOCK ;
+      x[n].fd = s ; x[n].events = IOPAUSE_READ ; tok[n++] = tsock ;
     }
     n += wpool_fds(&pool, x + n, tok + n, 0, max) ;
     tain_addsec_g(&deadline, 10) ;
@@ -272,7 +272,7 @@ int listen_loop (struct listen_opts const *o, int s)
     for (unsigned int k = 0 ; k < n ; k++)
     {
       if (!(x[k].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT))) continue ;
-      if (tok[k] == SIGFD)
+      if (tok[k] == tsig)
       {
         if (signals())
         {
