@@ -420,7 +420,13 @@ class ServiceListenTest(test_service.Running):
                 try:
                     s = self.smtp()
                     try:
-                        refused = s.sendmail("sender@example.test", ["demo@example.test"], self.message(i))
+                        # each session dwells a moment between RCPT and
+                        # DATA, so a kill every 0.3 s lands inside one
+                        s.ehlo("client.test")
+                        if s.mail("sender@example.test")[0] != 250 or s.rcpt("demo@example.test")[0] != 250:
+                            raise smtplib.SMTPException("envelope refused")
+                        time.sleep(0.1)
+                        refused = s.data(self.message(i))[0] != 250
                     finally:
                         try:
                             s.quit()
