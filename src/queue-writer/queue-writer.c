@@ -158,7 +158,8 @@ int main (int argc, char const *const *argv)
     x[n].fd = sfd ; x[n++].events = IOPAUSE_READ ;
     if (listening) { x[n].fd = lfd ; x[n++].events = IOPAUSE_READ ; }
     first = n ;
-    /* a complete message waits for its commit: nothing more is read */
+    /* every client is committed or dropped at the end of the turn that
+       completed it, so all of these are still reading */
     for (unsigned int i = 0 ; i < nclients ; i++)
     {
       if (tain_less(&clients[i].deadline, &deadline)) deadline = clients[i].deadline ;
@@ -213,6 +214,10 @@ int main (int argc, char const *const *argv)
       tain_addsec_g(&nextstats, STATS_INTERVAL) ;
     }
   }
+  /* the grace is over: what is still unfinished is given up, not left
+     to clean */
+  for (unsigned int i = 0 ; i < nclients ; i++)
+    if (clients[i].fd >= 0) qw_fail(clients + i, QX_TIMEOUT) ;
   qw_stats() ;
   return 0 ;
 }
