@@ -158,7 +158,7 @@ grep -c '^ok pid' "$base/smtpd.log" > "$base/oks" || true
 grep -E '^(reject|warning)' "$base/smtpd.log" | head -n 3 >&2 || true
 
 echo
-echo "| concurrency | smtpd+queue-inject msg/s | smtp-sink msg/s | ratio | accepted | CPU ms/msg |"
+echo "| concurrency | smtpd msg/s | smtp-sink msg/s | ratio | accepted | CPU ms/msg |"
 echo "|---|---|---|---|---|---|"
 awk '
   $1 == "postern" { ps[$2] = $3; pg[$2] = $4; cpu[$2] = $5; order[++k] = $2 }
