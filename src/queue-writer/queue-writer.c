@@ -22,6 +22,7 @@
 #include <skalibs/tai.h>
 #include <skalibs/types.h>
 #include "control.h"
+#include "fdlimit.h"
 #include "home.h"
 #include "qexit.h"
 #include "queue-writer.h"
@@ -136,6 +137,9 @@ int main (int argc, char const *const *argv)
     if (l.ind != argc) strerr_dieusage(100, USAGE) ;
   }
   umask(027) ;
+  /* per client its socket, body and intake files; a commit adds a
+     directory per subdirectory touched, twice */
+  fdlimit_raise(3 * QW_CLIENTS_MAX + 2 * auto_split + 16) ;
   if (home_chdir() < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;
   if (control_readuint(&qw_databytes, "databytes", QWRITE_DATABYTES_DEFAULT) < 0)
     strerr_diefu1sys(111, "read control/databytes") ;
