@@ -14,6 +14,9 @@
 # ucspi-tcp and postfix (its tools only: Postfix itself is never
 # started). Root or not; as root both servers run smtpd as the queue
 # account (smtpd-listen refuses root; queue-inject here is not setuid).
+# BENCH_WRITER=1: queue-writer runs on the home, so smtpd queues through
+# its socket instead of a queue-inject per message (its CPU is printed
+# at the end).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 n=${BENCH_N:-2000}
@@ -44,7 +47,9 @@ command -v tcpserver >/dev/null 2>&1 || code=100 die "tcpserver is missing: make
 base=$(mktemp -d /var/tmp/postern-bench-smtp.XXXXXX)
 chmod 755 "$base"
 server=
+writer=
 cleanup() {
+  [ -z "$writer" ] || kill "$writer" 2>/dev/null || true
   [ -z "$server" ] || kill "$server" 2>/dev/null || true
   [ -z "$server" ] || wait "$server" 2>/dev/null || true
   rm -rf "$base"
@@ -111,6 +116,17 @@ for t in rcpthosts locals users; do "$top/build/bin/table-compile" "$home/contro
 echo bench.test > "$home/control/me"
 printf '127.0.0.1:allow,RELAYCLIENT=""\n:allow\n' > "$base/rules.txt"
 tcprules "$base/rules.cdb" "$base/rules.tmp" < "$base/rules.txt"
+
+if [ -n "${BENCH_WRITER:-}" ]; then
+  cp "$top/build/bin/queue-writer" "$home/bin/"
+  POSTERN_HOME=$home "$home/bin/queue-writer" > "$base/writer.out" 2> "$base/writer.err" &
+  writer=$!
+  i=0
+  until [ -S "$home/queue-writer/socket" ]; do
+    i=$((i + 1)); [ $i -lt 100 ] || die "queue-writer did not start: $(cat "$base/writer.err")"
+    sleep 0.05
+  done
+fi
 
 echo "nproc $(nproc), $n messages of $size bytes per run, conf-split $(head -n 1 "$top/conf-split"), uid $(id -u)${reuse:+, -d (one connection per session)}"
 echo "/var/tmp: $(df -PT /var/tmp | awk 'NR == 2 { print $2 " on " $1 }')"
@@ -180,3 +196,8 @@ awk '
       printf "| %s | %d | %.0f | %.0f | %.3f | %d | %s |\n", w[1], c, pr, sr, pr / sr, pg[key], cpu[key]
     }
   }' "$base/results"
+if [ -n "$writer" ]; then
+  total=$(( $(echo $concs | wc -w) * n ))
+  awk -v t="$(getconf CLK_TCK)" -v n="$total" '{ printf "queue-writer: %.2f ms CPU per message over the %d, ", ($14 + $15) * 1000 / t / n, n }' "/proc/$writer/stat"
+  kill -USR1 "$writer"; sleep 0.5; tail -n 1 "$base/writer.out"
+fi

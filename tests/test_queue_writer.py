@@ -62,13 +62,13 @@ def parse_answer(data):
 class Writer:
     """queue-writer on a home, as the queue account when root"""
 
-    def __init__(self, home, args=()):
+    def __init__(self, home, args=(), wrap=()):
         self.home = home
         self.sock = home.path("queue-writer", "socket")
         self.out = open(home.path("qw.out"), "ab")
         self.err = open(home.path("qw.err"), "ab")
-        wrap = ["s6-setuidgid", harness.users()["queue"]] if ROOT else []
-        self.proc = subprocess.Popen(wrap + [QW, *args], env=home.env, stdin=subprocess.DEVNULL,
+        setuid = ["s6-setuidgid", harness.users()["queue"]] if ROOT else []
+        self.proc = subprocess.Popen(setuid + list(wrap) + [QW, *args], env=home.env, stdin=subprocess.DEVNULL,
                                      stdout=self.out, stderr=self.err)
         if not wait_for(lambda: self.connectable() or self.proc.poll() is not None, 10):
             raise RuntimeError("queue-writer did not listen")
@@ -134,8 +134,8 @@ class WriterTest(unittest.TestCase):
         if self.w:
             self.w.stop()
 
-    def start(self, args=()):
-        self.w = Writer(self.home, args)
+    def start(self, args=(), wrap=()):
+        self.w = Writer(self.home, args, wrap)
         return self.w
 
     def queue(self, data):
@@ -287,6 +287,66 @@ class WriterTest(unittest.TestCase):
         self.assertEqual(st["msgs"], n)
         self.assertGreater(st["maxgroup"], 1, st)
         self.assertLess(st["rounds"], n, st)
+
+    def test_fsyncs_before_rename_before_answer(self):
+        """strace -f of the writer under 8 concurrent clients: for each
+        message, its body, intake and body directory fsyncs have ended
+        before its rename into todo, and the todo directory's fsync before
+        its answer"""
+        if not shutil.which("strace"):
+            self.skipTest("no strace")
+        log = self.home.path("strace.log")
+        open(log, "w").close()
+        if ROOT:   # strace runs as the queue account, beside the writer
+            os.chown(log, pwd.getpwnam(harness.users()["queue"]).pw_uid, -1)
+        self.start(wrap=["strace", "-f", "-y", "-o", log, "-e", "trace=fsync,rename,sendto"])
+        answers = []
+
+        def client(i):
+            answers.append(parse_answer(send(self.w.sock, framed(b"Subject: %d\n\nx\n" % i, ENV))))
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(sorted(a[0] for a in answers), [0] * 8)
+        # the writer is strace's child: it gets the SIGTERM, strace ends with it
+        for d in os.listdir("/proc"):
+            try:
+                if d.isdigit() and open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[1] \
+                        == str(self.w.proc.pid):
+                    os.kill(int(d), signal.SIGTERM)
+            except OSError:
+                pass
+        self.w.proc.wait(30)
+        self.w.stop()
+        done, pending = [], {}   # (event, what) in the order they ended
+        for line in open(log):
+            pid = line.split()[0]
+            m = re.search(r"fsync\(\d+<[^>]*/queue/([^>]*)>", line)
+            if m and "<unfinished" in line:
+                pending[pid] = m.group(1)
+            elif m and re.search(r"\)\s+= 0", line):
+                done.append(("fsync", m.group(1)))
+            elif "fsync resumed>" in line and re.search(r"\)\s+= 0", line):
+                done.append(("fsync", pending.pop(pid)))
+            m = re.search(r'rename\("queue/intake/(\d+/\S+)", "queue/todo/', line)
+            if m:
+                done.append(("rename", m.group(1)))
+            m = re.search(r'sendto\(.*"\d+:0 (\S+),"', line)
+            if m:
+                done.append(("answer", m.group(1)))
+        for _, msgid in answers:
+            sub = next(p for p in self.home.files("todo").values() if p.endswith("/" + msgid)).split("/")[-2]
+            with self.subTest(msgid=msgid):
+                at = {e: done.index(e) for e in done}
+                rename = at[("rename", f"{sub}/{msgid}")]
+                for f in (f"body/{sub}/{msgid}", f"intake/{sub}/{msgid}", f"body/{sub}"):
+                    self.assertLess(at[("fsync", f)], rename, f)
+                # the todo directory fsync that ended last before the answer
+                answer = at[("answer", msgid)]
+                self.assertTrue(any(e == ("fsync", f"todo/{sub}") and rename < i < answer
+                                    for i, e in enumerate(done)), done)
 
     def test_kill9_under_load_loses_no_acknowledged_message(self):
         self.start()

@@ -22,6 +22,7 @@
 #include <skalibs/tai.h>
 #include <skalibs/types.h>
 #include "control.h"
+#include "fdlimit.h"
 #include "home.h"
 #include "qexit.h"
 #include "queue-writer.h"
@@ -136,6 +137,9 @@ int main (int argc, char const *const *argv)
     if (l.ind != argc) strerr_dieusage(100, USAGE) ;
   }
   umask(027) ;
+  /* per client its socket, body and intake files; a commit adds a
+     directory per subdirectory touched, twice */
+  fdlimit_raise(3 * QW_CLIENTS_MAX + 2 * auto_split + 16) ;
   if (home_chdir() < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;
   if (control_readuint(&qw_databytes, "databytes", QWRITE_DATABYTES_DEFAULT) < 0)
     strerr_diefu1sys(111, "read control/databytes") ;
@@ -158,7 +162,8 @@ int main (int argc, char const *const *argv)
     x[n].fd = sfd ; x[n++].events = IOPAUSE_READ ;
     if (listening) { x[n].fd = lfd ; x[n++].events = IOPAUSE_READ ; }
     first = n ;
-    /* a complete message waits for its commit: nothing more is read */
+    /* every client is committed or dropped at the end of the turn that
+       completed it, so all of these are still reading */
     for (unsigned int i = 0 ; i < nclients ; i++)
     {
       if (tain_less(&clients[i].deadline, &deadline)) deadline = clients[i].deadline ;
@@ -213,6 +218,10 @@ int main (int argc, char const *const *argv)
       tain_addsec_g(&nextstats, STATS_INTERVAL) ;
     }
   }
+  /* the grace is over: what is still unfinished is given up, not left
+     to clean */
+  for (unsigned int i = 0 ; i < nclients ; i++)
+    if (clients[i].fd >= 0) qw_fail(clients + i, QX_TIMEOUT) ;
   qw_stats() ;
   return 0 ;
 }
