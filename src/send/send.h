@@ -119,14 +119,15 @@ extern uint32_t sched_next (void) ;   /* 0: nothing waits */
 extern unsigned long sched_waiting (void) ;
 extern enum lane rcpt_lane (struct msg const *m, struct rcpt const *r, uint32_t now) ;
 
-/* send_dest.c: each remote destination's health (send(8)).
+/* send_dest.c: each remote destination's health (send(8)): a static
+   route's target, else the recipients' domain.
    Destinations tracked: past this, the alive one used least recently
    with nothing running or parked is forgotten; if none is, a new
    destination goes untracked (treated as alive). */
 #define DEST_MAX 10000
 enum dest_verdict { DV_START, DV_PROBE, DV_HOLD, DV_DEFER } ;
 extern enum dest_verdict dest_admit (char const *addr, uint32_t now) ;
-extern void dest_park (char const *addr, struct msg *m, unsigned int i, int held) ;
+extern void dest_park (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now) ;
 extern void dest_wait (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now) ;
 extern void dest_result (char const *addr, int probe, int sitefail, char const *text, uint32_t now) ;
 extern void dest_alarm (void) ;

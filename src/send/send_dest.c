@@ -12,7 +12,9 @@
 #include <string.h>
 #include <strings.h>
 #include <skalibs/genalloc.h>
+#include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
+#include "route.h"
 #include "sitefail.h"
 #include "send.h"
 
@@ -22,6 +24,11 @@
 #define DEST_TEXT_MAX 200
 /* hash buckets: a power of two, DEST_MAX / 0.6 */
 #define DEST_BUCKETS 16384
+/* domain -> destination cache: a static route's lookup opens the cdb
+   (up to a lookup per label), so its answer is kept this long; a
+   changed route counts within that time */
+#define KEY_CACHE 1024
+#define KEY_TTL 60
 /* a parked list is compacted when it holds this many times the valid
    entries it held at its last compaction (stale ones: rescheduled since) */
 #define PARK_SLACK 2
@@ -62,13 +69,41 @@ static uint32_t hash (char const *s, size_t len)
   return h & (DEST_BUCKETS - 1) ;
 }
 
-static char const *domain_of (char const *addr, size_t *len)
+struct keyslot { char dom[DEST_NAME_MAX + 1] ; char key[DEST_NAME_MAX + 1] ; uint32_t at ; } ;
+static struct keyslot keycache[KEY_CACHE] ;
+
+/* The destination of addr: "route " and the static route's value when
+   control/routes.cdb sends its domain somewhere (every domain routed
+   there shares that host's health, as Postfix's queues are per
+   nexthop), else its domain, lowercased. */
+static char const *key_of (char const *addr, size_t *len, uint32_t now)
 {
   char const *at = strrchr(addr, '@') ;
   char const *d = at ? at + 1 : "" ;
-  *len = strlen(d) ;
-  if (*len > DEST_NAME_MAX) *len = DEST_NAME_MAX ;
-  return d ;
+  size_t dlen = strlen(d) ;
+  struct keyslot *k ;
+  stralloc v = STRALLOC_ZERO ;
+  if (dlen > DEST_NAME_MAX) dlen = DEST_NAME_MAX ;
+  k = keycache + hash(d, dlen) % KEY_CACHE ;
+  if (k->at && now - k->at < KEY_TTL && !strncasecmp(k->dom, d, dlen) && !k->dom[dlen])
+  {
+    *len = strlen(k->key) ;
+    return k->key ;
+  }
+  for (size_t i = 0 ; i < dlen ; i++) k->dom[i] = d[i] >= 'A' && d[i] <= 'Z' ? d[i] + 'a' - 'A' : d[i] ;
+  k->dom[dlen] = 0 ;
+  k->at = now ? now : 1 ;
+  /* an unreadable table or an overlong route: the domain alone */
+  if (route_static(k->dom, &v) > 0 && v.len && v.len + 6 <= DEST_NAME_MAX)
+  {
+    memcpy(k->key, "route ", 6) ;
+    memcpy(k->key + 6, v.s, v.len) ;
+    k->key[6 + v.len] = 0 ;
+  }
+  else memcpy(k->key, k->dom, dlen + 1) ;
+  stralloc_free(&v) ;
+  *len = strlen(k->key) ;
+  return k->key ;
 }
 
 static struct dest *at (int32_t k)
@@ -115,7 +150,7 @@ static int32_t victim (void)
 static struct dest *get (char const *addr, int make, uint32_t now)
 {
   size_t len ;
-  char const *name = domain_of(addr, &len) ;
+  char const *name = key_of(addr, &len, now) ;
   uint32_t h = hash(name, len) ;
   int32_t k ;
   struct dest *d ;
@@ -155,6 +190,8 @@ static struct dest *get (char const *addr, int make, uint32_t now)
   return d ;
 }
 
+static void log_dest (char const *what, struct dest const *d) ;
+
 enum dest_verdict dest_admit (char const *addr, uint32_t now)
 {
   struct dest *d = get(addr, 1, now) ;
@@ -165,13 +202,14 @@ enum dest_verdict dest_admit (char const *addr, uint32_t now)
     case DS_ALIVE : return DV_START ;
     case DS_NEW :
       if (d->probing) return DV_HOLD ;
-      d->probing = 1 ;
-      return DV_PROBE ;
+      break ;
     default :
       if (d->probing || now < d->probeat) return DV_DEFER ;
-      d->probing = 1 ;
-      return DV_PROBE ;
+      break ;
   }
+  d->probing = 1 ;
+  log_dest("probe", d) ; log_end() ;
+  return DV_PROBE ;
 }
 
 static void compact (struct dest *d)
@@ -190,9 +228,9 @@ static void compact (struct dest *d)
 
 /* held: due, waiting for a probe's result (not counted as a try);
    otherwise deferred and scheduled, parked to be released early */
-void dest_park (char const *addr, struct msg *m, unsigned int i, int held)
+void dest_park (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now)
 {
-  struct dest *d = get(addr, 0, 0) ;
+  struct dest *d = get(addr, 0, now) ;
   struct park p = { m, i, m->rcpts[i].seq, (unsigned char)held } ;
   if (!d) return ;
   if (genalloc_len(struct park, &d->parked) >= PARK_SLACK * (d->parkvalid > 64 ? d->parkvalid : 64)) compact(d) ;
@@ -230,9 +268,9 @@ int dest_defer_rcpt (struct msg *m, unsigned int i, char const *text, uint32_t n
    deferred; parked either way */
 void dest_wait (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now)
 {
-  struct dest *d = get(addr, 0, 0) ;
+  struct dest *d = get(addr, 0, now) ;
   if (!held && !dest_defer_rcpt(m, i, d ? d->text : "", now)) return ;
-  dest_park(addr, m, i, held) ;
+  dest_park(addr, m, i, held, now) ;
 }
 
 static void log_dest (char const *what, struct dest const *d)

@@ -81,12 +81,6 @@ int job_start (struct msg *m, uint32_t const *idx, unsigned int n, enum chan cha
   child_put(&children[chan == CHAN_LOCAL ? C_LSPAWN : C_RSPAWN], out.s, out.len) ;
   m->busy += n ;
   running++ ;
-  if (probe)
-  {
-    char const *at = strrchr(RCPT_ADDR(m, m->rcpts + idx[0]), '@') ;
-    log_start("destination probe: ") ; log_addb(at ? at + 1 : "", at ? strlen(at + 1) : 0) ;
-    log_add(": delivery ") ; log_add(fmt) ; log_end() ;
-  }
   log_start("starting delivery ") ; log_add(fmt) ;
   log_add(": msg ") ; log_add(m->id) ;
   log_add(chan == CHAN_LOCAL ? " to local " : " to remote ") ;
@@ -166,7 +160,7 @@ void job_result (char const *s, size_t len, uint32_t now)
     dest_result(addr, job.probe, sitefail, res[0] + 1, now) ;
     if (sitefail)
       for (unsigned int k = 0 ; k < job.n ; k++)
-        if (job.m->rcpts[job.idx[k]].status == ST_TODO) dest_park(addr, job.m, job.idx[k], 0) ;
+        if (job.m->rcpts[job.idx[k]].status == ST_TODO) dest_park(addr, job.m, job.idx[k], 0, now) ;
   }
   alloc_free(job.idx) ;
   msg_check(job.m, now) ;
