@@ -126,10 +126,10 @@ extern enum lane rcpt_lane (struct msg const *m, struct rcpt const *r, uint32_t 
    destination goes untracked (treated as alive). */
 #define DEST_MAX 10000
 enum dest_verdict { DV_START, DV_PROBE, DV_HOLD, DV_DEFER } ;
-extern enum dest_verdict dest_admit (char const *addr, uint32_t now) ;
+extern enum dest_verdict dest_admit (char const *addr, uint32_t now, uint64_t *ref) ;
 extern void dest_park (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now) ;
 extern void dest_wait (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now) ;
-extern void dest_result (char const *addr, int probe, int sitefail, char const *text, uint32_t now) ;
+extern void dest_result (char const *addr, uint64_t ref, int probe, int sitefail, char const *text, uint32_t now) ;
 extern void dest_alarm (void) ;
 extern unsigned long dest_count (unsigned long *dead) ;
 extern int dest_defer_rcpt (struct msg *m, unsigned int i, char const *text, uint32_t now) ;
@@ -137,7 +137,7 @@ extern int dest_sitefail (char const *text) ;
 
 /* send_jobs.c */
 extern unsigned long jobs_running (void) ;
-extern int job_start (struct msg *m, uint32_t const *idx, unsigned int n, enum chan chan, enum lane lane, int probe) ;
+extern int job_start (struct msg *m, uint32_t const *idx, unsigned int n, enum chan chan, enum lane lane, int probe, uint64_t dest) ;
 extern void job_result (char const *s, size_t len, uint32_t now) ;
 
 /* send_msg.c */

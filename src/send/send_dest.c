@@ -29,6 +29,8 @@
    changed route counts within that time */
 #define KEY_CACHE 1024
 #define KEY_TTL 60
+/* a deferral behind a dead destination, as its result text */
+#define DEFER_TEXT "destination dead: "
 /* a parked list is compacted when it holds this many times the valid
    entries it held at its last compaction (stale ones: rescheduled since) */
 #define PARK_SLACK 2
@@ -41,6 +43,7 @@ struct dest
 {
   char name[DEST_NAME_MAX + 1] ;  /* lowercased */
   int32_t next ;                  /* bucket chain */
+  uint32_t serial ;               /* which use of this slot: a job's ref */
   unsigned char inuse ;
   unsigned char state ;
   unsigned char probing ;         /* a probe job runs */
@@ -55,6 +58,7 @@ struct dest
 static genalloc dests = GENALLOC_ZERO ;  /* struct dest */
 static int32_t buckets[DEST_BUCKETS] ;
 static unsigned long ntracked = 0, ndead = 0 ;
+static uint32_t serials = 0 ;
 static int ready = 0 ;
 
 static uint32_t hash (char const *s, size_t len)
@@ -182,6 +186,7 @@ static struct dest *get (char const *addr, int make, uint32_t now)
   for (size_t i = 0 ; i < len ; i++)
     d->name[i] = name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 'a' - 'A' : name[i] ;
   d->inuse = 1 ;
+  d->serial = ++serials ? serials : ++serials ;
   d->state = DS_NEW ;
   d->used = now ;
   d->next = buckets[h] ;
@@ -192,10 +197,14 @@ static struct dest *get (char const *addr, int make, uint32_t now)
 
 static void log_dest (char const *what, struct dest const *d) ;
 
-enum dest_verdict dest_admit (char const *addr, uint32_t now)
+/* *ref names the destination for the job's result, even if the route
+   changes meanwhile: 0 when untracked */
+enum dest_verdict dest_admit (char const *addr, uint32_t now, uint64_t *ref)
 {
   struct dest *d = get(addr, 1, now) ;
+  *ref = 0 ;
   if (!d) return DV_START ;
+  *ref = (uint64_t)d->serial << 32 | (uint32_t)(d - at(0)) ;
   d->used = now ;
   switch (d->state)
   {
@@ -238,16 +247,24 @@ void dest_park (char const *addr, struct msg *m, unsigned int i, int held, uint3
   m->refs++ ;
 }
 
-/* A try that starts nothing: counted and scheduled as a deferral, in
-   memory only (the state file keeps the last real try). 1 if the
-   recipient waits again, 0 if it expired (failed for good, recorded). */
+/* A try that starts nothing: counted, recorded (a temporary status:
+   record writes it without an fsync) and scheduled as a deferral, with
+   the destination's last failure. 1 if the recipient waits again, 0 if
+   it expired (failed for good). */
 int dest_defer_rcpt (struct msg *m, unsigned int i, char const *text, uint32_t now)
 {
   struct rcpt *r = m->rcpts + i ;
+  char buf[sizeof DEFER_TEXT + DEST_TEXT_MAX] ;
+  size_t tlen = strlen(text) ;
+  if (tlen > DEST_TEXT_MAX) tlen = DEST_TEXT_MAX ;
+  memcpy(buf, DEFER_TEXT, sizeof DEFER_TEXT - 1) ;
+  memcpy(buf + sizeof DEFER_TEXT - 1, text, tlen) ;
+  tlen += sizeof DEFER_TEXT - 1 ;
   r->attempts += r->attempts < STATE_ATTEMPTS_MAX ;
   r->lasttry = now ;
   if (now - m->birth < conf.lifetime)
   {
+    msg_update(m, i, buf, tlen) ;
     sched_retry(m, i, now) ;
     return 1 ;
   }
@@ -256,8 +273,8 @@ int dest_defer_rcpt (struct msg *m, unsigned int i, char const *text, uint32_t n
   m->failed++ ;
   log_start("expired msg ") ; log_add(m->id) ;
   log_add(" to ") ; log_addb(RCPT_ADDR(m, r), strlen(RCPT_ADDR(m, r))) ;
-  log_add(": 4.4.7 queue lifetime exceeded: destination dead: ") ;
-  log_addb(text, strlen(text)) ;
+  log_add(": 4.4.7 queue lifetime exceeded: ") ;
+  log_addb(buf, tlen) ;
   log_end() ;
   msg_update(m, i, "4.4.7 queue lifetime exceeded: destination dead", 47) ;
   msg_check(m, now) ;
@@ -281,9 +298,11 @@ static void log_dest (char const *what, struct dest const *d)
 
 /* one remote job's outcome: sitefail if every recipient failed at the
    connection level, else the job reached a server */
-void dest_result (char const *addr, int probe, int sitefail, char const *text, uint32_t now)
+void dest_result (char const *addr, uint64_t ref, int probe, int sitefail, char const *text, uint32_t now)
 {
-  struct dest *d = get(addr, 1, now) ;
+  uint32_t k = (uint32_t)ref ;
+  struct dest *d = ref && k < genalloc_len(struct dest, &dests) && at(k)->inuse && at(k)->serial == ref >> 32
+    ? at(k) : get(addr, 1, now) ;
   struct park *s ;
   size_t n ;
   if (!d) return ;
@@ -310,19 +329,15 @@ void dest_result (char const *addr, int probe, int sitefail, char const *text, u
     log_dest(was == DS_DEAD ? "probe failed" : "dead", d) ;
     log_add(": next probe in ") ; log_addu(d->backoff) ; log_add(" s: ") ;
     log_addb(text, tlen) ; log_end() ;
-    /* what waited for this probe is deferred now, and stays parked */
+    /* what waited for this probe is due again: the ready queues defer
+       it (at record's pace) and park it again */
     for (size_t i = 0 ; i < n ; i++)
     {
       struct park p = s[i] ;
-      if (!park_valid(&p)) { p.m->refs-- ; msg_release(p.m) ; continue ; }
-      if (p.held)
-      {
-        if (!dest_defer_rcpt(p.m, p.i, d->text, now)) { p.m->refs-- ; msg_release(p.m) ; continue ; }
-        p.held = 0 ;
-        p.seq = p.m->rcpts[p.i].seq ;
-        s = genalloc_s(struct park, &d->parked) ;
-      }
-      s[kept++] = p ;
+      if (park_valid(&p) && !p.held) { s[kept++] = p ; continue ; }
+      if (park_valid(&p)) sched_rcpt(p.m, p.i, now) ;
+      p.m->refs-- ;
+      msg_release(p.m) ;
     }
     genalloc_setlen(struct park, &d->parked, kept) ;
     d->parkvalid = kept ;
