@@ -125,6 +125,9 @@ extern enum lane rcpt_lane (struct msg const *m, struct rcpt const *r, uint32_t 
    with nothing running or parked is forgotten; if none is, a new
    destination goes untracked (treated as alive). */
 #define DEST_MAX 10000
+/* a destination's name: a domain (RFC 1035), or "route " and a route */
+#define DEST_KEY_MAX 255
+extern char const *dest_key (char const *addr, size_t *len, uint32_t now) ;
 enum dest_verdict { DV_START, DV_PROBE, DV_HOLD, DV_DEFER } ;
 extern enum dest_verdict dest_admit (char const *addr, uint32_t now, uint64_t *ref) ;
 extern void dest_park (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now) ;

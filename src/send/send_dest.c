@@ -1,34 +1,27 @@
 /* Remote destinations' health, as Postfix's qmgr keeps its dead queues.
-   A destination is the domain of a job's recipients. A job whose every
-   recipient failed at the connection level (remote marks the text with
-   SITE_MARK) makes it dead: its due mail is deferred in memory without
-   starting anything, one probe job goes at the backoff, and the first
-   job that reaches a server makes it alive and releases what it parked.
-   A destination not seen since send started takes one job first, its
-   other due mail held until that job's result. Nothing here is on
-   disk: a restart probes again. */
+   A destination is a static route's target, else the domain of a job's
+   recipients (dest_key). A job whose every recipient failed at the
+   connection level (remote marks the text with SITE_MARK) makes it
+   dead: its due mail is deferred without starting anything, one probe
+   job goes at the backoff, and the first job that reaches a server
+   makes it alive and releases what it parked. A destination not seen
+   since send started takes one job first, its other due mail held
+   until that job's result. The health is in memory only: a restart
+   probes again. */
 
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <skalibs/genalloc.h>
-#include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
-#include "route.h"
 #include "sitefail.h"
 #include "send.h"
 
-/* a domain (RFC 1035), as remote's */
-#define DEST_NAME_MAX 255
+#define DEST_NAME_MAX DEST_KEY_MAX
 /* the last failure's text kept, for a recipient that expires meanwhile */
 #define DEST_TEXT_MAX 200
 /* hash buckets: a power of two, DEST_MAX / 0.6 */
 #define DEST_BUCKETS 16384
-/* domain -> destination cache: a static route's lookup opens the cdb
-   (up to a lookup per label), so its answer is kept this long; a
-   changed route counts within that time */
-#define KEY_CACHE 1024
-#define KEY_TTL 60
 /* a deferral behind a dead destination, as its result text */
 #define DEFER_TEXT "destination dead: "
 /* a parked list is compacted when it holds this many times the valid
@@ -71,43 +64,6 @@ static uint32_t hash (char const *s, size_t len)
     h ^= c ; h *= 16777619u ;
   }
   return h & (DEST_BUCKETS - 1) ;
-}
-
-struct keyslot { char dom[DEST_NAME_MAX + 1] ; char key[DEST_NAME_MAX + 1] ; uint32_t at ; } ;
-static struct keyslot keycache[KEY_CACHE] ;
-
-/* The destination of addr: "route " and the static route's value when
-   control/routes.cdb sends its domain somewhere (every domain routed
-   there shares that host's health, as Postfix's queues are per
-   nexthop), else its domain, lowercased. */
-static char const *key_of (char const *addr, size_t *len, uint32_t now)
-{
-  char const *at = strrchr(addr, '@') ;
-  char const *d = at ? at + 1 : "" ;
-  size_t dlen = strlen(d) ;
-  struct keyslot *k ;
-  stralloc v = STRALLOC_ZERO ;
-  if (dlen > DEST_NAME_MAX) dlen = DEST_NAME_MAX ;
-  k = keycache + hash(d, dlen) % KEY_CACHE ;
-  if (k->at && now - k->at < KEY_TTL && !strncasecmp(k->dom, d, dlen) && !k->dom[dlen])
-  {
-    *len = strlen(k->key) ;
-    return k->key ;
-  }
-  for (size_t i = 0 ; i < dlen ; i++) k->dom[i] = d[i] >= 'A' && d[i] <= 'Z' ? d[i] + 'a' - 'A' : d[i] ;
-  k->dom[dlen] = 0 ;
-  k->at = now ? now : 1 ;
-  /* an unreadable table or an overlong route: the domain alone */
-  if (route_static(k->dom, &v) > 0 && v.len && v.len + 6 <= DEST_NAME_MAX)
-  {
-    memcpy(k->key, "route ", 6) ;
-    memcpy(k->key + 6, v.s, v.len) ;
-    k->key[6 + v.len] = 0 ;
-  }
-  else memcpy(k->key, k->dom, dlen + 1) ;
-  stralloc_free(&v) ;
-  *len = strlen(k->key) ;
-  return k->key ;
 }
 
 static struct dest *at (int32_t k)
@@ -154,7 +110,7 @@ static int32_t victim (void)
 static struct dest *get (char const *addr, int make, uint32_t now)
 {
   size_t len ;
-  char const *name = key_of(addr, &len, now) ;
+  char const *name = dest_key(addr, &len, now) ;
   uint32_t h = hash(name, len) ;
   int32_t k ;
   struct dest *d ;
