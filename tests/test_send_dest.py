@@ -41,8 +41,10 @@ class DestTest(unittest.TestCase):
         self.inst.control("timeoutremote", "5\n")
         # no retry comes by itself during a test: rounds are SIGALRMs
         self.inst.control("retrybase", "100000\n")
-        self.inst.control("backoffmin", "1\n")
-        self.inst.control("backoffmax", "2\n")
+        # nor a probe: a probe comes by SIGALRM only (a slow start-up
+        # must not see the backoff pass and probe twice in one round)
+        self.inst.control("backoffmin", "600\n")
+        self.inst.control("backoffmax", "1200\n")
         self.port = free_port()
         self.inst.table("routes", f"dead.test [127.0.0.1]:{self.port}\ndead2.test [127.0.0.1]:{self.port}\n"
                                   f"live.test [127.0.0.1]:{self.port}\n")
