@@ -199,8 +199,11 @@ class QueueToolsTest(unittest.TestCase):
         """runs a tool of the instance with control/slowafter set so that
         phase 1 is in the slow lane and phase 2 in the fast one: phase 1
         ended 3 s before phase 2 began, and a run takes well under that"""
-        with open(cls.inst.path("control", "slowafter"), "w") as f:
+        # atomically: send may be reading it as it starts
+        tmp = cls.inst.path("control", "slowafter.tmp")
+        with open(tmp, "w") as f:
             f.write(f"{int(time.time()) - cls.p1_end}\n")
+        os.rename(tmp, cls.inst.path("control", "slowafter"))
         p = subprocess.run([os.path.join(cls.inst.bin, args[0])] + list(args[1:]),
                            capture_output=True, env=cls.inst.env, timeout=120, preexec_fn=preexec)
         if check:

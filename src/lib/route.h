@@ -45,4 +45,11 @@ extern int route_domain (route *r, char const *dom, size_t len) ;
    local, its local name the address lowercased. */
 extern enum route_kind route_classify (route *r, char *local, size_t *n, char const *addr, size_t len) ;
 
+/* control/routes.cdb (remote(8)): where a remote domain's mail goes
+   instead of its MX */
+#define ROUTE_STATIC "control/routes.cdb"
+/* The static route of domain: its own entry, each parent's as
+   ".parent", then "*". 1 and the value in v, 0 if none, -1 with errno. */
+extern int route_static (char const *domain, stralloc *v) ;
+
 #endif

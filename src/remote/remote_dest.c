@@ -7,23 +7,12 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/tai.h>
 #include <skalibs/types.h>
-#include "table.h"
+#include "route.h"
 #include "remote.h"
 
-#define ROUTES "control/routes.cdb"
+#define ROUTES ROUTE_STATIC
 /* addresses kept per host name */
 #define ADDRS_PER_NAME 8
-
-/* the domain, each parent as ".parent", then "*" */
-static int route_lookup (char const *domain, stralloc *v)
-{
-  size_t len = strlen(domain) ;
-  int r = table_lookup(ROUTES, domain, len, v) ;
-  for (size_t i = 0 ; !r && i < len ; i++)
-    if (domain[i] == '.') r = table_lookup(ROUTES, domain + i, len - i, v) ;
-  if (!r) r = table_lookup(ROUTES, "*", 1, v) ;
-  return r ;
-}
 
 /* "1.2.3.4", "::1" or "IPv6:::1" (RFC 5321 4.1.3), whole */
 static int literal (char const *s, size_t len, ip46 *ip)
@@ -72,7 +61,7 @@ unsigned int dest_find (remote_ctx *c, remote_dest *d, unsigned int max)
   int usemx = 1, routed = 0 ;
   size_t tlen = strlen(c->domain) ;
   tain deadline ;
-  int r = route_lookup(c->domain, &v) ;
+  int r = route_static(c->domain, &v) ;
 
   if (r < 0) { result_all(c, 'Z', "4.3.0 unable to read " ROUTES, "", "") ; return 0 ; }
   if (tlen > REMOTE_NAME_MAX) { result_all(c, 'D', "5.1.2 domain name too long", "", "") ; return 0 ; }

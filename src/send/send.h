@@ -14,9 +14,12 @@ enum lane { LANE_FAST, LANE_SLOW } ;
 enum chan { CHAN_LOCAL, CHAN_REMOTE } ;
 enum phase { PH_ACTIVE, PH_BOUNCING, PH_REMOVING } ;
 
-/* Most messages held in memory: each costs ~200 bytes plus its strings.
-   At the bound send stops asking record for new mail, which waits in todo. */
-#define SEND_MSG_MAX 1000000
+/* Most messages held in memory: each costs ~290 bytes with one
+   recipient (measured, bench/README.md), so ~1.2 GB at the bound. At the
+   bound send stops asking record for new mail, which waits in todo: the
+   bound is above the 10^6 queued messages send must serve at full speed
+   (DESIGN lesson 1). */
+#define SEND_MSG_MAX 4000000
 /* how often send asks record to look at todo even without a trigger */
 #define TODO_RESCAN 60
 /* concurrent bounce programs */
@@ -116,16 +119,20 @@ extern uint32_t sched_next (void) ;   /* 0: nothing waits */
 extern unsigned long sched_waiting (void) ;
 extern enum lane rcpt_lane (struct msg const *m, struct rcpt const *r, uint32_t now) ;
 
-/* send_dest.c: each remote destination's health (send(8)).
+/* send_dest.c: each remote destination's health (send(8)): a static
+   route's target, else the recipients' domain.
    Destinations tracked: past this, the alive one used least recently
    with nothing running or parked is forgotten; if none is, a new
    destination goes untracked (treated as alive). */
 #define DEST_MAX 10000
+/* a destination's name: a domain (RFC 1035), or "route " and a route */
+#define DEST_KEY_MAX 255
+extern char const *dest_key (char const *addr, size_t *len, uint32_t now) ;
 enum dest_verdict { DV_START, DV_PROBE, DV_HOLD, DV_DEFER } ;
-extern enum dest_verdict dest_admit (char const *addr, uint32_t now) ;
-extern void dest_park (char const *addr, struct msg *m, unsigned int i, int held) ;
+extern enum dest_verdict dest_admit (char const *addr, uint32_t now, uint64_t *ref) ;
+extern void dest_park (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now) ;
 extern void dest_wait (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now) ;
-extern void dest_result (char const *addr, int probe, int sitefail, char const *text, uint32_t now) ;
+extern void dest_result (char const *addr, uint64_t ref, int probe, int sitefail, char const *text, uint32_t now) ;
 extern void dest_alarm (void) ;
 extern unsigned long dest_count (unsigned long *dead) ;
 extern int dest_defer_rcpt (struct msg *m, unsigned int i, char const *text, uint32_t now) ;
@@ -133,7 +140,7 @@ extern int dest_sitefail (char const *text) ;
 
 /* send_jobs.c */
 extern unsigned long jobs_running (void) ;
-extern int job_start (struct msg *m, uint32_t const *idx, unsigned int n, enum chan chan, enum lane lane, int probe) ;
+extern int job_start (struct msg *m, uint32_t const *idx, unsigned int n, enum chan chan, enum lane lane, int probe, uint64_t dest) ;
 extern void job_result (char const *s, size_t len, uint32_t now) ;
 
 /* send_msg.c */

@@ -1,12 +1,13 @@
 /* Remote destinations' health, as Postfix's qmgr keeps its dead queues.
-   A destination is the domain of a job's recipients. A job whose every
-   recipient failed at the connection level (remote marks the text with
-   SITE_MARK) makes it dead: its due mail is deferred in memory without
-   starting anything, one probe job goes at the backoff, and the first
-   job that reaches a server makes it alive and releases what it parked.
-   A destination not seen since send started takes one job first, its
-   other due mail held until that job's result. Nothing here is on
-   disk: a restart probes again. */
+   A destination is a static route's target, else the domain of a job's
+   recipients (dest_key). A job whose every recipient failed at the
+   connection level (remote marks the text with SITE_MARK) makes it
+   dead: its due mail is deferred without starting anything, one probe
+   job goes at the backoff, and the first job that reaches a server
+   makes it alive and releases what it parked. A destination not seen
+   since send started takes one job first, its other due mail held
+   until that job's result. The health is in memory only: a restart
+   probes again. */
 
 #include <stdint.h>
 #include <string.h>
@@ -16,12 +17,13 @@
 #include "sitefail.h"
 #include "send.h"
 
-/* a domain (RFC 1035), as remote's */
-#define DEST_NAME_MAX 255
+#define DEST_NAME_MAX DEST_KEY_MAX
 /* the last failure's text kept, for a recipient that expires meanwhile */
 #define DEST_TEXT_MAX 200
 /* hash buckets: a power of two, DEST_MAX / 0.6 */
 #define DEST_BUCKETS 16384
+/* a deferral behind a dead destination, as its result text */
+#define DEFER_TEXT "destination dead: "
 /* a parked list is compacted when it holds this many times the valid
    entries it held at its last compaction (stale ones: rescheduled since) */
 #define PARK_SLACK 2
@@ -34,6 +36,7 @@ struct dest
 {
   char name[DEST_NAME_MAX + 1] ;  /* lowercased */
   int32_t next ;                  /* bucket chain */
+  uint32_t serial ;               /* which use of this slot: a job's ref */
   unsigned char inuse ;
   unsigned char state ;
   unsigned char probing ;         /* a probe job runs */
@@ -48,6 +51,7 @@ struct dest
 static genalloc dests = GENALLOC_ZERO ;  /* struct dest */
 static int32_t buckets[DEST_BUCKETS] ;
 static unsigned long ntracked = 0, ndead = 0 ;
+static uint32_t serials = 0 ;
 static int ready = 0 ;
 
 static uint32_t hash (char const *s, size_t len)
@@ -60,15 +64,6 @@ static uint32_t hash (char const *s, size_t len)
     h ^= c ; h *= 16777619u ;
   }
   return h & (DEST_BUCKETS - 1) ;
-}
-
-static char const *domain_of (char const *addr, size_t *len)
-{
-  char const *at = strrchr(addr, '@') ;
-  char const *d = at ? at + 1 : "" ;
-  *len = strlen(d) ;
-  if (*len > DEST_NAME_MAX) *len = DEST_NAME_MAX ;
-  return d ;
 }
 
 static struct dest *at (int32_t k)
@@ -115,7 +110,7 @@ static int32_t victim (void)
 static struct dest *get (char const *addr, int make, uint32_t now)
 {
   size_t len ;
-  char const *name = domain_of(addr, &len) ;
+  char const *name = dest_key(addr, &len, now) ;
   uint32_t h = hash(name, len) ;
   int32_t k ;
   struct dest *d ;
@@ -147,6 +142,7 @@ static struct dest *get (char const *addr, int make, uint32_t now)
   for (size_t i = 0 ; i < len ; i++)
     d->name[i] = name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 'a' - 'A' : name[i] ;
   d->inuse = 1 ;
+  d->serial = ++serials ? serials : ++serials ;
   d->state = DS_NEW ;
   d->used = now ;
   d->next = buckets[h] ;
@@ -155,23 +151,30 @@ static struct dest *get (char const *addr, int make, uint32_t now)
   return d ;
 }
 
-enum dest_verdict dest_admit (char const *addr, uint32_t now)
+static void log_dest (char const *what, struct dest const *d) ;
+
+/* *ref names the destination for the job's result, even if the route
+   changes meanwhile: 0 when untracked */
+enum dest_verdict dest_admit (char const *addr, uint32_t now, uint64_t *ref)
 {
   struct dest *d = get(addr, 1, now) ;
+  *ref = 0 ;
   if (!d) return DV_START ;
+  *ref = (uint64_t)d->serial << 32 | (uint32_t)(d - at(0)) ;
   d->used = now ;
   switch (d->state)
   {
     case DS_ALIVE : return DV_START ;
     case DS_NEW :
       if (d->probing) return DV_HOLD ;
-      d->probing = 1 ;
-      return DV_PROBE ;
+      break ;
     default :
       if (d->probing || now < d->probeat) return DV_DEFER ;
-      d->probing = 1 ;
-      return DV_PROBE ;
+      break ;
   }
+  d->probing = 1 ;
+  log_dest("probe", d) ; log_end() ;
+  return DV_PROBE ;
 }
 
 static void compact (struct dest *d)
@@ -190,9 +193,9 @@ static void compact (struct dest *d)
 
 /* held: due, waiting for a probe's result (not counted as a try);
    otherwise deferred and scheduled, parked to be released early */
-void dest_park (char const *addr, struct msg *m, unsigned int i, int held)
+void dest_park (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now)
 {
-  struct dest *d = get(addr, 0, 0) ;
+  struct dest *d = get(addr, 0, now) ;
   struct park p = { m, i, m->rcpts[i].seq, (unsigned char)held } ;
   if (!d) return ;
   if (genalloc_len(struct park, &d->parked) >= PARK_SLACK * (d->parkvalid > 64 ? d->parkvalid : 64)) compact(d) ;
@@ -200,16 +203,24 @@ void dest_park (char const *addr, struct msg *m, unsigned int i, int held)
   m->refs++ ;
 }
 
-/* A try that starts nothing: counted and scheduled as a deferral, in
-   memory only (the state file keeps the last real try). 1 if the
-   recipient waits again, 0 if it expired (failed for good, recorded). */
+/* A try that starts nothing: counted, recorded (a temporary status:
+   record writes it without an fsync) and scheduled as a deferral, with
+   the destination's last failure. 1 if the recipient waits again, 0 if
+   it expired (failed for good). */
 int dest_defer_rcpt (struct msg *m, unsigned int i, char const *text, uint32_t now)
 {
   struct rcpt *r = m->rcpts + i ;
+  char buf[sizeof DEFER_TEXT + DEST_TEXT_MAX] ;
+  size_t tlen = strlen(text) ;
+  if (tlen > DEST_TEXT_MAX) tlen = DEST_TEXT_MAX ;
+  memcpy(buf, DEFER_TEXT, sizeof DEFER_TEXT - 1) ;
+  memcpy(buf + sizeof DEFER_TEXT - 1, text, tlen) ;
+  tlen += sizeof DEFER_TEXT - 1 ;
   r->attempts += r->attempts < STATE_ATTEMPTS_MAX ;
   r->lasttry = now ;
   if (now - m->birth < conf.lifetime)
   {
+    msg_update(m, i, buf, tlen) ;
     sched_retry(m, i, now) ;
     return 1 ;
   }
@@ -218,8 +229,8 @@ int dest_defer_rcpt (struct msg *m, unsigned int i, char const *text, uint32_t n
   m->failed++ ;
   log_start("expired msg ") ; log_add(m->id) ;
   log_add(" to ") ; log_addb(RCPT_ADDR(m, r), strlen(RCPT_ADDR(m, r))) ;
-  log_add(": 4.4.7 queue lifetime exceeded: destination dead: ") ;
-  log_addb(text, strlen(text)) ;
+  log_add(": 4.4.7 queue lifetime exceeded: ") ;
+  log_addb(buf, tlen) ;
   log_end() ;
   msg_update(m, i, "4.4.7 queue lifetime exceeded: destination dead", 47) ;
   msg_check(m, now) ;
@@ -230,9 +241,9 @@ int dest_defer_rcpt (struct msg *m, unsigned int i, char const *text, uint32_t n
    deferred; parked either way */
 void dest_wait (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now)
 {
-  struct dest *d = get(addr, 0, 0) ;
+  struct dest *d = get(addr, 0, now) ;
   if (!held && !dest_defer_rcpt(m, i, d ? d->text : "", now)) return ;
-  dest_park(addr, m, i, held) ;
+  dest_park(addr, m, i, held, now) ;
 }
 
 static void log_dest (char const *what, struct dest const *d)
@@ -243,9 +254,11 @@ static void log_dest (char const *what, struct dest const *d)
 
 /* one remote job's outcome: sitefail if every recipient failed at the
    connection level, else the job reached a server */
-void dest_result (char const *addr, int probe, int sitefail, char const *text, uint32_t now)
+void dest_result (char const *addr, uint64_t ref, int probe, int sitefail, char const *text, uint32_t now)
 {
-  struct dest *d = get(addr, 1, now) ;
+  uint32_t k = (uint32_t)ref ;
+  struct dest *d = ref && k < genalloc_len(struct dest, &dests) && at(k)->inuse && at(k)->serial == ref >> 32
+    ? at(k) : get(addr, 1, now) ;
   struct park *s ;
   size_t n ;
   if (!d) return ;
@@ -272,19 +285,15 @@ void dest_result (char const *addr, int probe, int sitefail, char const *text, u
     log_dest(was == DS_DEAD ? "probe failed" : "dead", d) ;
     log_add(": next probe in ") ; log_addu(d->backoff) ; log_add(" s: ") ;
     log_addb(text, tlen) ; log_end() ;
-    /* what waited for this probe is deferred now, and stays parked */
+    /* what waited for this probe is due again: the ready queues defer
+       it (at record's pace) and park it again */
     for (size_t i = 0 ; i < n ; i++)
     {
       struct park p = s[i] ;
-      if (!park_valid(&p)) { p.m->refs-- ; msg_release(p.m) ; continue ; }
-      if (p.held)
-      {
-        if (!dest_defer_rcpt(p.m, p.i, d->text, now)) { p.m->refs-- ; msg_release(p.m) ; continue ; }
-        p.held = 0 ;
-        p.seq = p.m->rcpts[p.i].seq ;
-        s = genalloc_s(struct park, &d->parked) ;
-      }
-      s[kept++] = p ;
+      if (park_valid(&p) && !p.held) { s[kept++] = p ; continue ; }
+      if (park_valid(&p)) sched_rcpt(p.m, p.i, now) ;
+      p.m->refs-- ;
+      msg_release(p.m) ;
     }
     genalloc_setlen(struct park, &d->parked, kept) ;
     d->parkvalid = kept ;

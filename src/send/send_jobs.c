@@ -18,6 +18,7 @@ struct job
   unsigned char lane ;
   unsigned char chan ;
   unsigned char probe ; /* the one job let through to a dead or new destination */
+  uint64_t dest ;       /* dest_admit's ref */
 } ;
 
 static genalloc jobs = GENALLOC_ZERO ;   /* struct job; m == 0: free slot */
@@ -36,7 +37,7 @@ static uint32_t job_new (void)
     return j ;
   }
   {
-    struct job z = { 0, 0, 0, 0, 0, 0 } ;
+    struct job z = { 0, 0, 0, 0, 0, 0, 0 } ;
     if (!genalloc_append(struct job, &jobs, &z)) strerr_diefu1sys(111, "allocate") ;
   }
   return (uint32_t)genalloc_len(struct job, &jobs) - 1 ;
@@ -55,7 +56,7 @@ static void put_field (char letter, char const *s)
 
 /* "J<job> M<msg> F<sender>" then per recipient "T<addr>", and for
    lspawn "L<localname>" (lspawn(8), rspawn(8)) */
-int job_start (struct msg *m, uint32_t const *idx, unsigned int n, enum chan chan, enum lane lane, int probe)
+int job_start (struct msg *m, uint32_t const *idx, unsigned int n, enum chan chan, enum lane lane, int probe, uint64_t dest)
 {
   uint32_t j = job_new() ;
   struct job *job ;
@@ -64,7 +65,7 @@ int job_start (struct msg *m, uint32_t const *idx, unsigned int n, enum chan cha
   job->idx = alloc(n * sizeof *idx) ;
   if (!job->idx) strerr_diefu1sys(111, "allocate") ;
   memcpy(job->idx, idx, n * sizeof *idx) ;
-  job->m = m ; job->n = n ; job->lane = lane ; job->chan = chan ; job->probe = !!probe ;
+  job->m = m ; job->n = n ; job->lane = lane ; job->chan = chan ; job->probe = !!probe ; job->dest = dest ;
   fmt[uint32_fmt(fmt, j)] = 0 ;
   out.len = 0 ;
   put_field('J', fmt) ;
@@ -81,12 +82,6 @@ int job_start (struct msg *m, uint32_t const *idx, unsigned int n, enum chan cha
   child_put(&children[chan == CHAN_LOCAL ? C_LSPAWN : C_RSPAWN], out.s, out.len) ;
   m->busy += n ;
   running++ ;
-  if (probe)
-  {
-    char const *at = strrchr(RCPT_ADDR(m, m->rcpts + idx[0]), '@') ;
-    log_start("destination probe: ") ; log_addb(at ? at + 1 : "", at ? strlen(at + 1) : 0) ;
-    log_add(": delivery ") ; log_add(fmt) ; log_end() ;
-  }
   log_start("starting delivery ") ; log_add(fmt) ;
   log_add(": msg ") ; log_add(m->id) ;
   log_add(chan == CHAN_LOCAL ? " to local " : " to remote ") ;
@@ -163,10 +158,10 @@ void job_result (char const *s, size_t len, uint32_t now)
     char const *addr = RCPT_ADDR(job.m, job.m->rcpts + job.idx[0]) ;
     for (unsigned int k = 0 ; k < job.n && sitefail ; k++)
       sitefail = res[k][0] == 'Z' && dest_sitefail(res[k] + 1) ;
-    dest_result(addr, job.probe, sitefail, res[0] + 1, now) ;
+    dest_result(addr, job.dest, job.probe, sitefail, res[0] + 1, now) ;
     if (sitefail)
       for (unsigned int k = 0 ; k < job.n ; k++)
-        if (job.m->rcpts[job.idx[k]].status == ST_TODO) dest_park(addr, job.m, job.idx[k], 0) ;
+        if (job.m->rcpts[job.idx[k]].status == ST_TODO) dest_park(addr, job.m, job.idx[k], 0, now) ;
   }
   alloc_free(job.idx) ;
   msg_check(job.m, now) ;

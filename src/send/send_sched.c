@@ -24,6 +24,10 @@ static int entry_valid (struct entry const *e)
    over turns, so fresh mail's pipes and jobs are served in between */
 #define SCHED_SLICE 10000
 static int more = 0 ;   /* a turn stopped at the slice: the next comes at once */
+/* requests waiting in record past which remote recipients wait: a round
+   of deferrals to a dead destination (one update each) goes at record's
+   pace, and a scan for fresh mail never queues behind more than this */
+#define RECORD_BACKLOG 2000
 
 struct fifo { genalloc q ; size_t head ; } ;  /* of struct entry */
 static struct fifo ready[2][2] ;
@@ -177,7 +181,7 @@ static int same_domain (char const *a, char const *b)
 
 /* the recipient of e, and the message's other remote recipients due now
    at its domain, up to JOB_RCPT_MAX: one job, one SMTP transaction */
-static void start_remote (struct entry const *e, enum lane lane, uint32_t now, int probe)
+static void start_remote (struct entry const *e, enum lane lane, uint32_t now, int probe, uint64_t dest)
 {
   struct msg *m = e->m ;
   char const *addr = RCPT_ADDR(m, m->rcpts + e->i) ;
@@ -190,7 +194,7 @@ static void start_remote (struct entry const *e, enum lane lane, uint32_t now, i
     if (i == e->i || r->channel == CH_LOCAL || r->status != ST_TODO || r->busy || r->nexttry > now) continue ;
     if (same_domain(addr, RCPT_ADDR(m, r))) idx[n++] = i ;
   }
-  job_start(m, idx, n, CHAN_REMOTE, lane, probe) ;
+  job_start(m, idx, n, CHAN_REMOTE, lane, probe, dest) ;
 }
 
 void sched_dispatch (uint32_t now, int stopping)
@@ -205,21 +209,23 @@ void sched_dispatch (uint32_t now, int stopping)
       {
         char const *addr ;
         enum dest_verdict v ;
+        uint64_t ref ;
         if (idle >= SCHED_SLICE) { more = 1 ; return ; }
+        if (c == CHAN_REMOTE && children[C_RECORD].pending > RECORD_BACKLOG) return ;
         if (!fifo_pop(&ready[c][l], &e)) break ;
         idle++ ;
         if (!entry_valid(&e)) { msg_release(e.m) ; continue ; }
         if (c == CHAN_LOCAL)
         {
-          job_start(e.m, &e.i, 1, CHAN_LOCAL, (enum lane)l, 0) ;
+          job_start(e.m, &e.i, 1, CHAN_LOCAL, (enum lane)l, 0, 0) ;
           inflight[c][l]++ ;
           idle-- ;
           continue ;
         }
         addr = RCPT_ADDR(e.m, e.m->rcpts + e.i) ;
-        v = dest_admit(addr, now) ;
+        v = dest_admit(addr, now, &ref) ;
         if (v == DV_HOLD || v == DV_DEFER) { dest_wait(addr, e.m, e.i, v == DV_HOLD, now) ; continue ; }
-        start_remote(&e, (enum lane)l, now, v == DV_PROBE) ;
+        start_remote(&e, (enum lane)l, now, v == DV_PROBE, ref) ;
         inflight[c][l]++ ;
         idle-- ;
       }
