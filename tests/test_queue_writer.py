@@ -287,6 +287,10 @@ class WriterTest(unittest.TestCase):
         self.assertEqual(st["msgs"], n)
         self.assertGreater(st["maxgroup"], 1, st)
         self.assertLess(st["rounds"], n, st)
+        # a round's messages share their subdirectory (one directory
+        # fsync per tree per round), the next round takes the next one
+        subdirs = {os.path.basename(os.path.dirname(p)) for p in self.home.files("todo").values()}
+        self.assertLessEqual(len(subdirs), st["rounds"], (subdirs, st))
 
     def test_fsyncs_before_rename_before_answer(self):
         """strace -f of the writer under 8 concurrent clients: for each

@@ -23,6 +23,10 @@ extern unsigned int const auto_split ;
 
 /* writes a new id (NUL-terminated) into s, QUEUE_ID_MAX+1 bytes; returns its length */
 extern size_t queue_id_make (char *s) ;
+/* the same, in subdirectory sub (0 .. auto_split-1) where it can:
+   queue-writer puts one commit round's messages in one subdirectory, so
+   the round fsyncs one body and one todo directory */
+extern size_t queue_id_make_in (char *s, unsigned int sub) ;
 /* its injection time: the id's first 8 hex digits (a valid id) */
 extern uint32_t queue_id_birth (char const *id) ;
 /* 1 if s is well-formed as an id */

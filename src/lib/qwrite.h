@@ -35,9 +35,9 @@ struct qwrite_msg_s
 } ;
 #define QWRITE_MSG_ZERO { "", -1, -1, 0, 0, 0, 0 }
 
-/* makes a new id and creates its body file exclusively; 1, or 0 with
-   errno and m->code set */
-extern int qwrite_body (qwrite_msg *m) ;
+/* makes a new id (in subdirectory sub if sub >= 0) and creates its
+   body file exclusively; 1, or 0 with errno and m->code set */
+extern int qwrite_body (qwrite_msg *m, int sub) ;
 /* the Received line a queued body starts with; returns its length */
 extern size_t qwrite_received (char *s, pid_t pid, uid_t uid) ;
 /* the qexit code of an envelope error */

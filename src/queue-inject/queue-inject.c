@@ -100,7 +100,7 @@ int main (void)
   if (home_chdir() < 0) die(QX_HOME, "chdir to home") ;
   if (control_readuint(&databytes, "databytes", QWRITE_DATABYTES_DEFAULT) < 0)
     die(QX_CONTROL, "read control/databytes") ;
-  if (!qwrite_body(&m)) die(m.code, errno == EEXIST ? "find a free message id" : "create body") ;
+  if (!qwrite_body(&m, -1)) die(m.code, errno == EEXIST ? "find a free message id" : "create body") ;
   copy_message(databytes, uid) ;
   if (!qwrite_info(&env, uid, getpid())) die(QX_NOMEM, "allocate") ;
   read_envelope(&env) ;

@@ -81,7 +81,7 @@ static void new_client (int fd)
     return ;
   }
   c->uid = cred.uid ;
-  if (!qwrite_body(&c->m))
+  if (!qwrite_body(&c->m, (int)qw_sub))
   {
     strerr_warnwu1sys(errno == EEXIST ? "find a free message id" : "create body") ;
     qw_answer(c, c->m.code) ;

@@ -55,6 +55,10 @@ struct qw_client_s
 } ;
 
 extern unsigned long qw_databytes ;
+/* the subdirectory new messages go to; the next one after each commit
+   round, so a round's messages share their directories and the queue
+   still spreads over every subdirectory */
+extern unsigned int qw_sub ;
 
 /* reads what the client sent and moves it on; 1 to keep it, 0 when
    it has been answered with an error and closed */

@@ -5,6 +5,7 @@
 
 static qwrite_msg batch[QW_CLIENTS_MAX] ;
 static unsigned long rounds, msgs, failed, maxgroup, fsyncs ;
+unsigned int qw_sub = 0 ;
 
 /* One round: every client whose envelope is whole. Each gets its answer
    only after qwrite_commit made its message durable (or gave it up). */
@@ -15,6 +16,7 @@ void qw_commit (qw_client *c, unsigned int n, unsigned int par)
     if (c[i].fd >= 0 && c[i].state == Q_READY) batch[k++] = c[i].m ;
   if (!k) return ;
   fsyncs += qwrite_commit(batch, k, par) ;
+  qw_sub = (qw_sub + 1) % auto_split ;
   rounds++ ; msgs += k ;
   if (k > maxgroup) maxgroup = k ;
   k = 0 ;
