@@ -95,8 +95,9 @@ extern unsigned int wpool_fds (wpool const *p, iopause_fd *x, unsigned int *tok,
    socket fd; returns 1, or 0 with errno */
 extern int wpool_sendfd (int fd, int pass, char const *s, size_t len) ;
 /* receives one message of at most max bytes and the descriptor it
-   carries (*pass = -1 if none, close-on-exec if any); returns its
-   length, 0 at EOF, -1 with errno (EMSGSIZE: cut) */
-extern ssize_t wpool_recvfd (int fd, int *pass, char *s, size_t max) ;
+   carries (*pass = -1 if none, close-on-exec if any); flags as
+   recvmsg's (MSG_DONTWAIT); returns its length, 0 at EOF, -1 with
+   errno (EMSGSIZE: cut, the descriptor closed) */
+extern ssize_t wpool_recvfd (int fd, int *pass, char *s, size_t max, int flags) ;
 
 #endif

@@ -5,7 +5,7 @@
 #include <skalibs/djbunix.h>
 #include "wpool.h"
 
-ssize_t wpool_recvfd (int fd, int *pass, char *s, size_t max)
+ssize_t wpool_recvfd (int fd, int *pass, char *s, size_t max, int flags)
 {
   union { struct cmsghdr h ; char buf[CMSG_SPACE(sizeof(int))] ; } u ;
   struct iovec v = { .iov_base = s, .iov_len = max } ;
@@ -13,7 +13,7 @@ ssize_t wpool_recvfd (int fd, int *pass, char *s, size_t max)
   struct cmsghdr *c ;
   ssize_t r ;
   *pass = -1 ;
-  do r = recvmsg(fd, &m, MSG_CMSG_CLOEXEC) ;
+  do r = recvmsg(fd, &m, flags | MSG_CMSG_CLOEXEC) ;
   while (r < 0 && errno == EINTR) ;
   if (r <= 0) return r ;
   for (c = CMSG_FIRSTHDR(&m) ; c ; c = CMSG_NXTHDR(&m, c))

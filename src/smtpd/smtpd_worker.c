@@ -68,7 +68,7 @@ int smtpd_worker (void)
   for (;;)
   {
     int fd ;
-    ssize_t r = wpool_recvfd(ctl, &fd, vars, WPOOL_MSG_MAX) ;
+    ssize_t r = wpool_recvfd(ctl, &fd, vars, WPOOL_MSG_MAX, 0) ;
     if (!r) return 0 ;
     if (r < 0) strerr_diefu1sys(111, "receive a session from the listener") ;
     if (fd < 0) strerr_dief1x(111, "a message from the listener without a connection") ;

@@ -31,7 +31,7 @@ static int worker (char const *name)
   for (;;)
   {
     int fd ;
-    ssize_t r = wpool_recvfd(0, &fd, buf, sizeof buf) ;
+    ssize_t r = wpool_recvfd(0, &fd, buf, sizeof buf, 0) ;
     if (!r) return 0 ;
     if (r < 0 || fd < 0) return 111 ;
     if (allwrite(fd, buf, (size_t)r) < (size_t)r) return 111 ;
