@@ -274,6 +274,15 @@ class Instance:
         return found
 
 
+def free_port(host="127.0.0.1"):
+    """a TCP port nothing listens on now, on host (IPv4 or IPv6)"""
+    import socket
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(fam) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
 def wait_for(cond, timeout, step=0.1):
     """polls cond() until true or timeout seconds; returns its last value"""
     import time

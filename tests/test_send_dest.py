@@ -6,11 +6,10 @@ none twice, when a server comes up there; a recipient's own 4xx or 5xx
 leaves its destination alive."""
 import os
 import re
-import socket
 import time
 import unittest
 
-from harness import Instance, envelope, maildir_count, wait_for
+from harness import Instance, envelope, free_port, maildir_count, wait_for
 from receiver import GreetingServer, Receiver
 
 SENDER = "demo@example.test"
@@ -20,12 +19,6 @@ N = 50
 def message(n, to):
     return (f"From: {SENDER}\nTo: {to}\nSubject: dest {n}\n"
             f"Message-ID: <{n}.dest@example.test>\n\nbody of {n}\n").encode()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class DestTest(unittest.TestCase):

@@ -15,7 +15,7 @@ import unittest
 
 import harness
 import test_service
-from harness import Home, wait_for
+from harness import Home, free_port, wait_for
 
 LISTEN = os.path.join(harness.BIN, "smtpd-listen")
 SMTPD = os.path.join(harness.BIN, "smtpd")
@@ -32,13 +32,6 @@ RULES = {
     b"::1": b"+RELAYCLIENT=\0",
     b"": b"",
 }
-
-
-def free_port(host="127.0.0.1"):
-    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(fam) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def write_rules(path, rules):
