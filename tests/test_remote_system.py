@@ -109,6 +109,8 @@ class RemoteSystemTest(RemoteSystemCase):
         self.assertIn(message(1).replace(b"\n", b"\r\n"), data)
         self.assertEqual(b[0].data, data)
         self.assertEqual(a[0].helo, "postern.test")
+        # the receiver has the data before remote's result reaches the log
+        wait_for(lambda: len(re.findall(r"delivery \d+: success: mx\.[ab]\.test\[", self.log())) >= 3, 20)
         log = self.log()
         self.assertRegex(log, r"starting delivery \d+: msg \S+ to remote x@a\.test y@a\.test\n")
         self.assertRegex(log, r"starting delivery \d+: msg \S+ to remote z@b\.test\n")

@@ -150,9 +150,11 @@ class SendTest(unittest.TestCase):
         self.assertTrue(all(int(s[2]) <= 2 for s in status))
 
     def test_kill9_and_restart_loses_nothing(self):
-        self.inst.start()
         n = 5000
+        # queued before send starts: delivery keeps pace with injection,
+        # so the kill must come while a full queue is being delivered
         self.inject_many([message(i) for i in range(n)])
+        self.inst.start()
         wait_for(lambda: maildir_count(self.maildir) >= n // 3, 120)
         self.inst.kill9()
         at_kill = maildir_count(self.maildir)
