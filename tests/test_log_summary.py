@@ -399,16 +399,24 @@ class HandWrittenLogTest(unittest.TestCase):
         ET.parse(os.path.join(self.tmp, "e.svg"))
 
 
+def rotated(d):
+    return sorted(n for n in os.listdir(d) if re.match(r"^@[0-9a-f]{24}\.s$", n))
+
+
 def read_log(d):
-    """the stamped lines of a cyclog directory, in order"""
-    names = sorted(n for n in os.listdir(d) if re.match(r"^@[0-9a-f]{24}\.s$", n))
-    if os.path.exists(os.path.join(d, "current")):
-        names.append("current")
-    out = []
-    for n in names:
-        with open(os.path.join(d, n), "rb") as f:
-            out += [line for line in f.read().decode(errors="replace").splitlines() if STAMPED.match(line)]
-    return out
+    """the stamped lines of a cyclog directory, in order; cyclog may
+    rotate current while this reads, so a vanished file means list again"""
+    while True:
+        names = rotated(d)
+        out = []
+        try:
+            for n in names + ["current"]:
+                with open(os.path.join(d, n), "rb") as f:
+                    out += [line for line in f.read().decode(errors="replace").splitlines() if STAMPED.match(line)]
+            return out
+        except FileNotFoundError:
+            if n == "current" and rotated(d) == names:
+                return out  # no current (yet), nothing rotated meanwhile
 
 
 def stamp_time(line):
