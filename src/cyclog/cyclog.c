@@ -27,14 +27,14 @@
    is left in a pipe is read up to this much (Linux's pipe-max-size) */
 #define CYCLOG_BATCH 1048576
 
-struct cyclog_s cy = { .fd = -1, .out = BUFFER_ZERO } ;
+struct cyclog_s cyclog_state = { .fd = -1, .out = BUFFER_ZERO } ;
 
 static char const *parse (int argc, char const *const *argv)
 {
   subgetopt l = SUBGETOPT_ZERO ;
   uint64_t linemax = 0 ;
-  cy.smax = CYCLOG_SIZE_DEFAULT ;
-  cy.nmax = CYCLOG_COUNT_DEFAULT ;
+  cyclog_state.smax = CYCLOG_SIZE_DEFAULT ;
+  cyclog_state.nmax = CYCLOG_COUNT_DEFAULT ;
   for (;;)
   {
     int opt = subgetopt_r(argc, argv, "hs:n:l:", &l) ;
@@ -45,11 +45,11 @@ static char const *parse (int argc, char const *const *argv)
         if (!buffer_putsflush(buffer_1, "usage: " CYCLOG_USAGE "\n")) strerr_diefu1sys(111, "write to stdout") ;
         _exit(0) ;
       case 's' :
-        if (!uint640_scan(l.arg, &cy.smax) || cy.smax < CYCLOG_SIZE_MIN)
+        if (!uint640_scan(l.arg, &cyclog_state.smax) || cyclog_state.smax < CYCLOG_SIZE_MIN)
           strerr_dief1x(100, "-s: a number of bytes, at least 4096") ;
         break ;
       case 'n' :
-        if (!uint0_scan(l.arg, &cy.nmax) || cy.nmax > CYCLOG_COUNT_MAX)
+        if (!uint0_scan(l.arg, &cyclog_state.nmax) || cyclog_state.nmax > CYCLOG_COUNT_MAX)
           strerr_dief1x(100, "-n: a number of files, at most 100000") ;
         break ;
       case 'l' :
@@ -61,10 +61,10 @@ static char const *parse (int argc, char const *const *argv)
   }
   if (argc - l.ind != 1 || !argv[l.ind][0]) strerr_dieusage(100, CYCLOG_USAGE) ;
   /* a record (stamp, line, marker, newline) must fit in an empty current */
-  if (linemax > cy.smax - CYCLOG_OVERHEAD) strerr_dief1x(100, "-l: at most -s minus 30") ;
+  if (linemax > cyclog_state.smax - CYCLOG_OVERHEAD) strerr_dief1x(100, "-l: at most -s minus 30") ;
   if (!linemax)
-    linemax = cy.smax - CYCLOG_OVERHEAD < CYCLOG_LINE_DEFAULT ? cy.smax - CYCLOG_OVERHEAD : CYCLOG_LINE_DEFAULT ;
-  cy.linemax = linemax ;
+    linemax = cyclog_state.smax - CYCLOG_OVERHEAD < CYCLOG_LINE_DEFAULT ? cyclog_state.smax - CYCLOG_OVERHEAD : CYCLOG_LINE_DEFAULT ;
+  cyclog_state.linemax = linemax ;
   return argv[l.ind] ;
 }
 
@@ -81,17 +81,17 @@ static void lock (char const *dir)
 
 static void start (char const *dir)
 {
-  size_t outlen = CYCLOG_OUT + cy.linemax + CYCLOG_OVERHEAD ;
+  size_t outlen = CYCLOG_OUT + cyclog_state.linemax + CYCLOG_OVERHEAD ;
   char *out ;
   if (mkdir(dir, 0755) < 0 && errno != EEXIST) strerr_diefu2sys(111, "create ", dir) ;
   if (chdir(dir) < 0) strerr_diefu2sys(111, "chdir to ", dir) ;
   lock(dir) ;
-  cy.part = alloc(cy.linemax) ;
+  cyclog_state.part = alloc(cyclog_state.linemax) ;
   /* a cbuffer holds one byte less than its storage */
   out = alloc(outlen + 1) ;
-  if (!cy.part || !out) strerr_diefu1sys(111, "allocate") ;
-  if (!buffer_init(&cy.out, &buffer_write, -1, out, outlen + 1)) strerr_diefu1sys(111, "set up a buffer") ;
-  cy.stamp[TIMESTAMP] = ' ' ;
+  if (!cyclog_state.part || !out) strerr_diefu1sys(111, "allocate") ;
+  if (!buffer_init(&cyclog_state.out, &buffer_write, -1, out, outlen + 1)) strerr_diefu1sys(111, "set up a buffer") ;
+  cyclog_state.stamp[TIMESTAMP] = ' ' ;
   cyclog_rotate_init() ;
   if (cyclog_open() < 0) strerr_diefu3sys(111, "open ", dir, "/current") ;
   if (ndelay_on(0) < 0) strerr_diefu1sys(111, "make stdin non-blocking") ;
@@ -115,7 +115,7 @@ static int input (void)
     }
     if (!r) return 1 ;
     tain_now_g() ;
-    timestamp_g(cy.stamp) ;
+    timestamp_g(cyclog_state.stamp) ;
     cyclog_lines(in, (size_t)r) ;
     total += (size_t)r ;
   }
@@ -148,7 +148,7 @@ int main (int argc, char const *const *argv)
         if (!s) break ;
         if (s == SIGTERM || s == SIGHUP) term = 1 ;
         /* multilog's and s6-log's "rotate now" */
-        else if (s == SIGALRM && cy.cursize) cyclog_rotate() ;
+        else if (s == SIGALRM && cyclog_state.cursize) cyclog_rotate() ;
       }
     /* on SIGTERM, what the writer already put in the pipe is read too */
     if (term || x[1].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) end = input() ;
@@ -156,7 +156,7 @@ int main (int argc, char const *const *argv)
     cyclog_report_cuts() ;
   }
   /* an unfinished line at the end is written with a newline */
-  if (cy.partlen) cyclog_record("", 0, 0) ;
+  if (cyclog_state.partlen) cyclog_record("", 0, 0) ;
   cyclog_sync() ;
   return end == 2 ? 111 : 0 ;
 }

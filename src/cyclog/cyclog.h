@@ -45,7 +45,7 @@ struct cyclog_s
   char stamp[TIMESTAMP + 1] ;  /* the last read's TAI64N label, then a space */
   tain lastrot ;           /* the last rotated file's name */
 } ;
-extern struct cyclog_s cy ;
+extern struct cyclog_s cyclog_state ;
 
 /* cyclog_line.c: splits input into records */
 extern void cyclog_lines (char const *s, size_t n) ;

@@ -19,8 +19,8 @@ int cyclog_open (void)
   int fd = open3("current", O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644) ;
   if (fd < 0) return -1 ;
   if (fstat(fd, &st) < 0) goto err ;
-  cy.fd = cy.out.fd = fd ;
-  cy.cursize = (uint64_t)st.st_size ;
+  cyclog_state.fd = cyclog_state.out.fd = fd ;
+  cyclog_state.cursize = (uint64_t)st.st_size ;
   if (st.st_size)
   {
     char c ;
@@ -28,8 +28,8 @@ int cyclog_open (void)
     if (pread(fd, &c, 1, st.st_size - 1) != 1) goto err ;
     if (c != '\n')
     {
-      buffer_putnoflush(&cy.out, "\n", 1) ;
-      cy.cursize++ ;
+      buffer_putnoflush(&cyclog_state.out, "\n", 1) ;
+      cyclog_state.cursize++ ;
     }
   }
   return 0 ;
@@ -56,7 +56,7 @@ void cyclog_flush (void)
 {
   char fmt[UINT_FMT] ;
   unsigned int tries = 0 ;
-  while (!buffer_flush(&cy.out)) cyclog_wait("write to current", &tries) ;
+  while (!buffer_flush(&cyclog_state.out)) cyclog_wait("write to current", &tries) ;
   if (!tries) return ;
   fmt[uint_fmt(fmt, tries)] = 0 ;
   strerr_warni3x("write to current succeeded after ", fmt, " retries") ;
@@ -68,17 +68,17 @@ void cyclog_sync (void)
 {
   unsigned int tries = 0 ;
   cyclog_flush() ;
-  while (fd_sync(cy.fd) < 0) cyclog_wait("fsync current", &tries) ;
+  while (fd_sync(cyclog_state.fd) < 0) cyclog_wait("fsync current", &tries) ;
   while (fsx_syncdir(".") < 0) cyclog_wait("fsync the log directory", &tries) ;
 }
 
 void cyclog_report_cuts (void)
 {
   char a[UINT64_FMT], b[UINT64_FMT], c[SIZE_FMT] ;
-  if (cy.cuts == cy.cutsreported) return ;
-  a[uint64_fmt(a, cy.cuts - cy.cutsreported)] = 0 ;
-  b[uint64_fmt(b, cy.cuts)] = 0 ;
-  c[size_fmt(c, cy.linemax)] = 0 ;
+  if (cyclog_state.cuts == cyclog_state.cutsreported) return ;
+  a[uint64_fmt(a, cyclog_state.cuts - cyclog_state.cutsreported)] = 0 ;
+  b[uint64_fmt(b, cyclog_state.cuts)] = 0 ;
+  c[size_fmt(c, cyclog_state.linemax)] = 0 ;
   strerr_warnw7x("cut ", a, " lines longer than ", c, " bytes (", b, " since start)") ;
-  cy.cutsreported = cy.cuts ;
+  cyclog_state.cutsreported = cyclog_state.cuts ;
 }

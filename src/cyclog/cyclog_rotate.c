@@ -47,7 +47,7 @@ void cyclog_rotate_init (void)
 {
   char old[NAME_LEN + 1], new[NAME_LEN + 1] ;
   if (scan(old, new) < 0) strerr_diefu1sys(111, "read the log directory") ;
-  if (new[0]) timestamp_scan(new, &cy.lastrot) ;
+  if (new[0]) timestamp_scan(new, &cyclog_state.lastrot) ;
 }
 
 /* Deletes the oldest rotated files until fewer than nmax are left, so
@@ -64,13 +64,13 @@ static void prune (void)
       strerr_warnwu1sys("read the log directory") ;
       return ;
     }
-    if (!n || (unsigned int)n < cy.nmax) return ;
+    if (!n || (unsigned int)n < cyclog_state.nmax) return ;
     if (unlink(old) < 0 && errno != ENOENT)
     {
       strerr_warnwu2sys("remove ", old) ;
       return ;
     }
-    if ((unsigned int)n - 1 < cy.nmax) return ;
+    if ((unsigned int)n - 1 < cyclog_state.nmax) return ;
   }
 }
 
@@ -82,7 +82,7 @@ static void newname (char *name)
   tain one = TAIN_ZERO ;
   one.nano = 1 ;
   tain_wallclock_read(&t) ;
-  if (!tain_less(&cy.lastrot, &t)) tain_add(&t, &cy.lastrot, &one) ;
+  if (!tain_less(&cyclog_state.lastrot, &t)) tain_add(&t, &cyclog_state.lastrot, &one) ;
   for (;;)
   {
     timestamp_fmt(name, &t) ;
@@ -90,7 +90,7 @@ static void newname (char *name)
     if (access(name, F_OK) < 0 && errno == ENOENT) break ;
     tain_add(&t, &t, &one) ;
   }
-  cy.lastrot = t ;
+  cyclog_state.lastrot = t ;
 }
 
 void cyclog_rotate (void)
@@ -100,10 +100,10 @@ void cyclog_rotate (void)
   cyclog_flush() ;
   /* a rotated file is never written again: it must be whole on disk
      before it takes its final name */
-  while (fd_sync(cy.fd) < 0) cyclog_wait("fsync current", &tries) ;
-  fd_close(cy.fd) ;
+  while (fd_sync(cyclog_state.fd) < 0) cyclog_wait("fsync current", &tries) ;
+  fd_close(cyclog_state.fd) ;
   prune() ;
-  if (!cy.nmax)
+  if (!cyclog_state.nmax)
     while (unlink("current") < 0 && errno != ENOENT) cyclog_wait("remove current", &tries) ;
   else
   {

@@ -10,7 +10,7 @@
 #include <skalibs/types.h>
 #include "log-summary.h"
 
-struct summary sum ;
+struct summary logsum_totals ;
 static struct source sources[SUMMARY_DIRS_MAX] ;
 
 static unsigned int parse (int argc, char const *const *argv, char const **svg, char const **dirs)
@@ -41,8 +41,8 @@ static unsigned int parse (int argc, char const *const *argv, char const **svg, 
     dirs[n++] = argv[i] ;
   }
   if (!n) strerr_dieusage(100, SUMMARY_USAGE) ;
-  series_init(w) ;
-  sum.busy = -1 ;
+  logsum_series_init(w) ;
+  logsum_totals.busy = -1 ;
   return n ;
 }
 
@@ -53,7 +53,7 @@ int main (int argc, char const *const *argv)
   unsigned int n ;
   PROG = "log-summary" ;
   n = parse(argc, argv, &svg, dirs) ;
-  for (unsigned int i = 0 ; i < n ; i++) source_open(sources + i, dirs[i]) ;
+  for (unsigned int i = 0 ; i < n ; i++) logsum_source_open(sources + i, dirs[i]) ;
   /* merge: the oldest head line next; on a tie, the first directory */
   for (;;)
   {
@@ -61,10 +61,10 @@ int main (int argc, char const *const *argv)
     for (unsigned int i = 0 ; i < n ; i++)
       if (sources[i].have && (!src || sources[i].t < src->t)) src = sources + i ;
     if (!src) break ;
-    summary_line(src->t, src->line + TIMESTAMP + 1) ;
-    source_next(src) ;
+    logsum_summary_line(src->t, src->line + TIMESTAMP + 1) ;
+    logsum_source_next(src) ;
   }
-  report_text() ;
-  if (svg) report_svg(svg) ;
+  logsum_report_text() ;
+  if (svg) logsum_report_svg(svg) ;
   return 0 ;
 }

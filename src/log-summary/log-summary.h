@@ -59,7 +59,7 @@ struct summary
   uint64_t starts, delivered, deferred, failed, expired, unmatched, untracked ;
   uint64_t bounces, bounce_deferrals, restarts ;
 } ;
-extern struct summary sum ;
+extern struct summary logsum_totals ;
 
 /* summary_source.c: one log directory, read line by line in order */
 struct source
@@ -78,17 +78,17 @@ struct source
   uint64_t t ;                  /* the line's stamp */
   int have ;                    /* line holds a stamped line */
 } ;
-extern void source_open (struct source *src, char const *dir) ;
-extern void source_next (struct source *src) ;
+extern void logsum_source_open (struct source *src, char const *dir) ;
+extern void logsum_source_next (struct source *src) ;
 
 /* summary_line.c: one stamped line, NUL-terminated, stamp removed */
-extern void summary_line (uint64_t t, char const *s) ;
+extern void logsum_summary_line (uint64_t t, char const *s) ;
 
 /* summary_hist.c: delays of successful deliveries, in ms */
-extern void hist_add (uint64_t ms) ;
-extern uint64_t hist_count (void) ;
-extern uint64_t hist_max (void) ;
-extern uint64_t hist_percentile (unsigned int p) ;
+extern void logsum_hist_add (uint64_t ms) ;
+extern uint64_t logsum_hist_count (void) ;
+extern uint64_t logsum_hist_max (void) ;
+extern uint64_t logsum_hist_percentile (unsigned int p) ;
 
 /* summary_dest.c: failing destinations */
 struct dest
@@ -101,11 +101,11 @@ struct dest
   char domain[SUMMARY_DOMAIN_MAX] ;
   char text[SUMMARY_TEXT_MAX] ;
 } ;
-extern void dest_add (char const *domain, size_t dlen, int failure, char const *text, size_t tlen) ;
+extern void logsum_dest_add (char const *domain, size_t dlen, int failure, char const *text, size_t tlen) ;
 /* the n most failing, most first, into top; returns how many */
-extern unsigned int dest_top (struct dest const **top, unsigned int n) ;
-extern unsigned int dest_count (void) ;
-extern uint64_t dest_evicted (void) ;
+extern unsigned int logsum_dest_top (struct dest const **top, unsigned int n) ;
+extern unsigned int logsum_dest_count (void) ;
+extern uint64_t logsum_dest_evicted (void) ;
 
 /* summary_series.c: per interval counts */
 struct interval
@@ -113,21 +113,21 @@ struct interval
   uint64_t delivered, deferred, failed ;
   int64_t queue ;               /* the most messages held, -1: no status line */
 } ;
-extern void series_init (uint64_t width) ;
-extern struct interval *series_at (uint64_t t) ;
-extern struct interval const *series_get (size_t *n, uint64_t *start, uint64_t *width) ;
-extern uint64_t series_asked (void) ;
+extern void logsum_series_init (uint64_t width) ;
+extern struct interval *logsum_series_at (uint64_t t) ;
+extern struct interval const *logsum_series_get (size_t *n, uint64_t *start, uint64_t *width) ;
+extern uint64_t logsum_series_asked (void) ;
 
 /* summary_report.c, summary_svg.c */
-extern void report_text (void) ;
-extern void report_svg (char const *file) ;
+extern void logsum_report_text (void) ;
+extern void logsum_report_svg (char const *file) ;
 
 /* summary_fmt.c: output helpers */
-extern size_t fmt_time (char *s, uint64_t sec) ;   /* "YYYY-MM-DD HH:MM:SS", UTC */
+extern size_t logsum_fmt_time (char *s, uint64_t sec) ;   /* "YYYY-MM-DD HH:MM:SS", UTC */
 #define FMT_TIME 20
-extern size_t fmt_fixed (char *s, uint64_t num, uint64_t den, unsigned int decimals) ;
+extern size_t logsum_fmt_fixed (char *s, uint64_t num, uint64_t den, unsigned int decimals) ;
 #define FMT_FIXED 32
-extern int put_pad (stralloc *sa, char const *s, size_t len, size_t width, int right) ;
-extern int put_u64 (stralloc *sa, uint64_t u, size_t width) ;
+extern int logsum_put_pad (stralloc *sa, char const *s, size_t len, size_t width, int right) ;
+extern int logsum_put_u64 (stralloc *sa, uint64_t u, size_t width) ;
 
 #endif

@@ -60,7 +60,7 @@ static struct dest *find (char const *domain, size_t dlen)
   return d ;
 }
 
-void dest_add (char const *domain, size_t dlen, int failure, char const *text, size_t tlen)
+void logsum_dest_add (char const *domain, size_t dlen, int failure, char const *text, size_t tlen)
 {
   struct dest *d ;
   if (dlen > SUMMARY_DOMAIN_MAX) dlen = SUMMARY_DOMAIN_MAX ;
@@ -87,7 +87,7 @@ static int cmp (void const *a, void const *b)
   return c ? c : (int)x->dlen - (int)y->dlen ;
 }
 
-unsigned int dest_top (struct dest const **top, unsigned int n)
+unsigned int logsum_dest_top (struct dest const **top, unsigned int n)
 {
   static struct dest const *all[SUMMARY_DEST_MAX] ;
   for (unsigned int i = 0 ; i < ntab ; i++) all[i] = tab + i ;
@@ -97,12 +97,12 @@ unsigned int dest_top (struct dest const **top, unsigned int n)
   return n ;
 }
 
-unsigned int dest_count (void)
+unsigned int logsum_dest_count (void)
 {
   return ntab ;
 }
 
-uint64_t dest_evicted (void)
+uint64_t logsum_dest_evicted (void)
 {
   return evicted ;
 }

@@ -9,7 +9,7 @@
    formatted here. Times are UTC: the message ids are, and a report
    read elsewhere means the same. */
 
-size_t fmt_time (char *s, uint64_t sec)
+size_t logsum_fmt_time (char *s, uint64_t sec)
 {
   struct tm tm ;
   time_t t = (time_t)sec ;
@@ -18,7 +18,7 @@ size_t fmt_time (char *s, uint64_t sec)
 }
 
 /* num / den, rounded to the nearest, with this many decimals */
-size_t fmt_fixed (char *s, uint64_t num, uint64_t den, unsigned int decimals)
+size_t logsum_fmt_fixed (char *s, uint64_t num, uint64_t den, unsigned int decimals)
 {
   unsigned __int128 scale = 1, q ;
   size_t n ;
@@ -32,7 +32,7 @@ size_t fmt_fixed (char *s, uint64_t num, uint64_t den, unsigned int decimals)
   return n + decimals ;
 }
 
-int put_pad (stralloc *sa, char const *s, size_t len, size_t width, int right)
+int logsum_put_pad (stralloc *sa, char const *s, size_t len, size_t width, int right)
 {
   size_t pad = len < width ? width - len : 0 ;
   if (!stralloc_readyplus(sa, len + pad)) return 0 ;
@@ -43,8 +43,8 @@ int put_pad (stralloc *sa, char const *s, size_t len, size_t width, int right)
   return 1 ;
 }
 
-int put_u64 (stralloc *sa, uint64_t u, size_t width)
+int logsum_put_u64 (stralloc *sa, uint64_t u, size_t width)
 {
   char fmt[UINT64_FMT] ;
-  return put_pad(sa, fmt, uint64_fmt(fmt, u), width, 1) ;
+  return logsum_put_pad(sa, fmt, uint64_fmt(fmt, u), width, 1) ;
 }

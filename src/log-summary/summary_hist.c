@@ -29,7 +29,7 @@ static uint64_t low (unsigned int b)
   return ((uint64_t)SUB + b % SUB) << (e - HIST_SUB_BITS) ;
 }
 
-void hist_add (uint64_t ms)
+void logsum_hist_add (uint64_t ms)
 {
   if (ms > SUMMARY_DELAY_CAP) ms = SUMMARY_DELAY_CAP ;
   counts[bucket(ms)]++ ;
@@ -37,18 +37,18 @@ void hist_add (uint64_t ms)
   n++ ;
 }
 
-uint64_t hist_count (void)
+uint64_t logsum_hist_count (void)
 {
   return n ;
 }
 
-uint64_t hist_max (void)
+uint64_t logsum_hist_max (void)
 {
   return max ;
 }
 
 /* nearest rank: the smallest delay that p% of the deliveries do not exceed */
-uint64_t hist_percentile (unsigned int p)
+uint64_t logsum_hist_percentile (unsigned int p)
 {
   uint64_t rank = (p * n + 99) / 100, cum = 0 ;
   if (!rank) rank = 1 ;

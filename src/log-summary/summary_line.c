@@ -63,8 +63,8 @@ static void starting (char const *s)
   if (!n || !(s = after(s + n, ": msg ")) || !(s = msgid(s, &queued)) || !(s = after(s, " to "))) return ;
   if (!(p = after(s, "local ")) && !(p = after(s, "remote "))) return ;
   s = after(p, "(slow) ") ? p + 7 : p ;
-  sum.starts++ ;
-  if (d >= SUMMARY_DELIVERY_MAX) { sum.untracked++ ; return ; }
+  logsum_totals.starts++ ;
+  if (d >= SUMMARY_DELIVERY_MAX) { logsum_totals.untracked++ ; return ; }
   /* every address of a job is at one domain: the first one's will do;
      a space is written as is, so one in a quoted local part is skipped */
   for (i = 0, q = 0 ; s[i] && (q || s[i] != ' ') ; i++)
@@ -92,12 +92,12 @@ static void result (uint64_t t, char const *s)
   int failure ;
   if (!n || !(s = after(s + n, ": "))) return ;
   o = d < SUMMARY_DELIVERY_MAX && opened[d].gen == gen ? opened + d : 0 ;
-  if (!o) sum.unmatched++ ;
+  if (!o) logsum_totals.unmatched++ ;
   if ((text = after(s, "success: ")))
   {
-    sum.delivered++ ;
-    series_at(t)->delivered++ ;
-    if (o) hist_add(t > o->queued ? (t - o->queued) / 1000000 : 0) ;
+    logsum_totals.delivered++ ;
+    logsum_series_at(t)->delivered++ ;
+    if (o) logsum_hist_add(t > o->queued ? (t - o->queued) / 1000000 : 0) ;
     return ;
   }
   if ((text = after(s, "failure: "))) failure = 1 ;
@@ -105,24 +105,24 @@ static void result (uint64_t t, char const *s)
   else return ;
   if (failure)
   {
-    sum.failed++ ;
-    series_at(t)->failed++ ;
-    if (after(text, "4.4.7 queue lifetime exceeded")) sum.expired++ ;
+    logsum_totals.failed++ ;
+    logsum_series_at(t)->failed++ ;
+    if (after(text, "4.4.7 queue lifetime exceeded")) logsum_totals.expired++ ;
   }
   else
   {
-    sum.deferred++ ;
-    series_at(t)->deferred++ ;
+    logsum_totals.deferred++ ;
+    logsum_series_at(t)->deferred++ ;
   }
-  if (o && o->dlen) dest_add(o->domain, o->dlen, failure, text, strlen(text)) ;
-  else dest_add(o ? "(none)" : "(unknown)", o ? 6 : 9, failure, text, strlen(text)) ;
+  if (o && o->dlen) logsum_dest_add(o->domain, o->dlen, failure, text, strlen(text)) ;
+  else logsum_dest_add(o ? "(none)" : "(unknown)", o ? 6 : 9, failure, text, strlen(text)) ;
 }
 
 static void bounce (char const *s)
 {
   while (*s && *s != ' ' && *s != ':') s++ ;
-  if (after(s, ": done: ")) sum.bounces++ ;
-  else if (after(s, ": deferral: ")) sum.bounce_deferrals++ ;
+  if (after(s, ": done: ")) logsum_totals.bounces++ ;
+  else if (after(s, ": deferral: ")) logsum_totals.bounce_deferrals++ ;
 }
 
 static void status (uint64_t t, char const *s)
@@ -131,12 +131,12 @@ static void status (uint64_t t, char const *s)
   struct interval *iv ;
   if (!strcmp(s, "send started"))
   {
-    sum.restarts++ ;
+    logsum_totals.restarts++ ;
     gen++ ;
     return ;
   }
   if (!after(s, "local ") || !(s = strstr(s, " msgs ")) || !uint64_scan(s + 6, &u)) return ;
-  iv = series_at(t) ;
+  iv = logsum_series_at(t) ;
   if ((int64_t)u > iv->queue) iv->queue = (int64_t)u ;
 }
 
@@ -145,9 +145,9 @@ static void newmsg (char const *s)
 {
   uint64_t queued, u ;
   size_t n ;
-  sum.queued++ ;
+  logsum_totals.queued++ ;
   if (!(s = msgid(s, &queued)) || !(s = after(s, ": bytes ")) || !(n = uint64_scan(s, &u))) return ;
-  if (after(s + n, " from <> ")) sum.queued_bounces++ ;
+  if (after(s + n, " from <> ")) logsum_totals.queued_bounces++ ;
 }
 
 /* "P qp Q from <SENDER> rcpts N bytes N": the sender may hold spaces,
@@ -156,9 +156,9 @@ static void received (char const *s)
 {
   char const *r = 0 ;
   uint64_t u ;
-  sum.received++ ;
+  logsum_totals.received++ ;
   for (char const *p = s ; (p = strstr(p, " rcpts ")) ; p++) r = p ;
-  if (r && uint64_scan(r + 7, &u)) sum.received_rcpts += u ;
+  if (r && uint64_scan(r + 7, &u)) logsum_totals.received_rcpts += u ;
 }
 
 /* smtpd-listen(8)'s lines and tcpserver -v's, which they follow:
@@ -167,27 +167,27 @@ static void listener (char const *s)
 {
   char const *p ;
   uint64_t u ;
-  if (after(s, "deny ")) sum.denied++ ;
-  else if ((p = after(s, "status: ")) && uint64_scan(p, &u) && (int64_t)u > sum.busy) sum.busy = (int64_t)u ;
+  if (after(s, "deny ")) logsum_totals.denied++ ;
+  else if ((p = after(s, "status: ")) && uint64_scan(p, &u) && (int64_t)u > logsum_totals.busy) logsum_totals.busy = (int64_t)u ;
 }
 
-void summary_line (uint64_t t, char const *s)
+void logsum_summary_line (uint64_t t, char const *s)
 {
   char const *p ;
-  if (!sum.lines++ || t < sum.first) sum.first = t ;
-  if (t > sum.last) sum.last = t ;
+  if (!logsum_totals.lines++ || t < logsum_totals.first) logsum_totals.first = t ;
+  if (t > logsum_totals.last) logsum_totals.last = t ;
   /* the intervals span the whole log, quiet ones too */
-  series_at(t) ;
+  logsum_series_at(t) ;
   if ((p = after(s, "delivery "))) result(t, p) ;
   else if ((p = after(s, "starting delivery "))) starting(p) ;
   else if ((p = after(s, "new msg "))) newmsg(p) ;
-  else if (after(s, "end msg ")) sum.ended++ ;
+  else if (after(s, "end msg ")) logsum_totals.ended++ ;
   else if ((p = after(s, "status: "))) status(t, p) ;
   else if ((p = after(s, "bounce msg "))) bounce(p) ;
-  else if (after(s, "loaded msg ")) sum.loaded++ ;
+  else if (after(s, "loaded msg ")) logsum_totals.loaded++ ;
   else if ((p = after(s, "ok pid "))) received(p) ;
-  else if (after(s, "start pid ")) sum.connections++ ;
-  else if (after(s, "reject pid ")) sum.rejected++ ;
-  else if (after(s, "rcpt pid ")) sum.refused++ ;
+  else if (after(s, "start pid ")) logsum_totals.connections++ ;
+  else if (after(s, "reject pid ")) logsum_totals.rejected++ ;
+  else if (after(s, "rcpt pid ")) logsum_totals.refused++ ;
   else if ((p = after(s, "smtpd-listen: ")) || (p = after(s, "tcpserver: "))) listener(p) ;
 }

@@ -38,12 +38,12 @@ static void widen (void)
   base = base2 ;
 }
 
-void series_init (uint64_t w)
+void logsum_series_init (uint64_t w)
 {
   width = asked = w ;
 }
 
-struct interval *series_at (uint64_t t)
+struct interval *logsum_series_at (uint64_t t)
 {
   uint64_t sec = t / NS ;
   size_t i ;
@@ -61,7 +61,7 @@ struct interval *series_at (uint64_t t)
   return iv + i ;
 }
 
-struct interval const *series_get (size_t *len, uint64_t *start, uint64_t *w)
+struct interval const *logsum_series_get (size_t *len, uint64_t *start, uint64_t *w)
 {
   *len = n ;
   *start = base ;
@@ -69,7 +69,7 @@ struct interval const *series_get (size_t *len, uint64_t *start, uint64_t *w)
   return iv ;
 }
 
-uint64_t series_asked (void)
+uint64_t logsum_series_asked (void)
 {
   return asked ;
 }

@@ -34,7 +34,7 @@ static void keep_newest (genalloc *g)
   if (n <= SUMMARY_ROTATED_MAX) return ;
   memmove(s, s + n - SUMMARY_ROTATED_MAX, SUMMARY_ROTATED_MAX * sizeof *s) ;
   genalloc_setlen(tain, g, SUMMARY_ROTATED_MAX) ;
-  sum.gone += n - SUMMARY_ROTATED_MAX ;
+  logsum_totals.gone += n - SUMMARY_ROTATED_MAX ;
 }
 
 static void list (struct source *src, genalloc *g)
@@ -75,7 +75,7 @@ static int openin (struct source *src, char const *name)
 /* current is opened before the directory is listed: should cyclog
    rotate it meanwhile, the open descriptor still reads it whole, and
    the rotated file of the same inode is skipped */
-void source_open (struct source *src, char const *dir)
+void logsum_source_open (struct source *src, char const *dir)
 {
   struct stat st ;
   if (nsources >= SUMMARY_DIRS_MAX) strerr_dief1x(100, "too many directories: at most 32") ;
@@ -91,7 +91,7 @@ void source_open (struct source *src, char const *dir)
   list(src, names + nsources++) ;
   src->next = 0 ;
   src->pos = src->len = src->llen = 0 ;
-  source_next(src) ;
+  logsum_source_next(src) ;
 }
 
 /* the next file to read: -1 when none is left */
@@ -106,21 +106,21 @@ static int nextfile (struct source *src)
     memcpy(name + TIMESTAMP, ".s", 3) ;
     fd = openin(src, name) ;
     /* pruned by cyclog since the listing */
-    if (fd < 0) { sum.gone++ ; continue ; }
+    if (fd < 0) { logsum_totals.gone++ ; continue ; }
     if (fstat(fd, &st) < 0) strerr_diefu4sys(111, "stat ", src->dir, "/", name) ;
     if (src->curfd >= 0 && st.st_dev == src->curdev && st.st_ino == src->curino)
     {
       fd_close(fd) ;
       continue ;
     }
-    sum.files++ ;
+    logsum_totals.files++ ;
     return fd ;
   }
   if (src->curfd >= 0)
   {
     int fd = src->curfd ;
     src->curfd = -1 ;
-    sum.files++ ;
+    logsum_totals.files++ ;
     return fd ;
   }
   return -1 ;
@@ -135,7 +135,7 @@ static int stamped (struct source *src)
   if (src->llen < TIMESTAMP + 1 || timestamp_scan(src->line, &t) != TIMESTAMP || src->line[TIMESTAMP] != ' '
       || !timespec_sysclock_from_tain(&ts, &t) || ts.tv_sec < 0)
   {
-    sum.unstamped++ ;
+    logsum_totals.unstamped++ ;
     return 0 ;
   }
   src->t = (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec ;
@@ -144,7 +144,7 @@ static int stamped (struct source *src)
 
 /* Reads the next stamped line into src->line (NUL-terminated), the
    longest cut at SUMMARY_LINE_MAX; src->have is 0 at the end. */
-void source_next (struct source *src)
+void logsum_source_next (struct source *src)
 {
   int cut = 0 ;
   src->have = 0 ;
@@ -193,7 +193,7 @@ void source_next (struct source *src)
     if (!nl) continue ;
   line:
     src->line[src->llen] = 0 ;
-    sum.cut += cut ;
+    logsum_totals.cut += cut ;
     if (stamped(src)) { src->have = 1 ; return ; }
     src->llen = 0 ;
     cut = 0 ;

@@ -38,14 +38,14 @@ static void s (char const *x)
 
 static void u (uint64_t x)
 {
-  if (!put_u64(&svg, x, 0)) strerr_diefu1sys(111, "allocate") ;
+  if (!logsum_put_u64(&svg, x, 0)) strerr_diefu1sys(111, "allocate") ;
 }
 
 /* a coordinate in tenths of a pixel */
 static void c10 (uint64_t x)
 {
   char fmt[FMT_FIXED] ;
-  if (!stralloc_catb(&svg, fmt, fmt_fixed(fmt, x, 10, 1))) strerr_diefu1sys(111, "allocate") ;
+  if (!stralloc_catb(&svg, fmt, logsum_fmt_fixed(fmt, x, 10, 1))) strerr_diefu1sys(111, "allocate") ;
 }
 
 /* 1, 2 or 5 times a power of ten: at most 5 steps up to m */
@@ -76,7 +76,7 @@ static void xaxis (uint64_t top, uint64_t start, uint64_t span)
   {
     char f[FMT_TIME] ;
     uint64_t x10 = LEFT * 10 + (t - start) * PW * 10 / span ;
-    fmt_time(f, t) ;
+    logsum_fmt_time(f, t) ;
     s("<line class=\"tick\" x1=\"") ; c10(x10) ; s("\" x2=\"") ; c10(x10) ;
     s("\" y1=\"") ; u(top) ; s("\" y2=\"") ; u(top + PH + 5) ; s("\" stroke=\"#ddd\"/>\n") ;
     /* a day's start shows its date, so that a long log reads */
@@ -174,7 +174,7 @@ static void plot (struct interval const *iv, size_t n, uint64_t start, uint64_t 
   s("</g>\n") ;
   s("<text x=\"") ; u(LEFT + PW / 2) ; s("\" y=\"") ; u(H - 15) ;
   s("\" text-anchor=\"middle\">time (UTC), one point per ") ; u(w) ; s(" seconds from ") ;
-  if (!stralloc_catb(&svg, f, fmt_time(f, start))) strerr_diefu1sys(111, "allocate") ;
+  if (!stralloc_catb(&svg, f, logsum_fmt_time(f, start))) strerr_diefu1sys(111, "allocate") ;
   s("</text>\n") ;
 }
 
@@ -182,7 +182,7 @@ static void build (void)
 {
   size_t n ;
   uint64_t start, w ;
-  struct interval const *iv = series_get(&n, &start, &w) ;
+  struct interval const *iv = logsum_series_get(&n, &start, &w) ;
   char f[FMT_TIME] ;
   s("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"") ;
   u(W) ; s("\" height=\"") ; u(H) ; s("\" viewBox=\"0 0 ") ; u(W) ; s(" ") ; u(H) ;
@@ -190,10 +190,10 @@ static void build (void)
   s("<defs>") ; marker("deliveries", BLUE) ; marker("queue", RED) ; s("</defs>\n") ;
   s("<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n") ;
   s("<text x=\"") ; u(LEFT) ; s("\" y=\"30\" font-size=\"16\">postern: deliveries and queue") ;
-  if (sum.lines)
+  if (logsum_totals.lines)
   {
-    s(", ") ; if (!stralloc_catb(&svg, f, fmt_time(f, sum.first / NS))) strerr_diefu1sys(111, "allocate") ;
-    s(" to ") ; if (!stralloc_catb(&svg, f, fmt_time(f, sum.last / NS))) strerr_diefu1sys(111, "allocate") ;
+    s(", ") ; if (!stralloc_catb(&svg, f, logsum_fmt_time(f, logsum_totals.first / NS))) strerr_diefu1sys(111, "allocate") ;
+    s(" to ") ; if (!stralloc_catb(&svg, f, logsum_fmt_time(f, logsum_totals.last / NS))) strerr_diefu1sys(111, "allocate") ;
     s(" UTC") ;
   }
   s("</text>\n") ;
@@ -202,7 +202,7 @@ static void build (void)
   s("</svg>\n") ;
 }
 
-void report_svg (char const *file)
+void logsum_report_svg (char const *file)
 {
   size_t len = strlen(file) ;
   char tmp[len + 6 + PID_FMT] ;

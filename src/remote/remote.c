@@ -71,18 +71,18 @@ int main (int argc, char const *const *argv)
   tain_now_g() ;
   if (home_chdir() < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;
   config() ;
-  if (!body_scan(&ctx)) strerr_diefu1sys(111, "read the message") ;
+  if (!remote_body_scan(&ctx)) strerr_diefu1sys(111, "read the message") ;
 
-  ndest = dest_find(&ctx, dest, REMOTE_ADDRS_MAX) ;
+  ndest = remote_dest_find(&ctx, dest, REMOTE_ADDRS_MAX) ;
   for (unsigned int i = 0 ; i < ndest ; i++)
-    if (smtp_session(&ctx, dest + i)) break ;
+    if (remote_smtp_session(&ctx, dest + i)) break ;
   if (!ctx.lasterr.len && !stralloc_cats(&ctx.lasterr, "4.4.1 no host could be reached")) ctx.lasterr.len = 0 ;
   if (!stralloc_0(&ctx.lasterr)) strerr_diefu1sys(111, "allocate") ;
   /* every address failed before a transaction: temporary, with the last
      reason, and marked as the destination's failure, not a recipient's */
-  result_site(&ctx, ctx.lasterr.s) ;
-  if (!result_write(&ctx)) strerr_diefu1sys(111, "write the results") ;
+  remote_result_site(&ctx, ctx.lasterr.s) ;
+  if (!remote_result_write(&ctx)) strerr_diefu1sys(111, "write the results") ;
   if (close(1) < 0 && errno != EINTR) strerr_diefu1sys(111, "close the results") ;
-  smtp_quit() ;
+  remote_smtp_quit() ;
   return 0 ;
 }

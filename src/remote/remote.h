@@ -64,33 +64,33 @@ struct remote_ctx_s
 } ;
 
 /* remote_result.c: decides a recipient (once), or every undecided one */
-extern void result_set (remote_rcpt *r, char status, char const *s1, char const *s2, char const *s3) ;
-extern void result_all (remote_ctx *c, char status, char const *s1, char const *s2, char const *s3) ;
+extern void remote_result_set (remote_rcpt *r, char status, char const *s1, char const *s2, char const *s3) ;
+extern void remote_result_all (remote_ctx *c, char status, char const *s1, char const *s2, char const *s3) ;
 /* every undecided recipient: temporary, text ending with SITE_MARK */
-extern void result_site (remote_ctx *c, char const *text) ;
-extern int result_write (remote_ctx const *c) ;
+extern void remote_result_site (remote_ctx *c, char const *text) ;
+extern int remote_result_write (remote_ctx const *c) ;
 
 /* remote_dest.c: where the mail goes. Fills d, returns how many; 0 with
    every recipient decided when there is nowhere to go */
-extern unsigned int dest_find (remote_ctx *c, remote_dest *d, unsigned int max) ;
+extern unsigned int remote_dest_find (remote_ctx *c, remote_dest *d, unsigned int max) ;
 
 /* remote_dns.c: synchronous answers from asynchronous c-ares, each
    phase bounded by one deadline */
 enum dns_status { DNS_OK, DNS_NODATA, DNS_NXDOMAIN, DNS_TEMP } ;
 typedef struct dns_mx_s dns_mx ;
 struct dns_mx_s { unsigned int pref ; char host[REMOTE_NAME_MAX + 1] ; } ;
-extern int dns_init (tain const *deadline, stralloc *err) ;
-extern enum dns_status dns_mx_lookup (char const *name, dns_mx *mx, unsigned int max, unsigned int *n, stralloc *err) ;
+extern int remote_dns_init (tain const *deadline, stralloc *err) ;
+extern enum dns_status remote_dns_mx_lookup (char const *name, dns_mx *mx, unsigned int max, unsigned int *n, stralloc *err) ;
 /* addresses of each name (IPv6 first); status per name in st */
-extern void dns_addr_lookup (char const *const *names, unsigned int nnames, ip46 *ip, unsigned int per, unsigned int *n, enum dns_status *st, stralloc *err) ;
+extern void remote_dns_addr_lookup (char const *const *names, unsigned int nnames, ip46 *ip, unsigned int per, unsigned int *n, enum dns_status *st, stralloc *err) ;
 
 /* remote_body.c */
-extern int body_scan (remote_ctx *c) ;
-extern int body_send (buffer *out, tain const *timeout) ;
+extern int remote_body_scan (remote_ctx *c) ;
+extern int remote_body_send (buffer *out, tain const *timeout) ;
 
 /* remote_smtp.c: one session; 1 when every recipient is decided, 0 to
    try the next address (c->lasterr says why) */
-extern int smtp_session (remote_ctx *c, remote_dest const *d) ;
-extern void smtp_quit (void) ;
+extern int remote_smtp_session (remote_ctx *c, remote_dest const *d) ;
+extern void remote_smtp_quit (void) ;
 
 #endif

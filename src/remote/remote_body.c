@@ -14,7 +14,7 @@
 
 static char in[BODY_CHUNK] ;
 
-int body_scan (remote_ctx *c)
+int remote_body_scan (remote_ctx *c)
 {
   uint64_t size = 0, lines = 0 ;
   char last = '\n' ;
@@ -46,7 +46,7 @@ static int put (buffer *out, char const *s, size_t len, tain const *timeout)
   return buffer_timed_put_g(out, s, len, &deadline) == len ;
 }
 
-int body_send (buffer *out, tain const *timeout)
+int remote_body_send (buffer *out, tain const *timeout)
 {
   enum { BOL, MID, CR } st = BOL ;
   if (lseek(0, 0, SEEK_SET) < 0) return 0 ;

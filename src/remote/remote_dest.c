@@ -47,7 +47,7 @@ static void mx_sort (dns_mx *mx, unsigned int n)
     }
 }
 
-unsigned int dest_find (remote_ctx *c, remote_dest *d, unsigned int max)
+unsigned int remote_dest_find (remote_ctx *c, remote_dest *d, unsigned int max)
 {
   stralloc v = STRALLOC_ZERO, err = STRALLOC_ZERO ;
   char target[REMOTE_NAME_MAX + 1] ;
@@ -63,8 +63,8 @@ unsigned int dest_find (remote_ctx *c, remote_dest *d, unsigned int max)
   tain deadline ;
   int r = route_static(c->domain, &v) ;
 
-  if (r < 0) { result_all(c, 'Z', "4.3.0 unable to read " ROUTES, "", "") ; return 0 ; }
-  if (tlen > REMOTE_NAME_MAX) { result_all(c, 'D', "5.1.2 domain name too long", "", "") ; return 0 ; }
+  if (r < 0) { remote_result_all(c, 'Z', "4.3.0 unable to read " ROUTES, "", "") ; return 0 ; }
+  if (tlen > REMOTE_NAME_MAX) { remote_result_all(c, 'D', "5.1.2 domain name too long", "", "") ; return 0 ; }
   memcpy(target, c->domain, tlen + 1) ;
   if (r && v.len)
   {
@@ -116,17 +116,17 @@ unsigned int dest_find (remote_ctx *c, remote_dest *d, unsigned int max)
       }
     if (lit != target)
     {
-      result_all(c, routed ? 'Z' : 'D', routed ? "4.3.5 bad address literal in " ROUTES ": " : "5.1.2 bad address literal: ", target, "") ;
+      remote_result_all(c, routed ? 'Z' : 'D', routed ? "4.3.5 bad address literal in " ROUTES ": " : "5.1.2 bad address literal: ", target, "") ;
       stralloc_free(&v) ;
       return 0 ;
     }
   }
 
   tain_addsec_g(&deadline, c->timeoutdns) ;
-  if (!dns_init(&deadline, &err)) goto temp ;
+  if (!remote_dns_init(&deadline, &err)) goto temp ;
   if (usemx)
   {
-    switch (dns_mx_lookup(target, mx, REMOTE_MX_MAX, &nmx, &err))
+    switch (remote_dns_mx_lookup(target, mx, REMOTE_MX_MAX, &nmx, &err))
     {
       case DNS_OK :
       {
@@ -136,7 +136,7 @@ unsigned int dest_find (remote_ctx *c, remote_dest *d, unsigned int max)
           if (mx[i].host[0] && strcmp(mx[i].host, ".")) mx[j++] = mx[i] ;
         if (!j)
         {
-          result_all(c, 'D', "5.1.10 ", target, " accepts no mail (null MX, RFC 7505)") ;
+          remote_result_all(c, 'D', "5.1.10 ", target, " accepts no mail (null MX, RFC 7505)") ;
           goto done ;
         }
         nmx = j ;
@@ -150,17 +150,17 @@ unsigned int dest_find (remote_ctx *c, remote_dest *d, unsigned int max)
         {
           err.len = 0 ;
           if (stralloc_cats(&err, "4.4.3 no such host in " ROUTES ": ") && stralloc_cats(&err, target) && stralloc_0(&err))
-            result_site(c, err.s) ;
-          else result_all(c, 'Z', "4.3.0 out of memory", "", "") ;
+            remote_result_site(c, err.s) ;
+          else remote_result_all(c, 'Z', "4.3.0 out of memory", "", "") ;
         }
-        else result_all(c, 'D', "5.1.2 no such domain: ", target, "") ;
+        else remote_result_all(c, 'D', "5.1.2 no such domain: ", target, "") ;
         goto done ;
       default : goto temp ;
     }
   }
   else names[nnames++] = target ;
 
-  dns_addr_lookup(names, nnames, ip, ADDRS_PER_NAME, nip, st, &err) ;
+  remote_dns_addr_lookup(names, nnames, ip, ADDRS_PER_NAME, nip, st, &err) ;
   for (unsigned int i = 0 ; i < nnames && k < max ; i++)
     for (unsigned int j = 0 ; j < nip[i] && k < max ; j++, k++)
     {
@@ -171,19 +171,19 @@ unsigned int dest_find (remote_ctx *c, remote_dest *d, unsigned int max)
   if (k) goto done ;
   if (nnames == 1 && st[0] == DNS_NXDOMAIN && !routed && !nmx)
   {
-    result_all(c, 'D', "5.1.2 no such domain: ", target, "") ;
+    remote_result_all(c, 'D', "5.1.2 no such domain: ", target, "") ;
     goto done ;
   }
   if (!err.len && !(stralloc_cats(&err, "4.4.3 no address for ") && stralloc_cats(&err, names[0]))) goto oom ;
  temp:
   if (!stralloc_0(&err)) goto oom ;
-  result_site(c, err.s) ;
+  remote_result_site(c, err.s) ;
   goto done ;
  badroute:
-  result_all(c, 'Z', "4.3.5 bad entry in " ROUTES " for ", c->domain, "") ;
+  remote_result_all(c, 'Z', "4.3.5 bad entry in " ROUTES " for ", c->domain, "") ;
   goto done ;
  oom:
-  result_all(c, 'Z', "4.3.0 out of memory", "", "") ;
+  remote_result_all(c, 'Z', "4.3.0 out of memory", "", "") ;
  done:
   stralloc_free(&v) ;
   stralloc_free(&err) ;

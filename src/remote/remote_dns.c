@@ -84,7 +84,7 @@ static int servers_csv (stralloc *csv, stralloc *err)
   return (stralloc_cats(err, "4.3.0 out of memory"), 0) ;
 }
 
-int dns_init (tain const *d, stralloc *err)
+int remote_dns_init (tain const *d, stralloc *err)
 {
   struct ares_options o ;
   stralloc csv = STRALLOC_ZERO ;
@@ -184,7 +184,7 @@ static void mx_answer (void *arg, int status, int timeouts, unsigned char *abuf,
   if (list) ares_free_data(list) ;
 }
 
-enum dns_status dns_mx_lookup (char const *name, dns_mx *mx, unsigned int max, unsigned int *n, stralloc *err)
+enum dns_status remote_dns_mx_lookup (char const *name, dns_mx *mx, unsigned int max, unsigned int *n, stralloc *err)
 {
   struct mxq q = { 1, ARES_ECANCELLED, mx, max, 0 } ;
   ares_query(channel, name, ns_c_in, ns_t_mx, &mx_answer, &q) ;
@@ -231,7 +231,7 @@ static void a_answer (void *arg, int status, int timeouts, unsigned char *abuf, 
 /* AAAA and A of every name at once; per name up to `per` addresses into
    ip[name * per ...], IPv6 first. A name is NXDOMAIN only if both say so,
    temporary if either failed and nothing was found. */
-void dns_addr_lookup (char const *const *names, unsigned int nnames, ip46 *ip, unsigned int per, unsigned int *n, enum dns_status *st, stralloc *err)
+void remote_dns_addr_lookup (char const *const *names, unsigned int nnames, ip46 *ip, unsigned int per, unsigned int *n, enum dns_status *st, stralloc *err)
 {
   struct aq q[REMOTE_MX_MAX][2] ;
   unsigned int pending = 0 ;

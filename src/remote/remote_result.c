@@ -12,7 +12,7 @@ static void clean (stralloc *t)
     if ((unsigned char)t->s[i] < 32 || t->s[i] == 127) t->s[i] = '?' ;
 }
 
-void result_set (remote_rcpt *r, char status, char const *s1, char const *s2, char const *s3)
+void remote_result_set (remote_rcpt *r, char status, char const *s1, char const *s2, char const *s3)
 {
   if (r->status) return ;
   r->text.len = 0 ;
@@ -27,13 +27,13 @@ void result_set (remote_rcpt *r, char status, char const *s1, char const *s2, ch
   r->status = status ;
 }
 
-void result_all (remote_ctx *c, char status, char const *s1, char const *s2, char const *s3)
+void remote_result_all (remote_ctx *c, char status, char const *s1, char const *s2, char const *s3)
 {
-  for (unsigned int i = 0 ; i < c->n ; i++) result_set(c->rcpts + i, status, s1, s2, s3) ;
+  for (unsigned int i = 0 ; i < c->n ; i++) remote_result_set(c->rcpts + i, status, s1, s2, s3) ;
 }
 
 /* one record: a field per recipient, in argv order, then an empty one */
-int result_write (remote_ctx const *c)
+int remote_result_write (remote_ctx const *c)
 {
   stralloc out = STRALLOC_ZERO ;
   int ok = 1 ;
@@ -51,12 +51,12 @@ int result_write (remote_ctx const *c)
 }
 
 /* the mark is kept whole: the text is cut before it, never the mark */
-void result_site (remote_ctx *c, char const *text)
+void remote_result_site (remote_ctx *c, char const *text)
 {
   size_t n = strlen(text), room = REMOTE_TEXT_MAX - (sizeof SITE_MARK - 1) ;
   char buf[REMOTE_TEXT_MAX + 1] ;
   if (n > room) n = room ;
   memcpy(buf, text, n) ;
   memcpy(buf + n, SITE_MARK, sizeof SITE_MARK) ;
-  result_all(c, 'Z', buf, "", "") ;
+  remote_result_all(c, 'Z', buf, "", "") ;
 }

@@ -136,7 +136,7 @@ static void lost_all (remote_ctx *c, char const *when)
 {
   stralloc t = STRALLOC_ZERO ;
   lost(&t, when) ;
-  result_all(c, 'Z', t.len ? t.s : "4.4.2 connection lost", "", "") ;
+  remote_result_all(c, 'Z', t.len ? t.s : "4.4.2 connection lost", "", "") ;
   stralloc_free(&t) ;
   fd_close(fd) ;
   fd = -1 ;
@@ -146,9 +146,9 @@ static void lost_all (remote_ctx *c, char const *when)
 static void said (remote_rcpt *r, int code, char const *inreplyto)
 {
   char st = code >= 500 ? 'D' : 'Z' ;
-  if (!stralloc_0(&reply)) { result_set(r, 'Z', "4.3.0 out of memory", "", "") ; return ; }
+  if (!stralloc_0(&reply)) { remote_result_set(r, 'Z', "4.3.0 out of memory", "", "") ; return ; }
   reply.len-- ;
-  result_set(r, st, peer, " said: ", reply.s) ;
+  remote_result_set(r, st, peer, " said: ", reply.s) ;
   if (r->status == st && inreplyto && (stralloc_cats(&r->text, " (in reply to ") && stralloc_cats(&r->text, inreplyto) && stralloc_cats(&r->text, ")")))
     if (r->text.len > REMOTE_TEXT_MAX) r->text.len = REMOTE_TEXT_MAX ;
 }
@@ -231,7 +231,7 @@ static int hello (remote_ctx *c)
   return 1 ;
 }
 
-int smtp_session (remote_ctx *c, remote_dest const *d)
+int remote_smtp_session (remote_ctx *c, remote_dest const *d)
 {
   char num[UINT64_FMT] ;
   unsigned int accepted = 0 ;
@@ -248,7 +248,7 @@ int smtp_session (remote_ctx *c, remote_dest const *d)
     lim[uint64_fmt(lim, sizemax)] = 0 ;
     for (unsigned int i = 0 ; i < c->n ; i++)
     {
-      result_set(c->rcpts + i, 'D', "5.3.4 message size ", num, " exceeds the limit of ") ;
+      remote_result_set(c->rcpts + i, 'D', "5.3.4 message size ", num, " exceeds the limit of ") ;
       if (stralloc_cats(&c->rcpts[i].text, peer) && stralloc_cats(&c->rcpts[i].text, ", ")) stralloc_cats(&c->rcpts[i].text, lim) ;
     }
     return 1 ;
@@ -261,7 +261,7 @@ int smtp_session (remote_ctx *c, remote_dest const *d)
    || (hassize && (!stralloc_cats(&cmd, " SIZE=") || !stralloc_cats(&cmd, num)))
    || (c->eightbit && eightbitmime && !stralloc_cats(&cmd, " BODY=8BITMIME"))
    || !stralloc_0(&cmd))
-  { result_all(c, 'Z', "4.3.0 out of memory", "", "") ; return 1 ; }
+  { remote_result_all(c, 'Z', "4.3.0 out of memory", "", "") ; return 1 ; }
   {
     stralloc mail = STRALLOC_ZERO ;
     int ok = stralloc_copyb(&mail, cmd.s, cmd.len) && put(mail.s, "", "") ;
@@ -298,15 +298,15 @@ int smtp_session (remote_ctx *c, remote_dest const *d)
   if (!pipelining && (!put("DATA", "", "") || !flush())) { lost_all(c, "sending DATA") ; return 1 ; }
   code = getreply(0, &timeout) ;
   if (code < 0) { lost_all(c, "in reply to DATA") ; return 1 ; }
-  if (code != 354) { said_all(c, code >= 300 && code < 400 ? 451 : code, "DATA", 1) ; result_all(c, 'Z', "4.5.0 ", peer, ": unexpected reply to DATA") ; return 1 ; }
-  if (!body_send(&out, &timeout) || !flush()) { lost_all(c, "while sending the message") ; return 1 ; }
+  if (code != 354) { said_all(c, code >= 300 && code < 400 ? 451 : code, "DATA", 1) ; remote_result_all(c, 'Z', "4.5.0 ", peer, ": unexpected reply to DATA") ; return 1 ; }
+  if (!remote_body_send(&out, &timeout) || !flush()) { lost_all(c, "while sending the message") ; return 1 ; }
   code = getreply(0, &timeout) ;
   if (code < 0) { lost_all(c, "after end of data") ; return 1 ; }
   if (code >= 200 && code < 300)
   {
-    if (!stralloc_0(&reply)) { result_all(c, 'Z', "4.3.0 out of memory", "", "") ; return 1 ; }
+    if (!stralloc_0(&reply)) { remote_result_all(c, 'Z', "4.3.0 out of memory", "", "") ; return 1 ; }
     for (unsigned int i = 0 ; i < c->n ; i++)
-      if (c->rcpts[i].accepted) result_set(c->rcpts + i, 'K', peer, " accepted: ", reply.s) ;
+      if (c->rcpts[i].accepted) remote_result_set(c->rcpts + i, 'K', peer, " accepted: ", reply.s) ;
     return 1 ;
   }
   said_all(c, code, "end of data", 1) ;
@@ -314,7 +314,7 @@ int smtp_session (remote_ctx *c, remote_dest const *d)
 }
 
 /* after the results are out: QUIT, briefly waited for */
-void smtp_quit (void)
+void remote_smtp_quit (void)
 {
   tain t ;
   if (fd < 0) return ;

@@ -46,12 +46,12 @@ static uint32_t now32 (void)
 
 static void request (char const *rec, size_t len)
 {
-  child_put(&children[C_RECORD], rec, len) ;
+  send_child_put(&send_children[C_RECORD], rec, len) ;
 }
 
 static void scan (void)
 {
-  if (stopping || index_count() >= SEND_MSG_MAX) return ;
+  if (stopping || send_index_count() >= SEND_MSG_MAX) return ;
   if (scanning) { rescan = 1 ; return ; }
   scanning = 1 ;
   found = 0 ;
@@ -81,21 +81,21 @@ static void scan_ended (void)
 
 static void log_status (void)
 {
-  log_start("status: local ") ; log_addu(inflight[CHAN_LOCAL][LANE_FAST]) ;
-  log_add("/") ; log_addu(conf.conc[CHAN_LOCAL][LANE_FAST]) ;
-  log_add(" slow ") ; log_addu(inflight[CHAN_LOCAL][LANE_SLOW]) ;
-  log_add("/") ; log_addu(conf.conc[CHAN_LOCAL][LANE_SLOW]) ;
-  log_add(" remote ") ; log_addu(inflight[CHAN_REMOTE][LANE_FAST]) ;
-  log_add("/") ; log_addu(conf.conc[CHAN_REMOTE][LANE_FAST]) ;
-  log_add(" slow ") ; log_addu(inflight[CHAN_REMOTE][LANE_SLOW]) ;
-  log_add("/") ; log_addu(conf.conc[CHAN_REMOTE][LANE_SLOW]) ;
-  log_add(" msgs ") ; log_addu(index_count()) ;
-  log_add(" waiting ") ; log_addu(sched_waiting()) ;
+  send_log_start("status: local ") ; send_log_addu(send_inflight[CHAN_LOCAL][LANE_FAST]) ;
+  send_log_add("/") ; send_log_addu(send_conf.conc[CHAN_LOCAL][LANE_FAST]) ;
+  send_log_add(" slow ") ; send_log_addu(send_inflight[CHAN_LOCAL][LANE_SLOW]) ;
+  send_log_add("/") ; send_log_addu(send_conf.conc[CHAN_LOCAL][LANE_SLOW]) ;
+  send_log_add(" remote ") ; send_log_addu(send_inflight[CHAN_REMOTE][LANE_FAST]) ;
+  send_log_add("/") ; send_log_addu(send_conf.conc[CHAN_REMOTE][LANE_FAST]) ;
+  send_log_add(" slow ") ; send_log_addu(send_inflight[CHAN_REMOTE][LANE_SLOW]) ;
+  send_log_add("/") ; send_log_addu(send_conf.conc[CHAN_REMOTE][LANE_SLOW]) ;
+  send_log_add(" msgs ") ; send_log_addu(send_index_count()) ;
+  send_log_add(" waiting ") ; send_log_addu(send_sched_waiting()) ;
   {
-    unsigned long dead, n = dest_count(&dead) ;
-    log_add(" dests ") ; log_addu(n) ; log_add(" dead ") ; log_addu(dead) ;
+    unsigned long dead, n = send_dest_count(&dead) ;
+    send_log_add(" dests ") ; send_log_addu(n) ; send_log_add(" dead ") ; send_log_addu(dead) ;
   }
-  log_end() ;
+  send_log_end() ;
 }
 
 static void handle_signals (uint32_t now)
@@ -114,24 +114,24 @@ static void handle_signals (uint32_t now)
           pid_t pid = wait_nohang(&wstat) ;
           if (pid <= 0) break ;
           for (unsigned int i = 0 ; i < C_N ; i++)
-            if (pid == children[i].pid)
+            if (pid == send_children[i].pid)
             {
-              children[i].pid = 0 ;
-              if (!stopping) strerr_dief2x(111, children[i].name, " died: exiting so the service restarts the set") ;
+              send_children[i].pid = 0 ;
+              if (!stopping) strerr_dief2x(111, send_children[i].name, " died: exiting so the service restarts the set") ;
             }
-          bounce_reap(pid, wstat, now) ;
+          send_bounce_reap(pid, wstat, now) ;
         }
         break ;
       case SIGALRM :
-        log_start("status: retrying every deferred recipient now") ; log_end() ;
-        sched_alarm() ;
+        send_log_start("status: retrying every deferred recipient now") ; send_log_end() ;
+        send_sched_alarm() ;
         break ;
       case SIGHUP :
-        if (!config_read(&conf)) strerr_warnw1x("keeping the previous control settings") ;
-        log_start("status: control files read again") ; log_end() ;
+        if (!send_config_read(&send_conf)) strerr_warnw1x("keeping the previous control settings") ;
+        send_log_start("status: control files read again") ; send_log_end() ;
         break ;
       case SIGTERM : case SIGINT :
-        if (!stopping) { log_start("status: stopping: no new deliveries") ; log_end() ; }
+        if (!stopping) { send_log_start("status: stopping: no new deliveries") ; send_log_end() ; }
         stopping = 1 ;
         break ;
     }
@@ -140,7 +140,7 @@ static void handle_signals (uint32_t now)
 
 static void child_readable (unsigned int k, uint32_t now)
 {
-  struct child *c = children + k ;
+  struct child *c = send_children + k ;
   for (;;)
   {
     int r = frame_get(&c->r, &c->rec, c->max) ;
@@ -155,23 +155,23 @@ static void child_readable (unsigned int k, uint32_t now)
     if (c->rec.s[0] != 'N' && c->rec.s[0] != 'O' && c->pending) c->pending-- ;
     switch (k)
     {
-      case C_LSPAWN : case C_RSPAWN : job_result(c->rec.s, c->rec.len, now) ; break ;
+      case C_LSPAWN : case C_RSPAWN : send_job_result(c->rec.s, c->rec.len, now) ; break ;
       case C_CLEAN :
-        if (c->rec.s[0] == 'b') msg_body_removed(c->rec.s + 1) ;
+        if (c->rec.s[0] == 'b') send_msg_body_removed(c->rec.s + 1) ;
         else strerr_warnw4x("clean: ", c->rec.s, ": ", c->rec.s + strlen(c->rec.s) + 1) ;
         break ;
       case C_RECORD :
         switch (c->rec.s[0])
         {
           case 'N' : found++ ; /* fall through */
-          case 'O' : msg_load(c->rec.s, c->rec.len, now) ; break ;
+          case 'O' : send_msg_load(c->rec.s, c->rec.len, now) ; break ;
           case 'E' :
             /* record sorts at most 1000 a scan: while scans find mail,
                there may be more, and nothing else would wake us for it */
             scan_ended() ;
             break ;
-          case 'A' : msg_acked(c->rec.s + 1, now) ; break ;
-          case 'x' : msg_state_removed(c->rec.s + 1) ; break ;
+          case 'A' : send_msg_acked(c->rec.s + 1, now) ; break ;
+          case 'x' : send_msg_state_removed(c->rec.s + 1) ; break ;
           case '!' : strerr_warnw4x("record: ", c->rec.s + 1, ": ", c->rec.s + strlen(c->rec.s) + 1) ; break ;
           default : strerr_dief1x(111, "record sent an unknown reply") ;
         }
@@ -182,7 +182,7 @@ static void child_readable (unsigned int k, uint32_t now)
 }
 
 /* s6 readiness (notification-fd): the descriptor POSTERN_NOTIFY_FD
-   names, kept from every child, gets one newline once the children run
+   names, kept from every child, gets one newline once the send_children run
    and record was asked to load the queue. */
 static int notify_open (void)
 {
@@ -210,13 +210,13 @@ static void notify_ready (int fd)
    input and exit when every pipe is at EOF. */
 static int stop_step (void)
 {
-  int quiet = !jobs_running() && !bouncers_running() ;
+  int quiet = !send_jobs_running() && !send_bouncers_running() ;
   int closed = 1 ;
   for (unsigned int k = 0 ; k < C_N ; k++)
-    if (children[k].pending) quiet = 0 ;
+    if (send_children[k].pending) quiet = 0 ;
   for (unsigned int k = 0 ; k < C_N ; k++)
   {
-    struct child *c = children + k ;
+    struct child *c = send_children + k ;
     if (quiet && c->in >= 0) { fd_close(c->in) ; c->in = -1 ; }
     if (c->out >= 0) closed = 0 ;
   }
@@ -230,7 +230,7 @@ int main (void)
   PROG = "send" ;
   notify = notify_open() ;
   if (home_chdir() < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;
-  if (!config_read(&conf)) strerr_dief1x(111, "unable to read the control files") ;
+  if (!send_config_read(&send_conf)) strerr_dief1x(111, "unable to read the control files") ;
   spfd = selfpipe_init() ;
   if (spfd < 0) strerr_diefu1sys(111, "create the selfpipe") ;
   if (sig_ignore(SIGPIPE) < 0) strerr_diefu1sys(111, "ignore SIGPIPE") ;
@@ -244,15 +244,15 @@ int main (void)
   /* read-write, so the FIFO never reports EOF when injectors close it */
   trigger = open(QUEUE_TRIGGER, O_RDWR | O_NONBLOCK | O_CLOEXEC) ;
   if (trigger < 0) strerr_warnwu2sys("open ", QUEUE_TRIGGER) ;
-  children_start() ;
-  log_start("status: send started") ; log_end() ;
+  send_children_start() ;
+  send_log_start("status: send started") ; send_log_end() ;
   /* the loads, then a scan of what waits in todo */
   rescan = 1 ;
   load_step() ;
   notify_ready(notify) ;
   {
     uint32_t now = now32() ;
-    next_status = now + conf.statusinterval ;
+    next_status = now + send_conf.statusinterval ;
     next_rescan = now + TODO_RESCAN ;
   }
 
@@ -262,16 +262,16 @@ int main (void)
     unsigned int n = 0, childpos[C_N * 2] ;
     tain deadline ;
     int r ;
-    sched_due(now) ;
-    sched_dispatch(now, stopping) ;
-    bounce_start_due(now, stopping) ;
-    if (now >= next_status) { log_status() ; next_status = now + conf.statusinterval ; }
+    send_sched_due(now) ;
+    send_sched_dispatch(now, stopping) ;
+    send_bounce_start_due(now, stopping) ;
+    if (now >= next_status) { log_status() ; next_status = now + send_conf.statusinterval ; }
     if (now >= next_rescan) { scan() ; next_rescan = now + TODO_RESCAN ; }
     if (stopping && stop_step()) break ;
-    log_flush() ;
+    send_log_flush() ;
     for (unsigned int k = 0 ; k < C_N ; k++)
     {
-      struct child *c = children + k ;
+      struct child *c = send_children + k ;
       if (c->in >= 0 && !bufalloc_isempty(&c->w) && !bufalloc_flush(&c->w) && errno != EAGAIN && errno != EWOULDBLOCK)
         strerr_diefu2sys(111, "write to ", c->name) ;
     }
@@ -280,24 +280,24 @@ int main (void)
     if (trigger >= 0 && !stopping) x[n++] = (iopause_fd){ .fd = trigger, .events = IOPAUSE_READ } ;
     for (unsigned int k = 0 ; k < C_N ; k++)
     {
-      struct child *c = children + k ;
+      struct child *c = send_children + k ;
       childpos[2 * k] = childpos[2 * k + 1] = POLL_MAX ;
       if (c->out >= 0) { childpos[2 * k] = n ; x[n++] = (iopause_fd){ .fd = c->out, .events = IOPAUSE_READ } ; }
       if (c->in >= 0 && !bufalloc_isempty(&c->w)) { childpos[2 * k + 1] = n ; x[n++] = (iopause_fd){ .fd = c->in, .events = IOPAUSE_WRITE } ; }
     }
     {
       unsigned int first = n ;
-      n += bounce_fds(x + n, POLL_MAX - n) ;
+      n += send_bounce_fds(x + n, POLL_MAX - n) ;
       wake = next_status < next_rescan ? next_status : next_rescan ;
-      if (sched_next() && sched_next() < wake) wake = sched_next() ;
-      if (bounce_next() && bounce_next() < wake) wake = bounce_next() ;
+      if (send_sched_next() && send_sched_next() < wake) wake = send_sched_next() ;
+      if (send_bounce_next() && send_bounce_next() < wake) wake = send_bounce_next() ;
       tain_now_g() ;
       tain_addsec_g(&deadline, wake > now ? (int)(wake - now) : 0) ;
       r = iopause_g(x, n, &deadline) ;
       if (r < 0) strerr_diefu1sys(111, "iopause") ;
       now = now32() ;
       for (unsigned int i = first ; i < n ; i++)
-        if (x[i].revents) bounce_read(x[i].fd) ;
+        if (x[i].revents) send_bounce_read(x[i].fd) ;
     }
     if (x[0].revents & IOPAUSE_READ) handle_signals(now) ;
     if (trigger >= 0 && !stopping && n > 1 && x[1].fd == trigger && x[1].revents & IOPAUSE_READ)
@@ -313,7 +313,7 @@ int main (void)
     }
   }
   log_status() ;
-  log_start("status: send exiting") ; log_end() ;
-  log_flush() ;
+  send_log_start("status: send exiting") ; send_log_end() ;
+  send_log_flush() ;
   return 0 ;
 }

@@ -80,8 +80,8 @@ struct config
   unsigned long backoffmin ;    /* a dead destination's first probe interval */
   unsigned long backoffmax ;    /* and its longest, doubled from the first */
 } ;
-extern struct config conf ;
-extern int config_read (struct config *c) ;
+extern struct config send_conf ;
+extern int send_config_read (struct config *c) ;
 
 /* A long-lived child over two pipes */
 struct child
@@ -98,26 +98,26 @@ struct child
   unsigned long pending ; /* requests not answered yet */
 } ;
 enum { C_RECORD, C_CLEAN, C_LSPAWN, C_RSPAWN, C_N } ;
-extern struct child children[C_N] ;
-extern void children_start (void) ;
-extern int child_put (struct child *c, char const *s, size_t len) ;
+extern struct child send_children[C_N] ;
+extern void send_children_start (void) ;
+extern int send_child_put (struct child *c, char const *s, size_t len) ;
 
 /* send_index.c: id -> message */
-extern struct msg *index_get (char const *id) ;
-extern int index_put (struct msg *m) ;
-extern void index_del (struct msg *m) ;
-extern unsigned long index_count (void) ;
+extern struct msg *send_index_get (char const *id) ;
+extern int send_index_put (struct msg *m) ;
+extern void send_index_del (struct msg *m) ;
+extern unsigned long send_index_count (void) ;
 
 /* send_sched.c */
-extern unsigned int inflight[2][2] ;
-extern void sched_rcpt (struct msg *m, unsigned int i, uint32_t now) ;
-extern void sched_retry (struct msg *m, unsigned int i, uint32_t now) ;
-extern void sched_due (uint32_t now) ;
-extern void sched_dispatch (uint32_t now, int stopping) ;
-extern void sched_alarm (void) ;
-extern uint32_t sched_next (void) ;   /* 0: nothing waits */
-extern unsigned long sched_waiting (void) ;
-extern enum lane rcpt_lane (struct msg const *m, struct rcpt const *r, uint32_t now) ;
+extern unsigned int send_inflight[2][2] ;
+extern void send_sched_rcpt (struct msg *m, unsigned int i, uint32_t now) ;
+extern void send_sched_retry (struct msg *m, unsigned int i, uint32_t now) ;
+extern void send_sched_due (uint32_t now) ;
+extern void send_sched_dispatch (uint32_t now, int stopping) ;
+extern void send_sched_alarm (void) ;
+extern uint32_t send_sched_next (void) ;   /* 0: nothing waits */
+extern unsigned long send_sched_waiting (void) ;
+extern enum lane send_rcpt_lane (struct msg const *m, struct rcpt const *r, uint32_t now) ;
 
 /* send_dest.c: each remote destination's health (send(8)): a static
    route's target, else the recipients' domain.
@@ -127,46 +127,46 @@ extern enum lane rcpt_lane (struct msg const *m, struct rcpt const *r, uint32_t 
 #define DEST_MAX 10000
 /* a destination's name: a domain (RFC 1035), or "route " and a route */
 #define DEST_KEY_MAX 255
-extern char const *dest_key (char const *addr, size_t *len, uint32_t now) ;
+extern char const *send_dest_key (char const *addr, size_t *len, uint32_t now) ;
 enum dest_verdict { DV_START, DV_PROBE, DV_HOLD, DV_DEFER } ;
-extern enum dest_verdict dest_admit (char const *addr, uint32_t now, uint64_t *ref) ;
-extern void dest_park (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now) ;
-extern void dest_wait (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now) ;
-extern void dest_result (char const *addr, uint64_t ref, int probe, int sitefail, char const *text, uint32_t now) ;
-extern void dest_alarm (void) ;
-extern unsigned long dest_count (unsigned long *dead) ;
-extern int dest_defer_rcpt (struct msg *m, unsigned int i, char const *text, uint32_t now) ;
-extern int dest_sitefail (char const *text) ;
+extern enum dest_verdict send_dest_admit (char const *addr, uint32_t now, uint64_t *ref) ;
+extern void send_dest_park (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now) ;
+extern void send_dest_wait (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now) ;
+extern void send_dest_result (char const *addr, uint64_t ref, int probe, int sitefail, char const *text, uint32_t now) ;
+extern void send_dest_alarm (void) ;
+extern unsigned long send_dest_count (unsigned long *dead) ;
+extern int send_dest_defer_rcpt (struct msg *m, unsigned int i, char const *text, uint32_t now) ;
+extern int send_dest_sitefail (char const *text) ;
 
 /* send_jobs.c */
-extern unsigned long jobs_running (void) ;
-extern int job_start (struct msg *m, uint32_t const *idx, unsigned int n, enum chan chan, enum lane lane, int probe, uint64_t dest) ;
-extern void job_result (char const *s, size_t len, uint32_t now) ;
+extern unsigned long send_jobs_running (void) ;
+extern int send_job_start (struct msg *m, uint32_t const *idx, unsigned int n, enum chan chan, enum lane lane, int probe, uint64_t dest) ;
+extern void send_job_result (char const *s, size_t len, uint32_t now) ;
 
 /* send_msg.c */
-extern void msg_load (char const *s, size_t len, uint32_t now) ;
-extern void msg_update (struct msg *m, unsigned int i, char const *text, size_t textlen) ;
-extern void msg_check (struct msg *m, uint32_t now) ;
-extern void msg_acked (char const *id, uint32_t now) ;
-extern void msg_state_removed (char const *id) ;
-extern void msg_body_removed (char const *id) ;
-extern void msg_release (struct msg *m) ;
+extern void send_msg_load (char const *s, size_t len, uint32_t now) ;
+extern void send_msg_update (struct msg *m, unsigned int i, char const *text, size_t textlen) ;
+extern void send_msg_check (struct msg *m, uint32_t now) ;
+extern void send_msg_acked (char const *id, uint32_t now) ;
+extern void send_msg_state_removed (char const *id) ;
+extern void send_msg_body_removed (char const *id) ;
+extern void send_msg_release (struct msg *m) ;
 
 /* send_bounce.c */
-extern unsigned int bouncers_running (void) ;
-extern void bounce_want (struct msg *m) ;
-extern void bounce_start_due (uint32_t now, int stopping) ;
-extern void bounce_reap (pid_t pid, int wstat, uint32_t now) ;
-extern uint32_t bounce_next (void) ;
-extern int bounce_fds (void *x, unsigned int max) ;  /* iopause_fd */
-extern void bounce_read (int fd) ;
+extern unsigned int send_bouncers_running (void) ;
+extern void send_bounce_want (struct msg *m) ;
+extern void send_bounce_start_due (uint32_t now, int stopping) ;
+extern void send_bounce_reap (pid_t pid, int wstat, uint32_t now) ;
+extern uint32_t send_bounce_next (void) ;
+extern int send_bounce_fds (void *x, unsigned int max) ;  /* iopause_fd */
+extern void send_bounce_read (int fd) ;
 
 /* send_log.c: one line per event on stdout (postern-log(5)) */
-extern void log_start (char const *s) ;
-extern void log_add (char const *s) ;
-extern void log_addb (char const *s, size_t len) ;   /* escaped, cut at TEXT_MAX */
-extern void log_addu (unsigned long u) ;
-extern void log_end (void) ;
-extern void log_flush (void) ;
+extern void send_log_start (char const *s) ;
+extern void send_log_add (char const *s) ;
+extern void send_log_addb (char const *s, size_t len) ;   /* escaped, cut at TEXT_MAX */
+extern void send_log_addu (unsigned long u) ;
+extern void send_log_end (void) ;
+extern void send_log_flush (void) ;
 
 #endif

@@ -27,12 +27,12 @@ static struct bouncer running[BOUNCE_MAX] ;
 static unsigned int nrunning = 0 ;
 static genalloc waiting = GENALLOC_ZERO ;   /* struct msg *, in order */
 
-unsigned int bouncers_running (void)
+unsigned int send_bouncers_running (void)
 {
   return nrunning ;
 }
 
-void bounce_want (struct msg *m)
+void send_bounce_want (struct msg *m)
 {
   m->bouncing = 1 ;
   m->bounceat = 0 ;
@@ -60,7 +60,7 @@ static int spawn (struct msg *m, struct bouncer *b)
   return 1 ;
 }
 
-void bounce_start_due (uint32_t now, int stopping)
+void send_bounce_start_due (uint32_t now, int stopping)
 {
   struct msg **w = genalloc_s(struct msg *, &waiting) ;
   size_t n = genalloc_len(struct msg *, &waiting), kept = 0 ;
@@ -75,15 +75,15 @@ void bounce_start_due (uint32_t now, int stopping)
       w[kept++] = m ;
       continue ;
     }
-    log_start("bounce msg ") ; log_add(m->id) ;
-    log_add(" qp ") ; log_addu((unsigned long)running[nrunning].pid) ;
-    log_end() ;
+    send_log_start("bounce msg ") ; send_log_add(m->id) ;
+    send_log_add(" qp ") ; send_log_addu((unsigned long)running[nrunning].pid) ;
+    send_log_end() ;
     nrunning++ ;
   }
   genalloc_setlen(struct msg *, &waiting, kept) ;
 }
 
-uint32_t bounce_next (void)
+uint32_t send_bounce_next (void)
 {
   uint32_t t = 0 ;
   struct msg **w = genalloc_s(struct msg *, &waiting) ;
@@ -92,7 +92,7 @@ uint32_t bounce_next (void)
   return t ;
 }
 
-int bounce_fds (void *x, unsigned int max)
+int send_bounce_fds (void *x, unsigned int max)
 {
   iopause_fd *p = x ;
   unsigned int n = 0 ;
@@ -101,7 +101,7 @@ int bounce_fds (void *x, unsigned int max)
   return n ;
 }
 
-void bounce_read (int fd)
+void send_bounce_read (int fd)
 {
   for (unsigned int i = 0 ; i < nrunning ; i++)
   {
@@ -122,7 +122,7 @@ void bounce_read (int fd)
   }
 }
 
-void bounce_reap (pid_t pid, int wstat, uint32_t now)
+void send_bounce_reap (pid_t pid, int wstat, uint32_t now)
 {
   for (unsigned int i = 0 ; i < nrunning ; i++)
   {
@@ -134,15 +134,15 @@ void bounce_reap (pid_t pid, int wstat, uint32_t now)
     {
       /* what it wrote before exiting is still in the pipe */
       running[nrunning] = b ;
-      bounce_read(b.fd) ;
+      send_bounce_read(b.fd) ;
       b = running[nrunning] ;
       if (b.fd >= 0) fd_close(b.fd) ;
     }
     while (b.len && b.text[b.len - 1] == ' ') b.len-- ;
-    log_start("bounce msg ") ; log_add(m->id) ;
-    log_add(WIFEXITED(wstat) && !WEXITSTATUS(wstat) ? ": done: " : ": deferral: ") ;
-    log_addb(b.text, b.len) ;
-    log_end() ;
+    send_log_start("bounce msg ") ; send_log_add(m->id) ;
+    send_log_add(WIFEXITED(wstat) && !WEXITSTATUS(wstat) ? ": done: " : ": deferral: ") ;
+    send_log_addb(b.text, b.len) ;
+    send_log_end() ;
     if (WIFEXITED(wstat) && !WEXITSTATUS(wstat))
     {
       m->bouncing = 0 ;
@@ -151,9 +151,9 @@ void bounce_reap (pid_t pid, int wstat, uint32_t now)
         {
           m->rcpts[k].status = ST_BOUNCED ;
           m->failed-- ;
-          msg_update(m, k, "", 0) ;
+          send_msg_update(m, k, "", 0) ;
         }
-      msg_check(m, now) ;
+      send_msg_check(m, now) ;
     }
     else
     {

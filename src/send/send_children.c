@@ -17,7 +17,7 @@
 #define SMALL_REPLY_MAX 4096
 #define PIPE_WANT (1 << 20)
 
-struct child children[C_N] =
+struct child send_children[C_N] =
 {
   [C_RECORD] = { .name = "record", .max = STATE_REPLY_MAX },
   [C_CLEAN] = { .name = "clean", .max = SMALL_REPLY_MAX },
@@ -35,12 +35,12 @@ static struct account lookup (char const *name)
   if (!pw)
   {
     if (errno) strerr_diefu2sys(111, "look up account ", name) ;
-    strerr_dief3x(111, "account ", name, " does not exist: see conf-users and INSTALL") ;
+    strerr_dief3x(111, "account ", name, " does not exist: see send_conf-users and INSTALL") ;
   }
   return (struct account){ pw->pw_uid, pw->pw_gid, 1, name } ;
 }
 
-/* the account's groups (the shared group of conf-users among them),
+/* the account's groups (the shared group of send_conf-users among them),
    gid, uid, each checked, as s6-applyuidgid does */
 static void become (struct account const *a)
 {
@@ -91,7 +91,7 @@ static void spawn (struct child *c, struct account const *a)
    as send's and clean as the queue's, then send itself drops to its
    account. Otherwise every
    process runs as the caller. */
-void children_start (void)
+void send_children_start (void)
 {
   struct account none = { 0, 0, 0, 0 } ;
   struct account send = none, queue = none, remote = none ;
@@ -102,10 +102,10 @@ void children_start (void)
     queue = lookup(auto_user_queue) ;
     remote = lookup(auto_user_remote) ;
   }
-  spawn(&children[C_LSPAWN], &none) ;
-  spawn(&children[C_RSPAWN], &remote) ;
-  spawn(&children[C_RECORD], &send) ;
-  spawn(&children[C_CLEAN], &queue) ;
+  spawn(&send_children[C_LSPAWN], &none) ;
+  spawn(&send_children[C_RSPAWN], &remote) ;
+  spawn(&send_children[C_RECORD], &send) ;
+  spawn(&send_children[C_CLEAN], &queue) ;
   become(&send) ;
   if (!root)
   {
@@ -118,7 +118,7 @@ void children_start (void)
 /* One request (each call is one whole record), queued in memory and
    written as the pipe takes it: send never blocks
    on a child. What is queued is bounded by the jobs and messages held. */
-int child_put (struct child *c, char const *s, size_t len)
+int send_child_put (struct child *c, char const *s, size_t len)
 {
   if (c->in < 0) strerr_dief2x(101, "request to a closed child: ", c->name) ;
   if (!bufalloc_put(&c->w, s, len)) strerr_diefu1sys(111, "allocate") ;

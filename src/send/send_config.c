@@ -2,7 +2,7 @@
 #include "control.h"
 #include "send.h"
 
-struct config conf ;
+struct config send_conf ;
 
 struct setting
 {
@@ -29,7 +29,7 @@ static struct setting const settings[] =
 } ;
 
 /* Reads every setting; on error keeps c as it was and returns 0. */
-int config_read (struct config *c)
+int send_config_read (struct config *c)
 {
   unsigned long v[sizeof settings / sizeof *settings] ;
   for (unsigned int i = 0 ; i < sizeof settings / sizeof *settings ; i++)

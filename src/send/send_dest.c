@@ -1,6 +1,6 @@
 /* Remote destinations' health, as Postfix's qmgr keeps its dead queues.
    A destination is a static route's target, else the domain of a job's
-   recipients (dest_key). A job whose every recipient failed at the
+   recipients (send_dest_key). A job whose every recipient failed at the
    connection level (remote marks the text with SITE_MARK) makes it
    dead: its due mail is deferred without starting anything, one probe
    job goes at the backoff, and the first job that reaches a server
@@ -110,7 +110,7 @@ static int32_t victim (void)
 static struct dest *get (char const *addr, int make, uint32_t now)
 {
   size_t len ;
-  char const *name = dest_key(addr, &len, now) ;
+  char const *name = send_dest_key(addr, &len, now) ;
   uint32_t h = hash(name, len) ;
   int32_t k ;
   struct dest *d ;
@@ -155,7 +155,7 @@ static void log_dest (char const *what, struct dest const *d) ;
 
 /* *ref names the destination for the job's result, even if the route
    changes meanwhile: 0 when untracked */
-enum dest_verdict dest_admit (char const *addr, uint32_t now, uint64_t *ref)
+enum dest_verdict send_dest_admit (char const *addr, uint32_t now, uint64_t *ref)
 {
   struct dest *d = get(addr, 1, now) ;
   *ref = 0 ;
@@ -173,7 +173,7 @@ enum dest_verdict dest_admit (char const *addr, uint32_t now, uint64_t *ref)
       break ;
   }
   d->probing = 1 ;
-  log_dest("probe", d) ; log_end() ;
+  log_dest("probe", d) ; send_log_end() ;
   return DV_PROBE ;
 }
 
@@ -185,7 +185,7 @@ static void compact (struct dest *d)
   {
     if (park_valid(s + i)) { s[kept++] = s[i] ; continue ; }
     s[i].m->refs-- ;
-    msg_release(s[i].m) ;
+    send_msg_release(s[i].m) ;
   }
   genalloc_setlen(struct park, &d->parked, kept) ;
   d->parkvalid = kept ;
@@ -193,7 +193,7 @@ static void compact (struct dest *d)
 
 /* held: due, waiting for a probe's result (not counted as a try);
    otherwise deferred and scheduled, parked to be released early */
-void dest_park (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now)
+void send_dest_park (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now)
 {
   struct dest *d = get(addr, 0, now) ;
   struct park p = { m, i, m->rcpts[i].seq, (unsigned char)held } ;
@@ -207,7 +207,7 @@ void dest_park (char const *addr, struct msg *m, unsigned int i, int held, uint3
    record writes it without an fsync) and scheduled as a deferral, with
    the destination's last failure. 1 if the recipient waits again, 0 if
    it expired (failed for good). */
-int dest_defer_rcpt (struct msg *m, unsigned int i, char const *text, uint32_t now)
+int send_dest_defer_rcpt (struct msg *m, unsigned int i, char const *text, uint32_t now)
 {
   struct rcpt *r = m->rcpts + i ;
   char buf[sizeof DEFER_TEXT + DEST_TEXT_MAX] ;
@@ -218,43 +218,43 @@ int dest_defer_rcpt (struct msg *m, unsigned int i, char const *text, uint32_t n
   tlen += sizeof DEFER_TEXT - 1 ;
   r->attempts += r->attempts < STATE_ATTEMPTS_MAX ;
   r->lasttry = now ;
-  if (now - m->birth < conf.lifetime)
+  if (now - m->birth < send_conf.lifetime)
   {
-    msg_update(m, i, buf, tlen) ;
-    sched_retry(m, i, now) ;
+    send_msg_update(m, i, buf, tlen) ;
+    send_sched_retry(m, i, now) ;
     return 1 ;
   }
   r->status = ST_FAILED ;
   m->todo-- ;
   m->failed++ ;
-  log_start("expired msg ") ; log_add(m->id) ;
-  log_add(" to ") ; log_addb(RCPT_ADDR(m, r), strlen(RCPT_ADDR(m, r))) ;
-  log_add(": 4.4.7 queue lifetime exceeded: ") ;
-  log_addb(buf, tlen) ;
-  log_end() ;
-  msg_update(m, i, "4.4.7 queue lifetime exceeded: destination dead", 47) ;
-  msg_check(m, now) ;
+  send_log_start("expired msg ") ; send_log_add(m->id) ;
+  send_log_add(" to ") ; send_log_addb(RCPT_ADDR(m, r), strlen(RCPT_ADDR(m, r))) ;
+  send_log_add(": 4.4.7 queue lifetime exceeded: ") ;
+  send_log_addb(buf, tlen) ;
+  send_log_end() ;
+  send_msg_update(m, i, "4.4.7 queue lifetime exceeded: destination dead", 47) ;
+  send_msg_check(m, now) ;
   return 0 ;
 }
 
 /* a due recipient that starts nothing: held for the probe's result, or
    deferred; parked either way */
-void dest_wait (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now)
+void send_dest_wait (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now)
 {
   struct dest *d = get(addr, 0, now) ;
-  if (!held && !dest_defer_rcpt(m, i, d ? d->text : "", now)) return ;
-  dest_park(addr, m, i, held, now) ;
+  if (!held && !send_dest_defer_rcpt(m, i, d ? d->text : "", now)) return ;
+  send_dest_park(addr, m, i, held, now) ;
 }
 
 static void log_dest (char const *what, struct dest const *d)
 {
-  log_start("destination ") ; log_add(what) ; log_add(": ") ;
-  log_addb(d->name, strlen(d->name)) ;
+  send_log_start("destination ") ; send_log_add(what) ; send_log_add(": ") ;
+  send_log_addb(d->name, strlen(d->name)) ;
 }
 
 /* one remote job's outcome: sitefail if every recipient failed at the
    connection level, else the job reached a server */
-void dest_result (char const *addr, uint64_t ref, int probe, int sitefail, char const *text, uint32_t now)
+void send_dest_result (char const *addr, uint64_t ref, int probe, int sitefail, char const *text, uint32_t now)
 {
   uint32_t k = (uint32_t)ref ;
   struct dest *d = ref && k < genalloc_len(struct dest, &dests) && at(k)->inuse && at(k)->serial == ref >> 32
@@ -275,25 +275,25 @@ void dest_result (char const *addr, uint64_t ref, int probe, int sitefail, char 
     if (d->state != DS_DEAD)
     {
       d->state = DS_DEAD ;
-      d->backoff = conf.backoffmin ;
+      d->backoff = send_conf.backoffmin ;
       ndead++ ;
     }
     else if (probe)
-      d->backoff = 2 * (uint64_t)d->backoff > conf.backoffmax ? conf.backoffmax : 2 * d->backoff ;
+      d->backoff = 2 * (uint64_t)d->backoff > send_conf.backoffmax ? send_conf.backoffmax : 2 * d->backoff ;
     else return ;   /* a job started while alive: the probe's timer stands */
     d->probeat = now + d->backoff ;
     log_dest(was == DS_DEAD ? "probe failed" : "dead", d) ;
-    log_add(": next probe in ") ; log_addu(d->backoff) ; log_add(" s: ") ;
-    log_addb(text, tlen) ; log_end() ;
+    send_log_add(": next probe in ") ; send_log_addu(d->backoff) ; send_log_add(" s: ") ;
+    send_log_addb(text, tlen) ; send_log_end() ;
     /* what waited for this probe is due again: the ready queues defer
        it (at record's pace) and park it again */
     for (size_t i = 0 ; i < n ; i++)
     {
       struct park p = s[i] ;
       if (park_valid(&p) && !p.held) { s[kept++] = p ; continue ; }
-      if (park_valid(&p)) sched_rcpt(p.m, p.i, now) ;
+      if (park_valid(&p)) send_sched_rcpt(p.m, p.i, now) ;
       p.m->refs-- ;
-      msg_release(p.m) ;
+      send_msg_release(p.m) ;
     }
     genalloc_setlen(struct park, &d->parked, kept) ;
     d->parkvalid = kept ;
@@ -308,16 +308,16 @@ void dest_result (char const *addr, uint64_t ref, int probe, int sitefail, char 
       if (park_valid(&p))
       {
         p.m->rcpts[p.i].nexttry = now ;
-        sched_rcpt(p.m, p.i, now) ;
+        send_sched_rcpt(p.m, p.i, now) ;
         released++ ;
       }
       p.m->refs-- ;
-      msg_release(p.m) ;
+      send_msg_release(p.m) ;
     }
     if (d->state == DS_DEAD)
     {
       ndead-- ;
-      log_dest("alive", d) ; log_add(": released ") ; log_addu(released) ; log_end() ;
+      log_dest("alive", d) ; send_log_add(": released ") ; send_log_addu(released) ; send_log_end() ;
     }
     d->state = DS_ALIVE ;
   }
@@ -326,19 +326,19 @@ void dest_result (char const *addr, uint64_t ref, int probe, int sitefail, char 
 }
 
 /* SIGALRM: every dead destination may be probed now */
-void dest_alarm (void)
+void send_dest_alarm (void)
 {
   for (size_t k = 0 ; k < genalloc_len(struct dest, &dests) ; k++)
     if (at(k)->inuse && at(k)->state == DS_DEAD) at(k)->probeat = 0 ;
 }
 
-unsigned long dest_count (unsigned long *dead)
+unsigned long send_dest_count (unsigned long *dead)
 {
   *dead = ndead ;
   return ntracked ;
 }
 
-int dest_sitefail (char const *text)
+int send_dest_sitefail (char const *text)
 {
   size_t n = strlen(text), m = sizeof SITE_MARK - 1 ;
   return n >= m && !memcmp(text + n - m, SITE_MARK, m) ;

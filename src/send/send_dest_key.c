@@ -33,7 +33,7 @@ static unsigned int slot (char const *s, size_t len)
    control/routes.cdb sends its domain somewhere (every domain routed
    there shares that host's health, as Postfix's queues are per
    nexthop), else its domain, lowercased. */
-char const *dest_key (char const *addr, size_t *len, uint32_t now)
+char const *send_dest_key (char const *addr, size_t *len, uint32_t now)
 {
   char const *at = strrchr(addr, '@') ;
   char const *d = at ? at + 1 : "" ;

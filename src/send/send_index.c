@@ -17,12 +17,12 @@ static unsigned long hash (char const *id)
   return h ;
 }
 
-unsigned long index_count (void)
+unsigned long send_index_count (void)
 {
   return count ;
 }
 
-struct msg *index_get (char const *id)
+struct msg *send_index_get (char const *id)
 {
   if (!cap) return 0 ;
   for (unsigned long i = hash(id) & (cap - 1) ; slots[i] ; i = (i + 1) & (cap - 1))
@@ -37,7 +37,7 @@ static void insert (struct msg *m)
   slots[i] = m ;
 }
 
-int index_put (struct msg *m)
+int send_index_put (struct msg *m)
 {
   if (2 * (count + 1) > cap)
   {
@@ -56,7 +56,7 @@ int index_put (struct msg *m)
   return 1 ;
 }
 
-void index_del (struct msg *m)
+void send_index_del (struct msg *m)
 {
   unsigned long i = hash(m->id) & (cap - 1) ;
   while (slots[i] != m)

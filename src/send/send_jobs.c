@@ -18,7 +18,7 @@ struct job
   unsigned char lane ;
   unsigned char chan ;
   unsigned char probe ; /* the one job let through to a dead or new destination */
-  uint64_t dest ;       /* dest_admit's ref */
+  uint64_t dest ;       /* send_dest_admit's ref */
 } ;
 
 static genalloc jobs = GENALLOC_ZERO ;   /* struct job; m == 0: free slot */
@@ -43,7 +43,7 @@ static uint32_t job_new (void)
   return (uint32_t)genalloc_len(struct job, &jobs) - 1 ;
 }
 
-unsigned long jobs_running (void)
+unsigned long send_jobs_running (void)
 {
   return running ;
 }
@@ -56,7 +56,7 @@ static void put_field (char letter, char const *s)
 
 /* "J<job> M<msg> F<sender>" then per recipient "T<addr>", and for
    lspawn "L<localname>" (lspawn(8), rspawn(8)) */
-int job_start (struct msg *m, uint32_t const *idx, unsigned int n, enum chan chan, enum lane lane, int probe, uint64_t dest)
+int send_job_start (struct msg *m, uint32_t const *idx, unsigned int n, enum chan chan, enum lane lane, int probe, uint64_t dest)
 {
   uint32_t j = job_new() ;
   struct job *job ;
@@ -79,20 +79,20 @@ int job_start (struct msg *m, uint32_t const *idx, unsigned int n, enum chan cha
     r->busy = 1 ;
   }
   if (!stralloc_0(&out)) strerr_diefu1sys(111, "allocate") ;
-  child_put(&children[chan == CHAN_LOCAL ? C_LSPAWN : C_RSPAWN], out.s, out.len) ;
+  send_child_put(&send_children[chan == CHAN_LOCAL ? C_LSPAWN : C_RSPAWN], out.s, out.len) ;
   m->busy += n ;
   running++ ;
-  log_start("starting delivery ") ; log_add(fmt) ;
-  log_add(": msg ") ; log_add(m->id) ;
-  log_add(chan == CHAN_LOCAL ? " to local " : " to remote ") ;
-  if (lane == LANE_SLOW) log_add("(slow) ") ;
+  send_log_start("starting delivery ") ; send_log_add(fmt) ;
+  send_log_add(": msg ") ; send_log_add(m->id) ;
+  send_log_add(chan == CHAN_LOCAL ? " to local " : " to remote ") ;
+  if (lane == LANE_SLOW) send_log_add("(slow) ") ;
   for (unsigned int k = 0 ; k < n ; k++)
   {
     struct rcpt *r = m->rcpts + idx[k] ;
-    if (k) log_add(" ") ;
-    log_addb(RCPT_ADDR(m, r), strlen(RCPT_ADDR(m, r))) ;
+    if (k) send_log_add(" ") ;
+    send_log_addb(RCPT_ADDR(m, r), strlen(RCPT_ADDR(m, r))) ;
   }
-  log_end() ;
+  send_log_end() ;
   return 1 ;
 }
 
@@ -105,30 +105,30 @@ static void rcpt_result (uint32_t j, struct msg *m, uint32_t i, char const *res,
   m->busy-- ;
   r->attempts += r->attempts < STATE_ATTEMPTS_MAX ;
   r->lasttry = now ;
-  log_start("delivery ") ; log_addu(j) ;
+  send_log_start("delivery ") ; send_log_addu(j) ;
   if (res[0] == 'K')
   {
-    log_add(": success: ") ;
+    send_log_add(": success: ") ;
     r->status = ST_DONE ;
     m->todo-- ;
   }
-  else if (res[0] == 'D' || now - m->birth >= conf.lifetime)
+  else if (res[0] == 'D' || now - m->birth >= send_conf.lifetime)
   {
-    log_add(res[0] == 'D' ? ": failure: " : ": failure: 4.4.7 queue lifetime exceeded: ") ;
+    send_log_add(res[0] == 'D' ? ": failure: " : ": failure: 4.4.7 queue lifetime exceeded: ") ;
     r->status = ST_FAILED ;
     m->todo-- ;
     m->failed++ ;
   }
-  else log_add(": deferral: ") ;
-  log_addb(res + 1, tlen) ;
-  log_end() ;
-  msg_update(m, i, res + 1, tlen) ;
-  if (r->status == ST_TODO) sched_retry(m, i, now) ;
+  else send_log_add(": deferral: ") ;
+  send_log_addb(res + 1, tlen) ;
+  send_log_end() ;
+  send_msg_update(m, i, res + 1, tlen) ;
+  if (r->status == ST_TODO) send_sched_retry(m, i, now) ;
 }
 
 /* A result: "J<jobid>" then one "K|Z|D<text>" field per recipient of
    the job, in its order. */
-void job_result (char const *s, size_t len, uint32_t now)
+void send_job_result (char const *s, size_t len, uint32_t now)
 {
   size_t pos = 0 ;
   char const *f = frame_field(s, len, &pos) ;
@@ -148,7 +148,7 @@ void job_result (char const *s, size_t len, uint32_t now)
   genalloc_s(struct job, &jobs)[j].m = 0 ;
   if (!genalloc_append(uint32_t, &freeslots, &j)) strerr_diefu1sys(111, "allocate") ;
   running-- ;
-  inflight[job.chan][job.lane]-- ;
+  send_inflight[job.chan][job.lane]-- ;
   for (unsigned int k = 0 ; k < job.n ; k++) rcpt_result(j, job.m, job.idx[k], res[k], now) ;
   if (job.chan == CHAN_REMOTE)
   {
@@ -157,12 +157,12 @@ void job_result (char const *s, size_t len, uint32_t now)
     int sitefail = 1 ;
     char const *addr = RCPT_ADDR(job.m, job.m->rcpts + job.idx[0]) ;
     for (unsigned int k = 0 ; k < job.n && sitefail ; k++)
-      sitefail = res[k][0] == 'Z' && dest_sitefail(res[k] + 1) ;
-    dest_result(addr, job.dest, job.probe, sitefail, res[0] + 1, now) ;
+      sitefail = res[k][0] == 'Z' && send_dest_sitefail(res[k] + 1) ;
+    send_dest_result(addr, job.dest, job.probe, sitefail, res[0] + 1, now) ;
     if (sitefail)
       for (unsigned int k = 0 ; k < job.n ; k++)
-        if (job.m->rcpts[job.idx[k]].status == ST_TODO) dest_park(addr, job.m, job.idx[k], 0, now) ;
+        if (job.m->rcpts[job.idx[k]].status == ST_TODO) send_dest_park(addr, job.m, job.idx[k], 0, now) ;
   }
   alloc_free(job.idx) ;
-  msg_check(job.m, now) ;
+  send_msg_check(job.m, now) ;
 }

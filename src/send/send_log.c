@@ -12,12 +12,12 @@ static void put (char const *s, size_t len)
   if (buffer_put(buffer_1, s, len) < (ssize_t)len) strerr_diefu1sys(111, "write to the log") ;
 }
 
-void log_start (char const *s)
+void send_log_start (char const *s)
 {
-  log_add(s) ;
+  send_log_add(s) ;
 }
 
-void log_add (char const *s)
+void send_log_add (char const *s)
 {
   size_t n = 0 ;
   while (s[n]) n++ ;
@@ -26,7 +26,7 @@ void log_add (char const *s)
 
 /* outside bytes (addresses, agent texts) are escaped: no control byte
    or newline can forge a line for the log's readers */
-void log_addb (char const *s, size_t len)
+void send_log_addb (char const *s, size_t len)
 {
   if (len > TEXT_MAX) len = TEXT_MAX ;
   for (size_t i = 0 ; i < len ; i++)
@@ -36,18 +36,18 @@ void log_addb (char const *s, size_t len)
   }
 }
 
-void log_addu (unsigned long u)
+void send_log_addu (unsigned long u)
 {
   char fmt[ULONG_FMT] ;
   put(fmt, ulong_fmt(fmt, u)) ;
 }
 
-void log_end (void)
+void send_log_end (void)
 {
   put("\n", 1) ;
 }
 
-void log_flush (void)
+void send_log_flush (void)
 {
   if (!buffer_flush(buffer_1)) strerr_diefu1sys(111, "write to the log") ;
 }

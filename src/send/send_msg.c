@@ -20,22 +20,22 @@ static void put_id_request (struct child *c, char letter, char const *id)
   if (!stralloc_catb(&out, &letter, 1)) strerr_diefu1sys(111, "allocate") ;
   put_field(id, strlen(id)) ;
   if (!stralloc_0(&out)) strerr_diefu1sys(111, "allocate") ;
-  child_put(c, out.s, out.len) ;
+  send_child_put(c, out.s, out.len) ;
 }
 
 static void log_msg (char const *what, struct msg const *m, unsigned long uid)
 {
-  log_start(what) ; log_add(m->id) ;
-  log_add(": bytes ") ; log_addu(m->size) ;
-  log_add(" from <") ; log_addb(MSG_SENDER(m), strlen(MSG_SENDER(m))) ;
-  log_add("> uid ") ; log_addu(uid) ;
-  log_add(" rcpts ") ; log_addu(m->nrcpts) ;
-  log_end() ;
+  send_log_start(what) ; send_log_add(m->id) ;
+  send_log_add(": bytes ") ; send_log_addu(m->size) ;
+  send_log_add(" from <") ; send_log_addb(MSG_SENDER(m), strlen(MSG_SENDER(m))) ;
+  send_log_add("> uid ") ; send_log_addu(uid) ;
+  send_log_add(" rcpts ") ; send_log_addu(m->nrcpts) ;
+  send_log_end() ;
 }
 
 /* "N<id>" (just sorted) or "O<id>" (a state found at start-up) then
    the state file's fields, as record sends them */
-void msg_load (char const *s, size_t len, uint32_t now)
+void send_msg_load (char const *s, size_t len, uint32_t now)
 {
   size_t idlen = strlen(s) ;
   state_msg sm ;
@@ -47,7 +47,7 @@ void msg_load (char const *s, size_t len, uint32_t now)
     strerr_warnw1x("record sent a malformed message record") ;
     return ;
   }
-  if (index_get(s + 1)) return ;  /* already known: a repeat from a scan */
+  if (send_index_get(s + 1)) return ;  /* already known: a repeat from a scan */
   if (!state_parse(&sm, s + idlen + 1, len - idlen - 1))
   {
     strerr_warnw2x("record sent a malformed state for ", s + 1) ;
@@ -79,21 +79,21 @@ void msg_load (char const *s, size_t len, uint32_t now)
     if (sr.status == ST_TODO) m->todo++ ;
     else if (sr.status == ST_FAILED) m->failed++ ;
   }
-  if (!index_put(m)) strerr_diefu1sys(111, "allocate") ;
+  if (!send_index_put(m)) strerr_diefu1sys(111, "allocate") ;
   log_msg(s[0] == 'N' ? "new msg " : "loaded msg ", m, sm.uid) ;
   for (unsigned int i = 0 ; i < m->nrcpts ; i++)
   {
     struct rcpt *r = m->rcpts + i ;
     if (r->status != ST_TODO) continue ;
-    if (!r->attempts) { r->nexttry = now ; sched_rcpt(m, i, now) ; }
-    else sched_retry(m, i, now) ;
+    if (!r->attempts) { r->nexttry = now ; send_sched_rcpt(m, i, now) ; }
+    else send_sched_retry(m, i, now) ;
   }
-  msg_check(m, now) ;
+  send_msg_check(m, now) ;
 }
 
 /* "U<id>" index status attempts lasttry "=text": record rewrites the
    recipient's fixed field; D, F and B are fsynced before its ack. */
-void msg_update (struct msg *m, unsigned int i, char const *text, size_t textlen)
+void send_msg_update (struct msg *m, unsigned int i, char const *text, size_t textlen)
 {
   struct rcpt *r = m->rcpts + i ;
   char fmt[UINT32_FMT] ;
@@ -108,7 +108,7 @@ void msg_update (struct msg *m, unsigned int i, char const *text, size_t textlen
   if (!stralloc_catb(&out, "=", 1)) strerr_diefu1sys(111, "allocate") ;
   put_field(text, textlen) ;
   if (!stralloc_0(&out)) strerr_diefu1sys(111, "allocate") ;
-  child_put(&children[C_RECORD], out.s, out.len) ;
+  send_child_put(&send_children[C_RECORD], out.s, out.len) ;
   m->acks++ ;
 }
 
@@ -117,48 +117,48 @@ void msg_update (struct msg *m, unsigned int i, char const *text, size_t textlen
    body first, by clean, then the state, by record. A crash between the
    two leaves a finished state without a body, which the next start
    finishes removing; never a recipient to deliver without its body. */
-void msg_check (struct msg *m, uint32_t now)
+void send_msg_check (struct msg *m, uint32_t now)
 {
   (void)now ;
   if (m->phase != PH_ACTIVE || m->todo || m->busy || m->acks) return ;
   if (m->failed)
   {
-    if (!m->bouncing) bounce_want(m) ;
+    if (!m->bouncing) send_bounce_want(m) ;
     return ;
   }
   m->phase = PH_REMOVING ;
-  put_id_request(&children[C_CLEAN], 'B', m->id) ;
+  put_id_request(&send_children[C_CLEAN], 'B', m->id) ;
 }
 
-void msg_acked (char const *id, uint32_t now)
+void send_msg_acked (char const *id, uint32_t now)
 {
-  struct msg *m = index_get(id) ;
+  struct msg *m = send_index_get(id) ;
   if (!m || !m->acks) { strerr_warnw2x("record acknowledged an unknown update for ", id) ; return ; }
   m->acks-- ;
-  msg_check(m, now) ;
+  send_msg_check(m, now) ;
 }
 
-void msg_body_removed (char const *id)
+void send_msg_body_removed (char const *id)
 {
-  struct msg *m = index_get(id) ;
+  struct msg *m = send_index_get(id) ;
   if (!m || m->phase != PH_REMOVING) { strerr_warnw2x("clean removed an unknown body: ", id) ; return ; }
-  put_id_request(&children[C_RECORD], 'X', id) ;
+  put_id_request(&send_children[C_RECORD], 'X', id) ;
 }
 
-void msg_state_removed (char const *id)
+void send_msg_state_removed (char const *id)
 {
-  struct msg *m = index_get(id) ;
+  struct msg *m = send_index_get(id) ;
   if (!m || m->phase != PH_REMOVING) { strerr_warnw2x("record removed an unknown state: ", id) ; return ; }
-  log_start("end msg ") ; log_add(m->id) ; log_end() ;
-  index_del(m) ;
+  send_log_start("end msg ") ; send_log_add(m->id) ; send_log_end() ;
+  send_index_del(m) ;
   m->gone = 1 ;
-  msg_release(m) ;
+  send_msg_release(m) ;
 }
 
 /* A message out of the queue is freed once no scheduler entry points to
    it: stale entries (recipients a remote job took along) may still wait
    in a ready queue. */
-void msg_release (struct msg *m)
+void send_msg_release (struct msg *m)
 {
   if (!m->gone || m->refs) return ;
   stralloc_free(&m->strings) ;

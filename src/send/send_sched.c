@@ -32,11 +32,11 @@ static int more = 0 ;   /* a turn stopped at the slice: the next comes at once *
 struct fifo { genalloc q ; size_t head ; } ;  /* of struct entry */
 static struct fifo ready[2][2] ;
 static genalloc heap = GENALLOC_ZERO ;         /* of struct entry, min on when */
-unsigned int inflight[2][2] ;
+unsigned int send_inflight[2][2] ;
 
-enum lane rcpt_lane (struct msg const *m, struct rcpt const *r, uint32_t now)
+enum lane send_rcpt_lane (struct msg const *m, struct rcpt const *r, uint32_t now)
 {
-  return r->attempts && now - m->birth >= conf.slowafter ? LANE_SLOW : LANE_FAST ;
+  return r->attempts && now - m->birth >= send_conf.slowafter ? LANE_SLOW : LANE_FAST ;
 }
 
 static void fifo_push (struct fifo *f, struct entry const *e)
@@ -100,11 +100,11 @@ static void place (struct entry const *e, uint32_t now)
 {
   struct rcpt const *r = e->m->rcpts + e->i ;
   if (e->when <= now)
-    fifo_push(&ready[r->channel == CH_LOCAL ? CHAN_LOCAL : CHAN_REMOTE][rcpt_lane(e->m, r, now)], e) ;
+    fifo_push(&ready[r->channel == CH_LOCAL ? CHAN_LOCAL : CHAN_REMOTE][send_rcpt_lane(e->m, r, now)], e) ;
   else heap_push(e) ;
 }
 
-void sched_rcpt (struct msg *m, unsigned int i, uint32_t now)
+void send_sched_rcpt (struct msg *m, unsigned int i, uint32_t now)
 {
   struct rcpt *r = m->rcpts + i ;
   struct entry e = { r->nexttry, i, m, ++r->seq } ;
@@ -114,19 +114,19 @@ void sched_rcpt (struct msg *m, unsigned int i, uint32_t now)
 /* qmail's schedule: the k-th retry comes (retrybase k)^2 seconds after
    the message arrived, never sooner than retrybase after the last try;
    in the slow lane never sooner than slowretry after it. */
-void sched_retry (struct msg *m, unsigned int i, uint32_t now)
+void send_sched_retry (struct msg *m, unsigned int i, uint32_t now)
 {
   struct rcpt *r = m->rcpts + i ;
-  uint64_t k = (uint64_t)conf.retrybase * r->attempts ;
+  uint64_t k = (uint64_t)send_conf.retrybase * r->attempts ;
   uint64_t t = m->birth + k * k ;
-  if (t < (uint64_t)r->lasttry + conf.retrybase) t = (uint64_t)r->lasttry + conf.retrybase ;
-  if (rcpt_lane(m, r, now) == LANE_SLOW && t < (uint64_t)r->lasttry + conf.slowretry)
-    t = (uint64_t)r->lasttry + conf.slowretry ;
+  if (t < (uint64_t)r->lasttry + send_conf.retrybase) t = (uint64_t)r->lasttry + send_conf.retrybase ;
+  if (send_rcpt_lane(m, r, now) == LANE_SLOW && t < (uint64_t)r->lasttry + send_conf.slowretry)
+    t = (uint64_t)r->lasttry + send_conf.slowretry ;
   r->nexttry = t > UINT32_MAX ? UINT32_MAX : (uint32_t)t ;
-  sched_rcpt(m, i, now) ;
+  send_sched_rcpt(m, i, now) ;
 }
 
-void sched_due (uint32_t now)
+void send_sched_due (uint32_t now)
 {
   unsigned int n = 0 ;
   more = 0 ;
@@ -136,13 +136,13 @@ void sched_due (uint32_t now)
     if (n++ >= SCHED_SLICE) { more = 1 ; break ; }
     heap_pop(&e) ;
     if (entry_valid(&e)) place(&e, now) ;
-    else msg_release(e.m) ;
+    else send_msg_release(e.m) ;
   }
 }
 
-void sched_alarm (void)
+void send_sched_alarm (void)
 {
-  dest_alarm() ;
+  send_dest_alarm() ;
   struct entry *s = genalloc_s(struct entry, &heap) ;
   for (size_t i = 0 ; i < genalloc_len(struct entry, &heap) ; i++)
   {
@@ -151,7 +151,7 @@ void sched_alarm (void)
   }
 }
 
-uint32_t sched_next (void)
+uint32_t send_sched_next (void)
 {
   if (more) return 1 ;
   return genalloc_len(struct entry, &heap) ? genalloc_s(struct entry, &heap)[0].when : 0 ;
@@ -159,7 +159,7 @@ uint32_t sched_next (void)
 
 /* valid entries only: stale ones (recipients a remote job took along)
    wait in the queues until popped. A scan, but only per status line. */
-unsigned long sched_waiting (void)
+unsigned long send_sched_waiting (void)
 {
   unsigned long n = 0 ;
   struct entry const *s = genalloc_s(struct entry, &heap) ;
@@ -194,10 +194,10 @@ static void start_remote (struct entry const *e, enum lane lane, uint32_t now, i
     if (i == e->i || r->channel == CH_LOCAL || r->status != ST_TODO || r->busy || r->nexttry > now) continue ;
     if (same_domain(addr, RCPT_ADDR(m, r))) idx[n++] = i ;
   }
-  job_start(m, idx, n, CHAN_REMOTE, lane, probe, dest) ;
+  send_job_start(m, idx, n, CHAN_REMOTE, lane, probe, dest) ;
 }
 
-void sched_dispatch (uint32_t now, int stopping)
+void send_sched_dispatch (uint32_t now, int stopping)
 {
   unsigned int idle = 0 ;
   if (stopping) return ;
@@ -205,28 +205,28 @@ void sched_dispatch (uint32_t now, int stopping)
     for (unsigned int l = 0 ; l < 2 ; l++)
     {
       struct entry e ;
-      while (inflight[c][l] < conf.conc[c][l])
+      while (send_inflight[c][l] < send_conf.conc[c][l])
       {
         char const *addr ;
         enum dest_verdict v ;
         uint64_t ref ;
         if (idle >= SCHED_SLICE) { more = 1 ; return ; }
-        if (c == CHAN_REMOTE && children[C_RECORD].pending > RECORD_BACKLOG) return ;
+        if (c == CHAN_REMOTE && send_children[C_RECORD].pending > RECORD_BACKLOG) return ;
         if (!fifo_pop(&ready[c][l], &e)) break ;
         idle++ ;
-        if (!entry_valid(&e)) { msg_release(e.m) ; continue ; }
+        if (!entry_valid(&e)) { send_msg_release(e.m) ; continue ; }
         if (c == CHAN_LOCAL)
         {
-          job_start(e.m, &e.i, 1, CHAN_LOCAL, (enum lane)l, 0, 0) ;
-          inflight[c][l]++ ;
+          send_job_start(e.m, &e.i, 1, CHAN_LOCAL, (enum lane)l, 0, 0) ;
+          send_inflight[c][l]++ ;
           idle-- ;
           continue ;
         }
         addr = RCPT_ADDR(e.m, e.m->rcpts + e.i) ;
-        v = dest_admit(addr, now, &ref) ;
-        if (v == DV_HOLD || v == DV_DEFER) { dest_wait(addr, e.m, e.i, v == DV_HOLD, now) ; continue ; }
+        v = send_dest_admit(addr, now, &ref) ;
+        if (v == DV_HOLD || v == DV_DEFER) { send_dest_wait(addr, e.m, e.i, v == DV_HOLD, now) ; continue ; }
         start_remote(&e, (enum lane)l, now, v == DV_PROBE, ref) ;
-        inflight[c][l]++ ;
+        send_inflight[c][l]++ ;
         idle-- ;
       }
     }

@@ -42,7 +42,7 @@ static int quit = 0 ;       /* QUIT was answered: the session is over */
 static int bad (char const *code, char const *status, char const *text)
 {
   smtpd_reply(code, status, text) ;
-  if (++nbad >= conf.maxbad)
+  if (++nbad >= smtpd_config.maxbad)
     smtpd_bye("4.7.0", "too many bad commands, closing", "too many bad commands") ;
   return KEEP ;
 }
@@ -76,13 +76,13 @@ static int hello (char const *arg, int ext)
   reset() ;
   if (!ext)
   {
-    smtpd_reply("250", 0, conf.me.s) ;
+    smtpd_reply("250", 0, smtpd_config.me.s) ;
     return S_HELO ;
   }
   {
     char size[ULONG_FMT + 6] = "SIZE " ;
-    size[5 + ulong_fmt(size + 5, conf.databytes)] = 0 ;
-    smtpd_put("250-", 4) ; smtpd_puts(conf.me.s) ; smtpd_put("\r\n", 2) ;
+    size[5 + ulong_fmt(size + 5, smtpd_config.databytes)] = 0 ;
+    smtpd_put("250-", 4) ; smtpd_puts(smtpd_config.me.s) ; smtpd_put("\r\n", 2) ;
     smtpd_puts("250-PIPELINING\r\n250-") ; smtpd_puts(size) ;
     smtpd_puts("\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n") ;
   }
@@ -97,7 +97,7 @@ static int do_mail (char const *arg)
   smtpd_path p ;
   char const *r = smtpd_path_parse(&p, arg, 0) ;
   if (r) { reply_str(r, 1) ; return KEEP ; }
-  if (conf.databytes && p.size > conf.databytes)
+  if (smtpd_config.databytes && p.size > smtpd_config.databytes)
   {
     smtpd_reply("552", "5.3.4", "message size exceeds fixed maximum message size") ;
     return KEEP ;
@@ -131,7 +131,7 @@ static int do_rcpt (char const *arg)
   char const *r = smtpd_path_parse(&p, arg, 1) ;
   if (r) { reply_str(r, 1) ; return KEEP ; }
   /* RFC 5321 4.5.3.1.10 */
-  if (nrcpt >= conf.maxrcpt)
+  if (nrcpt >= smtpd_config.maxrcpt)
   {
     smtpd_reply("452", "4.5.3", "too many recipients") ;
     return KEEP ;
@@ -196,7 +196,7 @@ static int do_quit (char const *arg)
 {
   (void)arg ;
   smtpd_put("221 2.0.0 ", 10) ;
-  smtpd_puts(conf.me.s) ;
+  smtpd_puts(smtpd_config.me.s) ;
   smtpd_puts(" closing\r\n") ;
   smtpd_flush() ;
   smtpd_log_start("end") ;
@@ -261,10 +261,10 @@ void smtpd_session (void)
   smtpd_policy_reset() ;
   smtpd_log_start("start") ;
   smtpd_log_put(" ip ") ;
-  smtpd_log_str(conf.remoteip, strlen(conf.remoteip)) ;
-  if (conf.relayclient) smtpd_log_put(" relayclient") ;
+  smtpd_log_str(smtpd_config.remoteip, strlen(smtpd_config.remoteip)) ;
+  if (smtpd_config.relayclient) smtpd_log_put(" relayclient") ;
   smtpd_log_end() ;
-  smtpd_reply("220", 0, conf.greeting.s) ;
+  smtpd_reply("220", 0, smtpd_config.greeting.s) ;
   while (!quit)
   {
     char *line ;

@@ -47,7 +47,7 @@ struct smtpd_conf_s
   stralloc me ;              /* NUL-terminated */
   stralloc greeting ;        /* NUL-terminated, the text after "220 " */
 } ;
-extern smtpd_conf conf ;
+extern smtpd_conf smtpd_config ;
 
 /* smtpd_conf.c: the session's variables (TCPREMOTEIP, TCPLOCALIP,
    RELAYCLIENT) from the environment */

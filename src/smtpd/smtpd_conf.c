@@ -11,7 +11,7 @@
 #include "envelope.h"
 #include "smtpd.h"
 
-smtpd_conf conf =
+smtpd_conf smtpd_config =
 {
   .databytes = SMTPD_DATABYTES, .maxrcpt = SMTPD_MAXRCPT,
   .timeout = SMTPD_TIMEOUT, .maxbad = SMTPD_MAXBAD,
@@ -53,10 +53,10 @@ static int readuint (unsigned long *u, char const *name, unsigned long def, char
 void smtpd_conf_env (void)
 {
   char const *x = getenv("TCPREMOTEIP") ;
-  conf.remoteip = x && *x ? x : "unknown" ;
+  smtpd_config.remoteip = x && *x ? x : "unknown" ;
   x = getenv("TCPLOCALIP") ;
-  conf.localip = x && *x ? x : 0 ;
-  conf.relayclient = !!getenv("RELAYCLIENT") ;
+  smtpd_config.localip = x && *x ? x : 0 ;
+  smtpd_config.relayclient = !!getenv("RELAYCLIENT") ;
 }
 
 /* what smtpd_conf_read reads, and how each looked then */
@@ -95,34 +95,34 @@ int smtpd_conf_changed (void)
 int smtpd_conf_read (char const **what)
 {
   int r ;
-  if (!readuint(&conf.databytes, "databytes", SMTPD_DATABYTES, what)
-   || !readuint(&conf.maxrcpt, "maxrcpt", SMTPD_MAXRCPT, what)
-   || !readuint(&conf.timeout, "timeoutsmtpd", SMTPD_TIMEOUT, what)
-   || !readuint(&conf.maxbad, "maxbadcommands", SMTPD_MAXBAD, what)
-   || !readuint(&conf.maxhops, "maxhops", CONTROL_MAXHOPS, what)) return 0 ;
+  if (!readuint(&smtpd_config.databytes, "databytes", SMTPD_DATABYTES, what)
+   || !readuint(&smtpd_config.maxrcpt, "maxrcpt", SMTPD_MAXRCPT, what)
+   || !readuint(&smtpd_config.timeout, "timeoutsmtpd", SMTPD_TIMEOUT, what)
+   || !readuint(&smtpd_config.maxbad, "maxbadcommands", SMTPD_MAXBAD, what)
+   || !readuint(&smtpd_config.maxhops, "maxhops", CONTROL_MAXHOPS, what)) return 0 ;
   /* queue-inject takes no more; a timeout of 0 would drop every client */
-  if (!conf.maxrcpt || conf.maxrcpt > ENV_RCPT_MAX) conf.maxrcpt = ENV_RCPT_MAX ;
-  if (!conf.timeout) conf.timeout = 1 ;
-  if (conf.timeout > 86400) conf.timeout = 86400 ;
-  if (!conf.maxbad) conf.maxbad = 1 ;
-  r = control_readline(&conf.me, "me") ;
+  if (!smtpd_config.maxrcpt || smtpd_config.maxrcpt > ENV_RCPT_MAX) smtpd_config.maxrcpt = ENV_RCPT_MAX ;
+  if (!smtpd_config.timeout) smtpd_config.timeout = 1 ;
+  if (smtpd_config.timeout > 86400) smtpd_config.timeout = 86400 ;
+  if (!smtpd_config.maxbad) smtpd_config.maxbad = 1 ;
+  r = control_readline(&smtpd_config.me, "me") ;
   if (r < 0) return (*what = "me", 0) ;
-  if (!r || !conf.me.len)
+  if (!r || !smtpd_config.me.len)
   {
     char host[SMTPD_ME_MAX + 1] ;
     if (gethostname(host, sizeof host) < 0) return (*what = "the host name", 0) ;
     host[SMTPD_ME_MAX] = 0 ;
-    if (!stralloc_copys(&conf.me, host)) return (*what = "memory", 0) ;
+    if (!stralloc_copys(&smtpd_config.me, host)) return (*what = "memory", 0) ;
   }
-  if (!cleaned(&conf.me, SMTPD_ME_MAX, 0)) return (*what = "memory", 0) ;
-  r = control_readline(&conf.greeting, "smtpgreeting") ;
+  if (!cleaned(&smtpd_config.me, SMTPD_ME_MAX, 0)) return (*what = "memory", 0) ;
+  r = control_readline(&smtpd_config.greeting, "smtpgreeting") ;
   if (r < 0) return (*what = "smtpgreeting", 0) ;
-  if (!r || !conf.greeting.len)
+  if (!r || !smtpd_config.greeting.len)
   {
-    if (!stralloc_copyb(&conf.greeting, conf.me.s, conf.me.len - 1)
-     || !stralloc_cats(&conf.greeting, " ESMTP postern")) return (*what = "memory", 0) ;
+    if (!stralloc_copyb(&smtpd_config.greeting, smtpd_config.me.s, smtpd_config.me.len - 1)
+     || !stralloc_cats(&smtpd_config.greeting, " ESMTP postern")) return (*what = "memory", 0) ;
   }
-  if (!cleaned(&conf.greeting, SMTPD_REPLY_MAX - 8, 1)) return (*what = "memory", 0) ;
+  if (!cleaned(&smtpd_config.greeting, SMTPD_REPLY_MAX - 8, 1)) return (*what = "memory", 0) ;
   errno = 0 ;
   return 1 ;
 }

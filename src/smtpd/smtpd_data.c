@@ -81,7 +81,7 @@ static void count_hops (char const *s, size_t n)
     fieldlen = 0 ;
   }
   /* queue-inject adds one more: local must not bounce what we took */
-  if (hops >= conf.maxhops) refuse(BAD_HOPS) ;
+  if (hops >= smtpd_config.maxhops) refuse(BAD_HOPS) ;
 }
 
 static void qflush (void)
@@ -96,7 +96,7 @@ static void qput (char const *s, size_t n)
   total += n ;
   /* counted as queue-inject counts control/databytes: our Received
      line included, LF line ends, dots unstuffed */
-  if (conf.databytes && total > conf.databytes) { refuse(BAD_SIZE) ; return ; }
+  if (smtpd_config.databytes && total > smtpd_config.databytes) { refuse(BAD_SIZE) ; return ; }
   if (inheader) { count_hops(s, n) ; if (bad) return ; }
   while (n)
   {
@@ -114,13 +114,13 @@ static void received (char const *helo, int esmtp)
   char line[64 + SMTPD_HELO_MAX + IP_MAX + SMTPD_ME_MAX + DATE822_FMT] ;
   size_t n = 0 ;
   char ip[IP_MAX] ;
-  size_t iplen = smtpd_clean(ip, sizeof ip, conf.remoteip, strlen(conf.remoteip)) ;
+  size_t iplen = smtpd_clean(ip, sizeof ip, smtpd_config.remoteip, strlen(smtpd_config.remoteip)) ;
   memcpy(line, "Received: from ", 15) ; n = 15 ;
   memcpy(line + n, helo, strlen(helo)) ; n += strlen(helo) ;
   memcpy(line + n, " (", 2) ; n += 2 ;
   memcpy(line + n, ip, iplen) ; n += iplen ;
   memcpy(line + n, ") by ", 5) ; n += 5 ;
-  memcpy(line + n, conf.me.s, conf.me.len - 1) ; n += conf.me.len - 1 ;
+  memcpy(line + n, smtpd_config.me.s, smtpd_config.me.len - 1) ; n += smtpd_config.me.len - 1 ;
   memcpy(line + n, esmtp ? " with ESMTP; " : " with SMTP; ", esmtp ? 13 : 12) ;
   n += esmtp ? 13 : 12 ;
   n += date822_fmt(line + n, time(0)) ;

@@ -34,7 +34,7 @@ void smtpd_io_init (void)
 static int deadline (tain *d)
 {
   tain_now_g() ;
-  tain_addsec_g(d, (int)conf.timeout) ;
+  tain_addsec_g(d, (int)smtpd_config.timeout) ;
   if (tain_less(&lifetime, d)) { *d = lifetime ; return 1 ; }
   return 0 ;
 }

@@ -40,12 +40,12 @@ static int ourliteral (char const *dom, size_t len)
   char ip[SMTPD_LITERAL_MAX + 1] ;
   unsigned char a[16], b[16] ;
   int six ;
-  if (!conf.localip || len < 3 || len - 2 > SMTPD_LITERAL_MAX || dom[0] != '[' || dom[len - 1] != ']') return 0 ;
+  if (!smtpd_config.localip || len < 3 || len - 2 > SMTPD_LITERAL_MAX || dom[0] != '[' || dom[len - 1] != ']') return 0 ;
   memcpy(ip, dom + 1, len - 2) ;
   ip[len - 2] = 0 ;
   six = !strncasecmp(ip, "IPv6:", 5) ;
   return inet_pton(six ? AF_INET6 : AF_INET, six ? ip + 5 : ip, a) == 1
-    && inet_pton(six ? AF_INET6 : AF_INET, conf.localip, b) == 1
+    && inet_pton(six ? AF_INET6 : AF_INET, smtpd_config.localip, b) == 1
     && !memcmp(a, b, six ? 16 : 4) ;
 }
 
@@ -68,7 +68,7 @@ char const *smtpd_policy_rcpt (smtpd_path const *p)
   size_t n ;
   enum route_kind k ;
   int r ;
-  if (!conf.relayclient)
+  if (!smtpd_config.relayclient)
   {
     char const *no = relay(p) ;
     if (no) return no ;
