@@ -174,6 +174,25 @@ class HandWrittenLogTest(unittest.TestCase):
         ev.append((S + 13 * NS, f"bounce msg {f1} qp 78"))
         ev.append((S + 13 * NS + NS // 2, f"bounce msg {f1}: done: queued bounce for {f1} to a@example.test"))
         ev.append((S + 13 * NS + 6 * NS // 10, f"new msg {msgid(S + 13 * NS, 79)}: bytes 900 from <> uid 0 rcpts 1"))
+        # that notice fails: its double bounce (from <#@[]>) is queued,
+        # fails too and is dropped: 2 notices queued, 2 from <> or <#@[]>
+        n0, d1 = msgid(S + 13 * NS, 79), msgid(S + 32 * NS, 84)
+        ev.append((S + 30 * NS, f"starting delivery 152: msg {n0} to remote a@bounce.example"))
+        result(S + 31 * NS, 152, "failure", "mx.bounce.example[192.0.2.2] said: 550 5.1.1 no a (in reply to RCPT TO)")
+        ev.append((S + 32 * NS, f"bounce msg {n0} qp 83"))
+        ev.append((S + 32 * NS + NS // 2, f"bounce msg {n0}: done: queued bounce for {n0} to postmaster@postern.test"))
+        ev.append((S + 32 * NS + 6 * NS // 10, f"new msg {d1}: bytes 1900 from <#@[]> uid 0 rcpts 1"))
+        ev.append((S + 34 * NS, f"starting delivery 153: msg {d1} to remote pm@bounce.example"))
+        result(S + 35 * NS, 153, "failure", "mx.bounce.example[192.0.2.2] said: 550 5.1.1 no pm (in reply to RCPT TO)")
+        ev.append((S + 36 * NS, f"bounce msg {d1} qp 85"))
+        ev.append((S + 36 * NS + NS // 2, f"bounce msg {d1}: done: dropped double bounce for {d1}"))
+        # a failure, then a deferral at the same domain: the table shows the failure
+        l1 = msgid(S + 39 * NS, 86)
+        ev.append((S + 39 * NS + 10 ** 6, f"new msg {l1}: bytes 300 from <a@example.test> uid 0 rcpts 2"))
+        ev.append((S + 40 * NS + NS // 3, f"starting delivery 154: msg {l1} to local p@late.example"))
+        result(S + 41 * NS + NS // 3, 154, "failure", "5.1.1 no such mailbox: p")
+        ev.append((S + 42 * NS + NS // 3, f"starting delivery 155: msg {l1} to local q@late.example"))
+        result(S + 43 * NS + NS // 3, 155, "deferral", "4.2.2 over quota: q")
         # deferred twice, then past the queue lifetime, in the slow lane
         s1 = msgid(S + 20 * NS, 80)
         ev.append((S + 20 * NS + 10 ** 6, f"new msg {s1}: bytes 300 from <a@example.test> uid 0 rcpts 1"))
@@ -196,7 +215,7 @@ class HandWrittenLogTest(unittest.TestCase):
         for t, n in ((30, 12), (45, 15), (70, 3)):
             ev.append((S + t * NS, f"status: local 0/10 slow 0/2 remote 0/20 slow 0/2 msgs {n} waiting 0"))
         ev.append((S + 125 * NS, "status: " + "x" * 20000))
-        self.queued = 100 + 4
+        self.queued = 100 + 4 + 2
         # rotated files cut between a delivery's start and its result: read
         # out of order, the result would find no start
         order = [text for _, text in sorted(ev, key=lambda e: e[0])]
@@ -248,13 +267,14 @@ class HandWrittenLogTest(unittest.TestCase):
         self.assertEqual(f["lines"], f"{self.lines} in 4 files, 1 cut, 2 unstamped, 0 files gone")
         self.assertEqual(f["connections"], "1, 2 denied, at most 3 at once")
         self.assertEqual(f["received"], "2 messages, 3 recipients, 1 rejected, 1 recipients refused")
-        self.assertEqual(f["queued"], f"{self.queued} messages, 1 of them bounce notices, 1 loaded at a start")
+        # every notice bounce(8) queued is a new msg from <> or <#@[]>
+        self.assertEqual(f["queued"], f"{self.queued} messages, 2 of them bounce notices, 1 loaded at a start")
         self.assertEqual(f["restarts"], "1")
-        self.assertEqual(f["deliveries"], "105 started, 0 untracked, 1 results unmatched")
+        self.assertEqual(f["deliveries"], "109 started, 0 untracked, 1 results unmatched")
         self.assertEqual(f["delivered"], "102")
-        self.assertEqual(f["deferred"], "2")
-        self.assertEqual(f["failed"], "4, 1 of them after the queue lifetime")
-        self.assertEqual(f["bounced"], "1 notices queued, 1 deferred")
+        self.assertEqual(f["deferred"], "3")
+        self.assertEqual(f["failed"], "7, 1 of them after the queue lifetime")
+        self.assertEqual(f["bounced"], "2 notices queued, 1 dropped, 1 deferred")
         self.assertEqual(f["ended"], "100 messages")
         self.assertEqual(f["delay"], f"{len(self.delays)} deliveries: p50 {secs(percentile(self.delays, 50))} "
                                      f"p90 {secs(percentile(self.delays, 90))} p99 {secs(percentile(self.delays, 99))} "
@@ -264,10 +284,12 @@ class HandWrittenLogTest(unittest.TestCase):
         self.assertEqual(f["interval"], "60 seconds, UTC")
         self.assertEqual(rows, self.expected_rows(60))
         self.assertEqual([r[0] for r in rows], ["2026-11-23 18:50:00", "2026-11-23 18:51:00", "2026-11-23 18:52:00"])
-        self.assertEqual(f["failing"], "3 destinations, 0 evicted")
+        self.assertEqual(f["failing"], "5 destinations, 0 evicted")
         self.assertEqual(dests, [
             ("slow.example", 1, 2, "4.4.7 queue lifetime exceeded: 4.2.2 over quota", False),
+            ("bounce.example", 2, 0, "mx.bounce.example[192.0.2.2] said: 550 5.1.1 no pm (in reply to RCPT TO)", False),
             ("fail.example", 2, 0, "mx.fail.example[192.0.2.1] said: 550 5.1.1 u3 unknown (in reply to RCPT TO)", False),
+            ("late.example", 1, 1, "5.1.1 no such mailbox: p", False),
             ("reuse.example", 1, 0, "5.1.1 no such mailbox: r", False)])
 
     def test_order_of_arguments_does_not_matter(self):
@@ -557,12 +579,14 @@ class RealRunTest(unittest.TestCase):
         self.assertEqual(first(f, "connections"), self.VIA_SMTP // 10 + self.probes)
         # tcpserver -v's status lines give the busy count; nobody is denied
         self.assertRegex(f["connections"], r"^\d+, 0 denied, at most [1-9]\d* at once$")
+        # a message from the double-bounce sender is a bounce notice; its
+        # own failure's notice is dropped, not queued
         self.assertEqual(f["queued"], f"{self.NORMAL + self.RETRY + self.UNKNOWN} messages, "
-                                      "0 of them bounce notices, 0 loaded at a start")
+                                      f"{self.UNKNOWN} of them bounce notices, 0 loaded at a start")
         self.assertEqual(first(f, "delivered"), want)
         self.assertEqual(first(f, "deferred"), self.RETRY)
         self.assertEqual(first(f, "failed"), self.UNKNOWN)
-        self.assertEqual(f["bounced"], f"{self.UNKNOWN} notices queued, 0 deferred")
+        self.assertEqual(f["bounced"], f"0 notices queued, {self.UNKNOWN} dropped, 0 deferred")
         self.assertEqual(first(f, "ended"), self.NORMAL + self.RETRY + self.UNKNOWN)
         self.assertIn(" 0 results unmatched", f["deliveries"])
         # every success had its start in the log: one delay each

@@ -57,7 +57,7 @@ struct summary
   int64_t busy ;                /* the highest busy count of their status lines, -1: none */
   uint64_t queued, queued_bounces, loaded, ended ;
   uint64_t starts, delivered, deferred, failed, expired, unmatched, untracked ;
-  uint64_t bounces, bounce_deferrals, restarts ;
+  uint64_t bounces, bounces_dropped, bounce_deferrals, restarts ;
 } ;
 extern struct summary logsum_totals ;
 

@@ -66,6 +66,8 @@ void logsum_dest_add (char const *domain, size_t dlen, int failure, char const *
   if (dlen > SUMMARY_DOMAIN_MAX) dlen = SUMMARY_DOMAIN_MAX ;
   d = find(domain, dlen) ;
   if (failure) d->failures++ ; else d->deferrals++ ;
+  /* the text shown is the last failure's: a deferral's only until then */
+  if (!failure && d->failures) return ;
   if (tlen > SUMMARY_TEXT_MAX)
   {
     memcpy(d->text, text, SUMMARY_TEXT_MAX - 3) ;

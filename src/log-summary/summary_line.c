@@ -118,10 +118,18 @@ static void result (uint64_t t, char const *s)
   else logsum_dest_add(o ? "(none)" : "(unknown)", o ? 6 : 9, failure, text, strlen(text)) ;
 }
 
+/* bounce(8)'s report: "queued bounce for ..." (a notice or a double
+   bounce, each queued as a new msg from <> or <#@[]>) or "dropped double
+   bounce for ..." (nothing queued) */
 static void bounce (char const *s)
 {
+  char const *p ;
   while (*s && *s != ' ' && *s != ':') s++ ;
-  if (after(s, ": done: ")) logsum_totals.bounces++ ;
+  if ((p = after(s, ": done: ")))
+  {
+    if (after(p, "dropped ")) logsum_totals.bounces_dropped++ ;
+    else logsum_totals.bounces++ ;
+  }
   else if (after(s, ": deferral: ")) logsum_totals.bounce_deferrals++ ;
 }
 
@@ -140,14 +148,15 @@ static void status (uint64_t t, char const *s)
   if ((int64_t)u > iv->queue) iv->queue = (int64_t)u ;
 }
 
-/* "ID: bytes N from <SENDER> uid U rcpts R": a bounce notice has <> */
+/* "ID: bytes N from <SENDER> uid U rcpts R": a bounce notice has <>,
+   a double bounce bounce(8)'s BOUNCE_DOUBLE_SENDER, <#@[]> */
 static void newmsg (char const *s)
 {
   uint64_t queued, u ;
   size_t n ;
   logsum_totals.queued++ ;
   if (!(s = msgid(s, &queued)) || !(s = after(s, ": bytes ")) || !(n = uint64_scan(s, &u))) return ;
-  if (after(s + n, " from <> ")) logsum_totals.queued_bounces++ ;
+  if (after(s + n, " from <> ") || after(s + n, " from <#@[]> ")) logsum_totals.queued_bounces++ ;
 }
 
 /* "P qp Q from <SENDER> rcpts N bytes N": the sender may hold spaces,

@@ -74,7 +74,8 @@ static void counts (void)
   name("delivered") ; u(logsum_totals.delivered) ; end() ;
   name("deferred") ; u(logsum_totals.deferred) ; end() ;
   name("failed") ; u(logsum_totals.failed) ; s(", ") ; u(logsum_totals.expired) ; s(" of them after the queue lifetime") ; end() ;
-  name("bounced") ; u(logsum_totals.bounces) ; s(" notices queued, ") ; u(logsum_totals.bounce_deferrals) ; s(" deferred") ; end() ;
+  name("bounced") ; u(logsum_totals.bounces) ; s(" notices queued, ") ; u(logsum_totals.bounces_dropped) ; s(" dropped, ") ;
+  u(logsum_totals.bounce_deferrals) ; s(" deferred") ; end() ;
   name("ended") ; u(logsum_totals.ended) ; s(" messages") ; end() ;
   name("delay") ; u(logsum_hist_count()) ; s(" deliveries") ;
   if (logsum_hist_count())
