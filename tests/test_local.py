@@ -98,6 +98,24 @@ class LocalTest(unittest.TestCase):
         for d in ("tmp", "new", "cur"):
             self.assertTrue(os.path.isdir(os.path.join(self.user, "Maildir", d)))
 
+    def test_stale_tmp_file_removed_fresh_one_kept(self):
+        # what a local killed between create and link leaves, 37 hours
+        # ago, and one another deliverer is writing now (maildir(5): 36 hours)
+        tmp = os.path.join(self.user, "Maildir", "tmp")
+        for d in ("tmp", "new", "cur"):
+            os.makedirs(os.path.join(self.user, "Maildir", d))
+        old, fresh, day = (os.path.join(tmp, n) for n in ("1.M1P1.old", "2.M2P2.fresh", "3.M3P3.day"))
+        for p in (old, fresh, day):
+            with open(p, "wb") as f:
+                f.write(b"partial")
+        t = time.time()
+        os.utime(old, (t - 37 * 3600, t - 37 * 3600))
+        os.utime(day, (t - 25 * 3600, t - 25 * 3600))
+        rc, out = self.run_local()
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(sorted(os.listdir(tmp)), ["2.M2P2.fresh", "3.M3P3.day"])
+        self.assertEqual(len(os.listdir(os.path.join(self.user, "Maildir", "new"))), 1)
+
     def test_null_sender_gets_empty_return_path(self):
         rc, out = self.run_local(sender="")
         self.assertEqual(rc, 0, out)

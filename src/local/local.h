@@ -23,6 +23,10 @@ struct local_ctx_s
 
 /* Each delivery returns a LOCAL_* code and sets *t to its text. */
 extern int local_maildir (local_ctx const *c, char const *dir, stralloc *t) ;
+/* removes files untouched for 36 hours from dir's tmp/ (dir ends with
+   '/', relative to home, the cwd): once per Maildir per process, bounded,
+   best effort */
+extern void local_tmpsweep (char const *home, char const *dir) ;
 extern int local_mbox (local_ctx const *c, char const *path, stralloc *t) ;
 extern int local_program (local_ctx const *c, char const *cmd, stralloc *t) ;
 /* addrs: n NUL-terminated addresses, len bytes in all */

@@ -61,6 +61,7 @@ int local_maildir (local_ctx const *c, char const *dir, stralloc *t)
   stralloc base = STRALLOC_ZERO ;
   int fd, r ;
   if ((r = make(dir, t))) return r ;
+  local_tmpsweep(c->home, dir) ;
   if (!name(&base) || !stralloc_copys(&tmpf, dir) || !stralloc_cats(&tmpf, "tmp/") || !stralloc_cats(&tmpf, base.s) || !stralloc_0(&tmpf)
    || !stralloc_copys(&newf, dir) || !stralloc_cats(&newf, "new/") || !stralloc_cats(&newf, base.s) || !stralloc_0(&newf)
    || !path(dir, "new"))
@@ -73,7 +74,7 @@ int local_maildir (local_ctx const *c, char const *dir, stralloc *t)
   if (close(fd) < 0) { fd = -1 ; local_temp(t, "close ", tmpf.s) ; goto err ; }
   fd = -1 ;
   if (link(tmpf.s, newf.s) < 0) { local_temp(t, "link into ", newf.s) ; goto err ; }
-  /* delivered once linked: a tmp/ leftover is the maildir reader's to clean */
+  /* delivered once linked: a tmp/ leftover goes at a later sweep (local_tmpsweep) */
   unlink(tmpf.s) ;
   /* the new/ entry must survive a crash before we say delivered; if this
      fails the copy stays: a duplicate later beats a lost message. A
