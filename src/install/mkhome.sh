@@ -47,8 +47,9 @@ sendgroup=
 # is made in intake and renamed into todo, keeping intake's group).
 # state is setgid too: record's files get the shared group, so the queue
 # tools (queue-list, queue-stats), run as the queue owner, can read them.
+# hold holds queue-ctl(8)'s markers: the queue owner's, read by send.
 for tree in body:2750:queue:shared todo:2770:queue:send intake:2700:queue:send \
-            state:2750:send:shared; do
+            state:2750:send:shared hold:2750:queue:shared; do
   IFS=: read -r name mode role grp <<E
 $tree
 E
@@ -71,6 +72,14 @@ if [ ! -p "$home/queue/trigger" ]; then
 fi
 chmod 622 "$home/queue/trigger"
 [ $owned = yes ] && chown "$(user send):$(user group)" "$home/queue/trigger"
+# queue-ctl(8)'s requests to send: written by the queue owner (and root)
+# alone, read by send through its own group
+if [ ! -p "$home/queue/ops" ]; then
+  rm -f "$home/queue/ops"
+  mkfifo "$home/queue/ops"
+fi
+chmod 660 "$home/queue/ops"
+[ $owned = yes ] && chown "$(user queue):$sendgroup" "$home/queue/ops"
 
 if [ -n "$bindir" ]; then
   for p in "$bindir"/*; do

@@ -87,6 +87,12 @@ extern int qread_get (qread_msg *m, stralloc *sa, char const *id) ;
    record(8) will decide it; rt is the caller's, reset per message. */
 extern int qread_next_rcpt (qread_msg const *m, size_t *pos, route *rt, qread_rcpt *r) ;
 
+/* 1 if the sender or a recipient of m contains sub, ignoring case
+   (queue-list -s, queue-ctl -s) */
+extern int qread_match (qread_msg const *m, char const *sub) ;
+/* 1 if queue-ctl(8) holds message id: its marker in queue/hold exists */
+extern int qread_held (char const *id) ;
+
 /* Appends s (len bytes) to sa with logesc_byte(): outside bytes cannot
    forge a line. 0 on allocation failure. */
 extern int qread_catesc (stralloc *sa, char const *s, size_t len) ;

@@ -12,6 +12,8 @@
 #define QUEUE_TODO "queue/todo"      /* envelopes of messages send has not sorted */
 #define QUEUE_STATE "queue/state"    /* per-recipient state, send's */
 #define QUEUE_TRIGGER "queue/trigger" /* FIFO send listens on */
+#define QUEUE_HOLD "queue/hold"      /* queue-ctl's markers of held messages */
+#define QUEUE_OPS "queue/ops"        /* FIFO of queue-ctl's requests to send */
 
 /* conf-split, compiled in */
 extern unsigned int const auto_split ;

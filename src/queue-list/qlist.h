@@ -5,8 +5,6 @@
 #include <skalibs/stralloc.h>
 #include "qread.h"
 
-/* 1 if the sender or a recipient of m contains sub, ignoring case */
-extern int qlist_match (qread_msg const *m, char const *sub) ;
 /* appends m's lines (postern's queue-list(8) format) to out; 0 on
    allocation failure */
 extern int qlist_put (stralloc *out, qread_msg const *m, uint32_t now, unsigned long slowafter) ;

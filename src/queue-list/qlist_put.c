@@ -38,9 +38,9 @@ static char const *channel_name (char c)
   return c == CH_LOCAL ? "local" : c == CH_REMOTE ? "remote" : "unknown" ;
 }
 
-static int put_rcpt (stralloc *out, qread_msg const *m, qread_rcpt const *r, uint32_t now, unsigned long slowafter)
+static int put_rcpt (stralloc *out, qread_msg const *m, qread_rcpt const *r, int held, uint32_t now, unsigned long slowafter)
 {
-  char const *lane = r->status != ST_TODO ? "-"
+  char const *lane = r->status != ST_TODO ? "-" : held ? "held"
     : qread_slow(r->attempts, m->birth, now, slowafter) ? "slow" : "fast" ;
   if (!stralloc_cats(out, "  <") || !qread_catesc(out, r->addr, strlen(r->addr))
    || !stralloc_cats(out, "> ") || !stralloc_cats(out, channel_name(r->channel))
@@ -55,12 +55,14 @@ int qlist_put (stralloc *out, qread_msg const *m, uint32_t now, unsigned long sl
 {
   qread_rcpt r ;
   size_t pos = 0 ;
+  int held = qread_held(m->id) ;
   if (!stralloc_cats(out, m->id) || !stralloc_cats(out, " ") || !catage(out, m->birth, now)
    || !stralloc_cats(out, " ") || !catu(out, m->size) || !stralloc_cats(out, " <")
    || !qread_catesc(out, m->sender, strlen(m->sender)) || !stralloc_cats(out, ">")
-   || (m->unsorted && !stralloc_cats(out, " unsorted")) || !stralloc_cats(out, "\n")) return 0 ;
+   || (m->unsorted && !stralloc_cats(out, " unsorted"))
+   || (held && !stralloc_cats(out, " held")) || !stralloc_cats(out, "\n")) return 0 ;
   route_reset(&rt) ;
   while (qread_next_rcpt(m, &pos, &rt, &r))
-    if (!put_rcpt(out, m, &r, now, slowafter)) return 0 ;
+    if (!put_rcpt(out, m, &r, held, now, slowafter)) return 0 ;
   return 1 ;
 }

@@ -61,6 +61,7 @@ int main (int argc, char const *const *argv)
   char const *sub ;
   unsigned long slowafter ;
   uint32_t now ;
+  unsigned long listed = 0 ;
   PROG = "queue-list" ;
   sub = parse(argc, argv) ;
   if (chdir(home_dir()) < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;
@@ -74,10 +75,14 @@ int main (int argc, char const *const *argv)
     qread_msg m ;
     char const *id = names.s + genalloc_s(size_t, &offs)[i] ;
     if (!qread_get(&m, &file, id)) continue ;
-    if (sub && !qlist_match(&m, sub)) continue ;
+    if (sub && !qread_match(&m, sub)) continue ;
     if (!qlist_put(&out, &m, now, slowafter)) strerr_diefu1sys(111, "allocate") ;
+    listed++ ;
     if (out.len >= 65536) flush_out() ;
   }
+  /* as mailq: an empty queue is said so; a filter that matches nothing
+     prints nothing */
+  if (!listed && !sub && !stralloc_cats(&out, "queue is empty\n")) strerr_diefu1sys(111, "allocate") ;
   flush_out() ;
   if (!buffer_flush(buffer_1)) strerr_diefu1sys(111, "write to stdout") ;
   return 0 ;

@@ -25,13 +25,14 @@
 #include "home.h"
 #include "send.h"
 
-#define POLL_MAX (4 + C_N * 2 + BOUNCE_MAX)
+#define POLL_MAX (5 + C_N * 2 + BOUNCE_MAX)
 
 static int stopping = 0 ;
 static int scanning = 0 ;       /* a load or scan is running in record */
 static int rescan = 0 ;         /* a trigger came during it */
 static unsigned long found = 0 ; /* new messages the running scan reported */
 static int trigger = -1 ;
+static int opsfd = -1 ;         /* queue-ctl's requests (send_ops.c) */
 /* start-up: the states are loaded one subdirectory at a time ("L<k>"),
    scans of new mail taking turns with them, so fresh mail never waits
    for a whole large queue to load */
@@ -244,6 +245,7 @@ int main (void)
   /* read-write, so the FIFO never reports EOF when injectors close it */
   trigger = open(QUEUE_TRIGGER, O_RDWR | O_NONBLOCK | O_CLOEXEC) ;
   if (trigger < 0) strerr_warnwu2sys("open ", QUEUE_TRIGGER) ;
+  opsfd = send_ops_open() ;
   send_children_start() ;
   send_log_start("status: send started") ; send_log_end() ;
   /* the loads, then a scan of what waits in todo */
@@ -259,7 +261,7 @@ int main (void)
   for (;;)
   {
     uint32_t now = now32(), wake ;
-    unsigned int n = 0, childpos[C_N * 2] ;
+    unsigned int n = 0, childpos[C_N * 2], opspos = POLL_MAX ;
     tain deadline ;
     int r ;
     send_sched_due(now) ;
@@ -278,6 +280,7 @@ int main (void)
 
     x[n++] = (iopause_fd){ .fd = spfd, .events = IOPAUSE_READ } ;
     if (trigger >= 0 && !stopping) x[n++] = (iopause_fd){ .fd = trigger, .events = IOPAUSE_READ } ;
+    if (opsfd >= 0 && !stopping) { opspos = n ; x[n++] = (iopause_fd){ .fd = opsfd, .events = IOPAUSE_READ } ; }
     for (unsigned int k = 0 ; k < C_N ; k++)
     {
       struct child *c = send_children + k ;
@@ -306,6 +309,7 @@ int main (void)
       while (read(trigger, buf, sizeof buf) > 0) ;
       scan() ;
     }
+    if (opspos < POLL_MAX && x[opspos].revents & IOPAUSE_READ) send_ops_read(now) ;
     for (unsigned int k = 0 ; k < C_N ; k++)
     {
       unsigned int p = childpos[2 * k] ;

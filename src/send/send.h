@@ -63,6 +63,8 @@ struct msg
   uint32_t bounceat ;   /* 0, or when to (re)try its bounce */
   uint32_t refs ;       /* scheduler entries that point here */
   unsigned char gone ;  /* out of the queue, freed once refs is 0 */
+  unsigned char held ;  /* by the operator: nothing scheduled */
+  unsigned char doomed ; /* removed by the operator: send_ops_doom */
 } ;
 
 #define MSG_SENDER(m) ((m)->strings.s)
@@ -134,6 +136,7 @@ extern void send_dest_park (char const *addr, struct msg *m, unsigned int i, int
 extern void send_dest_wait (char const *addr, struct msg *m, unsigned int i, int held, uint32_t now) ;
 extern void send_dest_result (char const *addr, uint64_t ref, int probe, int sitefail, char const *text, uint32_t now) ;
 extern void send_dest_alarm (void) ;
+extern void send_dest_retry (char const *addr, uint32_t now) ;
 extern unsigned long send_dest_count (unsigned long *dead) ;
 extern int send_dest_defer_rcpt (struct msg *m, unsigned int i, char const *text, uint32_t now) ;
 extern int send_dest_sitefail (char const *text) ;
@@ -160,6 +163,12 @@ extern void send_bounce_reap (pid_t pid, int wstat, uint32_t now) ;
 extern uint32_t send_bounce_next (void) ;
 extern int send_bounce_fds (void *x, unsigned int max) ;  /* iopause_fd */
 extern void send_bounce_read (int fd) ;
+
+/* send_ops.c: the operator's requests (queue-ctl(8)) */
+extern int send_ops_open (void) ;           /* the FIFO's fd, or -1 */
+extern void send_ops_read (uint32_t now) ;  /* it is readable */
+extern void send_ops_loaded (struct msg *m) ;
+extern void send_ops_doom (struct msg *m) ;
 
 /* send_log.c: one line per event on stdout (postern-log(5)) */
 extern void send_log_start (char const *s) ;

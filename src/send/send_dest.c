@@ -332,6 +332,14 @@ void send_dest_alarm (void)
     if (at(k)->inuse && at(k)->state == DS_DEAD) at(k)->probeat = 0 ;
 }
 
+/* an operator's retry now (send_ops.c): addr's destination, if dead,
+   may be probed now */
+void send_dest_retry (char const *addr, uint32_t now)
+{
+  struct dest *d = get(addr, 0, now) ;
+  if (d && d->state == DS_DEAD) d->probeat = 0 ;
+}
+
 unsigned long send_dest_count (unsigned long *dead)
 {
   *dead = ndead ;

@@ -81,6 +81,7 @@ void send_msg_load (char const *s, size_t len, uint32_t now)
   }
   if (!send_index_put(m)) strerr_diefu1sys(111, "allocate") ;
   log_msg(s[0] == 'N' ? "new msg " : "loaded msg ", m, sm.uid) ;
+  send_ops_loaded(m) ;
   for (unsigned int i = 0 ; i < m->nrcpts ; i++)
   {
     struct rcpt *r = m->rcpts + i ;
@@ -120,6 +121,7 @@ void send_msg_update (struct msg *m, unsigned int i, char const *text, size_t te
 void send_msg_check (struct msg *m, uint32_t now)
 {
   (void)now ;
+  if (m->doomed && m->phase == PH_ACTIVE) send_ops_doom(m) ;
   if (m->phase != PH_ACTIVE || m->todo || m->busy || m->acks) return ;
   if (m->failed)
   {

@@ -107,6 +107,8 @@ static void place (struct entry const *e, uint32_t now)
 void send_sched_rcpt (struct msg *m, unsigned int i, uint32_t now)
 {
   struct rcpt *r = m->rcpts + i ;
+  /* held or removed by the operator (send_ops.c): waits for nothing */
+  if (m->held || m->doomed) { r->seq++ ; return ; }
   struct entry e = { r->nexttry, i, m, ++r->seq } ;
   place(&e, now) ;
 }

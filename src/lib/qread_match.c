@@ -1,7 +1,7 @@
 #include <string.h>
-#include "qlist.h"
+#include "qread.h"
 
-int qlist_match (qread_msg const *m, char const *sub)
+int qread_match (qread_msg const *m, char const *sub)
 {
   size_t pos = 0 ;
   char const *a ;
