@@ -234,6 +234,31 @@ class ListAndInjectTest(unittest.TestCase):
                            env=self.inst.env, timeout=60)
         self.assertEqual((p.returncode, p.stdout), (0, b""))
 
+    def test_inject_bp_lists_the_queue_as_mailq(self):
+        inject = os.path.join(self.inst.bin, "inject")
+        p = subprocess.run([inject, "-bp"], capture_output=True, env=self.inst.env, timeout=60)
+        self.assertEqual((p.returncode, p.stdout), (0, b"queue is empty\n"), p.stderr)
+        rc, err = self.inst.inject(message(0, "u@dead.test"), envelope(SENDER, ["u@dead.test"]))
+        self.assertEqual(rc, 0, err)
+        p = subprocess.run([inject, "-bp"], capture_output=True, env=self.inst.env, timeout=60)
+        q = subprocess.run([os.path.join(self.inst.bin, "queue-list")], capture_output=True,
+                           env=self.inst.env, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, q.stdout)
+        self.assertIn(b"<u@dead.test> ", p.stdout)
+
+    def test_inject_bs_speaks_smtp_on_stdin(self):
+        session = (b"EHLO client.test\r\nMAIL FROM:<demo@example.test>\r\nRCPT TO:<u@dead.test>\r\n"
+                   b"DATA\r\nSubject: via -bs\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+        p = subprocess.run([os.path.join(self.inst.bin, "inject"), "-bs"], input=session,
+                           capture_output=True, env=self.inst.env, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        codes = [line[:3] for line in p.stdout.decode().splitlines() if line[3:4] == " "]
+        self.assertEqual(codes, ["220", "250", "250", "250", "354", "250", "221"], p.stdout)
+        listing = subprocess.run([os.path.join(self.inst.bin, "queue-list")], capture_output=True,
+                                 env=self.inst.env, timeout=60).stdout
+        self.assertRegex(listing, rb"<demo@example\.test> unsorted\n  <u@dead\.test> ")
+
 
 if __name__ == "__main__":
     unittest.main()

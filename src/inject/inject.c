@@ -30,6 +30,7 @@ int main (int argc, char const *const *argv)
   stralloc env = STRALLOC_ZERO ;
   PROG = "inject" ;
   inject_opts_parse(&o, argc, argv) ;
+  if (o.mode != 'm') inject_mode_exec(o.mode) ;
   if (sig_ignore(SIGPIPE) < 0) strerr_diefu1sys(INJECT_ETEMP, "ignore SIGPIPE") ;
   if (sig_catch(SIGALRM, &timeout) < 0) strerr_diefu1sys(INJECT_ETEMP, "catch SIGALRM") ;
   alarm(INJECT_LIFETIME) ;

@@ -31,10 +31,13 @@ struct inject_opts_s
   char const *fullname ;     /* -F, or 0 */
   char const *const *rcpts ; /* the operands */
   unsigned int nrcpts ;
+  char mode ;                /* -b: 'm' (mail, the default), 'p' or 's' */
 } ;
 
 /* inject_opts.c: the sendmail command line; dies 64 on a bad one */
 extern void inject_opts_parse (inject_opts *o, int argc, char const *const *argv) ;
+/* inject_mode.c: -bp runs queue-list, -bs smtpd; never returns */
+extern void inject_mode_exec (char mode) ;
 
 /* What the headers and the envelope are made of (all NUL-terminated). */
 typedef struct inject_conf_s inject_conf, *inject_conf_ref ;

@@ -7,7 +7,7 @@
 #include <skalibs/strerr.h>
 #include "inject.h"
 
-#define USAGE "inject [ -t ] [ -i ] [ -f sender ] [ -F fullname ] [ -oi ] [ -odi ] [ -oem ] [ -- ] recipient ..."
+#define USAGE "inject [ -t ] [ -i ] [ -f sender ] [ -F fullname ] [ -oi ] [ -odi ] [ -oem ] [ -- ] recipient ... | inject -bp | inject -bs"
 
 /* options without a value that change nothing here: verbose, me too,
    no aliasing, initial submission, gateway submission */
@@ -23,21 +23,18 @@ static void usage (char c)
   strerr_dieusage(INJECT_EUSAGE, USAGE) ;
 }
 
-/* -b: only -bm, the default, delivers mail */
-static void mode (char const *v)
+/* -b: -bm (the default) delivers mail, -bp lists the queue (mailq),
+   -bs speaks SMTP on stdin and stdout */
+static char mode (char const *v)
 {
-  if (!strcmp(v, "m")) return ;
-  if (!strcmp(v, "s"))
-    strerr_dief1x(INJECT_EUSAGE, "-bs (SMTP on standard input) is not supported: use smtpd") ;
-  if (!strcmp(v, "p"))
-    strerr_dief1x(INJECT_EUSAGE, "-bp is not supported: list the queue with queue-list") ;
-  strerr_dief3x(INJECT_EUSAGE, "-b", v, " is not supported: only -bm (the default)") ;
+  if (!strcmp(v, "m") || !strcmp(v, "p") || !strcmp(v, "s")) return v[0] ;
+  strerr_dief3x(INJECT_EUSAGE, "-b", v, " is not supported: only -bm (the default), -bp and -bs") ;
 }
 
 void inject_opts_parse (inject_opts *o, int argc, char const *const *argv)
 {
   int i = 1 ;
-  o->extract = 0 ; o->dots = 1 ; o->sender = 0 ; o->fullname = 0 ;
+  o->extract = 0 ; o->dots = 1 ; o->sender = 0 ; o->fullname = 0 ; o->mode = 'm' ;
   for (; i < argc ; i++)
   {
     char const *a = argv[i] ;
@@ -57,7 +54,7 @@ void inject_opts_parse (inject_opts *o, int argc, char const *const *argv)
       if (c == 'f' || c == 'r') o->sender = v ;
       else if (c == 'F') o->fullname = v ;
       else if (c == 'o' && !strcmp(v, "i")) o->dots = 0 ;
-      else if (c == 'b') mode(v) ;
+      else if (c == 'b') o->mode = mode(v) ;
       break ;
     }
   }
