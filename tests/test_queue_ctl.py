@@ -14,6 +14,7 @@ import unittest
 import harness
 from harness import Instance, envelope, maildir_count, wait_for
 from receiver import Receiver
+from test_queue_tools import as_user
 
 SENDER = "demo@example.test"
 
@@ -21,16 +22,6 @@ SENDER = "demo@example.test"
 def message(n, to):
     return (f"From: {SENDER}\nTo: {to}\nSubject: ctl {n}\n"
             f"Message-ID: <{n}.ctl@example.test>\n\nbody of {n}\n").encode()
-
-
-def as_user(name):
-    pw = pwd.getpwnam(name)
-
-    def drop():
-        os.initgroups(name, pw.pw_gid)
-        os.setgid(pw.pw_gid)
-        os.setuid(pw.pw_uid)
-    return drop
 
 
 class QueueCtlTest(unittest.TestCase):

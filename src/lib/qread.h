@@ -73,6 +73,11 @@ extern int qread_ids (stralloc *names, stralloc *offs, unsigned int sub, unsigne
    starts with its injection time), and drops repeats. */
 extern void qread_sort (stralloc const *names, stralloc *offs) ;
 
+/* qread_ids for every subdirectory, then qread_sort: the whole queue,
+   oldest first, at most QREAD_MSG_MAX ids (past that a warning); dies
+   111 if a directory cannot be read */
+extern void qread_all (stralloc *names, stralloc *offs) ;
+
 /* Reads message id: its state file if whole, else its todo file, into
    sa, and fills m. Returns 1; 0 with errno ENOENT if the message is
    gone, EINVAL if its files stay malformed or EFBIG if one is over its

@@ -56,7 +56,7 @@ static void add (stralloc *sel, char const *id)
 
 unsigned int qctl_select (struct qctl_opts const *o, stralloc *sel)
 {
-  unsigned int missing = 0, total = 0 ;
+  unsigned int missing = 0 ;
   stralloc names = STRALLOC_ZERO, offs = STRALLOC_ZERO ;
   qread_msg m ;
   /* ids named: each one, whatever its state (send says what it did) */
@@ -66,14 +66,7 @@ unsigned int qctl_select (struct qctl_opts const *o, stralloc *sel)
     add(sel, o->ids[i]) ;
   }
   if (o->nids) return missing ;
-  for (unsigned int sub = 0 ; sub < auto_split ; sub++)
-  {
-    int n = qread_ids(&names, &offs, sub, QREAD_MSG_MAX - total) ;
-    if (n < 0) strerr_diefu1sys(111, "read the queue directories") ;
-    total += (unsigned int)n ;
-  }
-  if (total >= QREAD_MSG_MAX) strerr_warnw1x("over 10000000 queue entries: the rest is left alone") ;
-  qread_sort(&names, &offs) ;
+  qread_all(&names, &offs) ;
   for (size_t i = 0 ; i < genalloc_len(size_t, &offs) ; i++)
   {
     char const *id = names.s + genalloc_s(size_t, &offs)[i] ;

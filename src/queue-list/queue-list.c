@@ -37,19 +37,6 @@ static char const *parse (int argc, char const *const *argv)
   return sub ;
 }
 
-static void collect (void)
-{
-  unsigned int total = 0 ;
-  for (unsigned int sub = 0 ; sub < auto_split ; sub++)
-  {
-    int n = qread_ids(&names, &offs, sub, QREAD_MSG_MAX - total) ;
-    if (n < 0) strerr_diefu1sys(111, "read the queue directories") ;
-    total += (unsigned int)n ;
-  }
-  if (total >= QREAD_MSG_MAX) strerr_warnw1x("over 10000000 queue entries: the rest is not listed") ;
-  qread_sort(&names, &offs) ;
-}
-
 static void flush_out (void)
 {
   if (buffer_put(buffer_1, out.s, out.len) < 0) strerr_diefu1sys(111, "write to stdout") ;
@@ -69,7 +56,7 @@ int main (int argc, char const *const *argv)
     strerr_dief3x(100, "only root or the queue owner (", auto_user_queue, ") may read the queue") ;
   if (qread_slowafter(&slowafter) < 0) strerr_diefu1sys(111, "read control/slowafter") ;
   now = (uint32_t)time(0) ;
-  collect() ;
+  qread_all(&names, &offs) ;
   for (size_t i = 0 ; i < genalloc_len(size_t, &offs) ; i++)
   {
     qread_msg m ;
