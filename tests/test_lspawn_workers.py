@@ -115,6 +115,35 @@ class WorkerTest(unittest.TestCase):
         self.assertEqual(sorted(v for k, v in fds.items() if k > 2 and v != "/dev/null"
                                 and not v.startswith("socket:")), [], fds)
 
+    def test_worker_sweeps_a_maildir_tmp_once(self):
+        """a stale tmp/ file (a killed local's) goes at the worker's first
+        delivery there; one left later waits for the next worker"""
+        self.inst.control("localworkeridle", "60\n")
+        tmp = os.path.join(self.maildir, "tmp")
+        for d in ("tmp", "new", "cur"):
+            os.makedirs(os.path.join(self.maildir, d), exist_ok=True)
+        os.chown(self.maildir, self.demo[0], self.demo[1])
+        for d in ("tmp", "new", "cur"):
+            os.chown(os.path.join(self.maildir, d), self.demo[0], self.demo[1])
+
+        def stale(name):
+            p = os.path.join(tmp, name)
+            with open(p, "w") as f:
+                f.write("partial")
+            t = time.time() - 37 * 3600
+            os.utime(p, (t, t))
+        stale("1.M1P1.killed")
+        self.inject_many([message(0)])
+        self.inst.start()
+        self.assertTrue(wait_for(lambda: maildir_count(self.maildir) >= 1, 60), self.inst.log()[-2000:])
+        self.assertEqual(os.listdir(tmp), [])
+        pid = self.workers()
+        stale("2.M2P2.killed")
+        self.inject_many([message(1)])
+        self.assertTrue(wait_for(lambda: maildir_count(self.maildir) >= 2, 60), self.inst.log()[-2000:])
+        self.assertEqual(self.workers(), pid)
+        self.assertEqual(os.listdir(tmp), ["2.M2P2.killed"])
+
     @unittest.skipUnless(ROOT, "accounts need root")
     def test_two_accounts_two_workers_as_their_uids(self):
         self.inst.control("localworkeridle", "60\n")
