@@ -104,6 +104,7 @@ int send_ops_open (void)
     }
   }
   stralloc_free(&names) ;
+  if (NPEND >= OPS_PENDING_MAX) strerr_warnw1x("over 1000000 held messages: the rest are not held") ;
   qsort(pending.s, NPEND, sizeof (struct pend), &cmp) ;
   fd = open(QUEUE_OPS, O_RDWR | O_NONBLOCK | O_CLOEXEC) ;
   if (fd < 0 && errno != ENOENT) strerr_warnwu2sys("open ", QUEUE_OPS) ;
