@@ -9,12 +9,14 @@ record repeats it (at least once), and a session cut after the final
 dot but before its 250 is sent again by the client.
 
   tests/run test_chaos                  1,000 messages, in make check
-  tests/test_chaos.py N [rate [threads]]  N messages, rate a second at
-                                          most (bench/chaos.sh)
+  tests/test_chaos.py N [rate [threads [gap]]]
+        N messages, rate a second at most, a kill every 0.1 to gap
+        seconds (bench/chaos.sh)
 """
 import os
 import random
 import re
+import shutil
 import smtplib
 import sys
 import threading
@@ -184,7 +186,10 @@ class Chaos:
         k.start()
         try:
             for t in clients:
-                t.join()
+                while t.is_alive():
+                    t.join(30)
+                    self.log(f"chaos: {len(self.accepted)} accepted, {sum(self.kills.values())} kills, "
+                             f"{time.monotonic() - t0:.0f} s")
         finally:
             self.done.set()
             k.join()
@@ -250,12 +255,15 @@ def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
     rate = float(sys.argv[2]) if len(sys.argv) > 2 else 50
     threads = int(sys.argv[3]) if len(sys.argv) > 3 else 8
+    gap = float(sys.argv[4]) if len(sys.argv) > 4 else 2.0
     instance("stop", HOME, check=False)
+    # a fresh home: setup keeps the control files (the port) it finds
+    shutil.rmtree(HOME, ignore_errors=True)
     port = test_service.free_port()
     instance("setup", HOME, harness.TEST_BIN, str(port))
     instance("start", HOME)
     try:
-        c = Chaos(n, threads, rate, log=lambda s: print(s, flush=True)).run(port, settle=900)
+        c = Chaos(n, threads, rate, gap, log=lambda s: print(s, flush=True)).run(port, settle=900)
         print(c.report())
         return 1 if c.lost else 0
     finally:

@@ -5,6 +5,7 @@ one address leave a client from another its greeting within 1 s."""
 import os
 import re
 import socket
+import struct
 import threading
 import time
 import unittest
@@ -201,6 +202,21 @@ class BusyTest(Case):
         waiting[-1].settimeout(30)
         for w in waiting:
             self.assertEqual(line(w), "421 4.3.2 test.me too busy, try again later\r\n")
+
+    def test_a_waiting_client_that_resets_costs_no_descriptor(self):
+        a = self.greeted("127.0.0.2")
+        fds = len(os.listdir(f"/proc/{self.srv.proc.pid}/fd"))
+        for _ in range(20):
+            s = self.open("127.0.0.3")
+            # a reset, not a FIN: the listener then finds it not connected
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            time.sleep(0.05)
+            s.close()
+        a.sendall(b"QUIT\r\n")
+        self.assertTrue(line(a).startswith("221 "))
+        # those that waited are dealt with, and the listener serves on
+        self.greeted("127.0.0.4")
+        self.assertLessEqual(len(os.listdir(f"/proc/{self.srv.proc.pid}/fd")), fds + 2)
 
 
 if __name__ == "__main__":

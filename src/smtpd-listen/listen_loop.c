@@ -129,7 +129,9 @@ static void accepted (int c, int mayhold)
   int i ;
   if (getpeername(c, (struct sockaddr *)&rs, &rlen) < 0 || getsockname(c, (struct sockaddr *)&ls, &llen) < 0)
   {
+    /* a client gone already (ENOTCONN), e.g. while it waited */
     strerr_warnwu1sys("read the addresses of a connection") ;
+    fd_close(c) ;
     return ;
   }
   listen_addr(&rs, rip, rport) ;
