@@ -29,6 +29,7 @@ from test_service import HOME, instance, svstat
 
 KINDS = ("smtpd", "smtpd-listen", "queue-writer", "send", "record", "clean", "lspawn", "rspawn",
          "local", "cyclog")
+DELIVERY = ("send", "record", "clean", "lspawn", "rspawn", "local")
 MAILDIR = os.path.join(HOME, "mail", "demo", "Maildir")
 MSGID = re.compile(rb"(?im)^Message-ID:\s*<chaos(\d+)\.(\d+)@example\.test>")
 
@@ -69,6 +70,8 @@ class Chaos:
         self.attempts = {}     # n: sessions tried
         self.unsure = set()    # cut after the final dot was sent: maybe queued
         self.kills = {k: 0 for k in KINDS}
+        self.killed = []       # (time, kind) of each kill
+        self.when = {}         # n: time of its 250
         self.done = threading.Event()
         self.seen = {}         # Maildir file name: message number
         self.log = log or (lambda *a: None)
@@ -117,6 +120,7 @@ class Chaos:
                 code = None
             if code == 250:
                 self.accepted.add(i)
+                self.when[i] = time.monotonic()
                 i = self.take()
                 continue
             if code is not None and code >= 500:
@@ -150,6 +154,7 @@ class Chaos:
             try:
                 os.kill(rng.choice(pids), 9)
                 self.kills[want] += 1
+                self.killed.append((time.monotonic(), want))
             except ProcessLookupError:
                 pass
 
@@ -214,6 +219,19 @@ class Chaos:
         self.pending = pending()
         return self
 
+    def blame(self):
+        """extra copies by the kind of the first kill of the delivery side
+        (send and its children) after the message's 250, when its
+        delivery runs: a rough attribution (smtpd's side cannot deliver
+        twice; a client's second send shows as "unsure")"""
+        out = {}
+        for i, c in self.dups.items():
+            t = self.when.get(i)
+            kind = "unsure" if i in self.unsure else next(
+                (k for at, k in self.killed if t is not None and at >= t and k in DELIVERY), "none")
+            out[kind] = out.get(kind, 0) + c - 1
+        return out
+
     def report(self):
         kills = sum(self.kills.values())
         dupcopies = sum(c - 1 for c in self.dups.values())
@@ -226,6 +244,8 @@ class Chaos:
             f"{dupcopies / kills if kills else 0:.2f} per kill; of them sent twice by a client "
             f"cut after the dot: {len(set(self.dups) & self.unsure)}, "
             f"retried otherwise: {len(set(self.dups) & (retried - self.unsure))}",
+            f"extra copies by the next delivery-side kill after the 250 (rough): " +
+            ", ".join(f"{k} {v}" for k, v in sorted(self.blame().items(), key=lambda kv: -kv[1])),
             f"duplicated: {sorted(self.dups.items())[:40]}",
             f"delivered without a 250 seen (cut after the dot): {len(self.strays)}",
             f"left in the queue: {len(self.pending)} to deliver, {len(self.halfwritten)} half-written "
