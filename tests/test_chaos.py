@@ -18,6 +18,7 @@ import random
 import re
 import shutil
 import smtplib
+import subprocess
 import sys
 import threading
 import time
@@ -266,6 +267,15 @@ class ChaosTest(test_service.Running):
         self.assertEqual([k for k, v in c.kills.items() if not v], [], report)
         self.assertEqual(c.lost, [], report + "\n" + self.log()[-3000:])
         self.assertEqual(c.pending, [], report)
+        # what killed writers left is what clean(8) takes once a day old:
+        # aged, it is all removed, and the queue is empty
+        old = time.time() - 2 * 86400
+        for f in c.halfwritten:
+            os.utime(f, (old, old))
+        p = subprocess.run([os.path.join(HOME, "bin", "clean")], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, env=dict(os.environ, POSTERN_HOME=HOME), timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(test_service.queue_files(), [], p.stderr)
         # and the instance serves on: every service up
         for name in ("send", "smtpd", "queue-writer", "send/log", "smtpd/log", "queue-writer/log"):
             self.assertTrue(harness.wait_for(lambda: (svstat(name) or {}).get("up"), 30), name)
