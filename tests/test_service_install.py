@@ -173,6 +173,7 @@ class InstallTest(unittest.TestCase):
         self.write("smtpdport", f"{port}\n")
         self.write("concurrencyincoming", "7\n")
         self.write("smtpdsessions", "3\n")
+        self.write("smtpdperip", "4\n")
         self.assertEqual(self.script("control.sh", self.home).returncode, 0)
         self.assertEqual(self.script("services.sh", self.home).returncode, 0)
         shutil.copy(os.path.join(harness.BIN, "smtpd-listen"), self.path("bin", "smtpd-listen"))
@@ -219,6 +220,8 @@ class InstallTest(unittest.TestCase):
         self.assertEqual(os.path.basename(args[0]), b"smtpd-listen")
         self.assertEqual(args[args.index(b"-c") + 1], b"7")
         self.assertEqual(args[args.index(b"-n") + 1], b"3")
+        # the per-address limits: the operator's, and the defaults
+        self.assertEqual([args[args.index(o) + 1] for o in (b"-C", b"-N", b"-M")], [b"4", b"20", b"20"])
         self.assertEqual(args[-3:-1], [self.path("bin", "smtpd").encode(), b"-w"])
         self.assertIn(b"127.0.0.1", args)
         self.assertIn(str(port).encode(), args)

@@ -4,9 +4,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <skalibs/stralloc.h>
+#include <skalibs/tai.h>
 #include "wpool.h"
 
-#define LISTEN_USAGE "smtpd-listen [ -c maxsessions ] [ -b backlog ] [ -x rules.cdb ] [ -X ] [ -l localname ] [ -u uid -g gid ] [ -n sessions-per-worker ] host port program [ args ]"
+#define LISTEN_USAGE "smtpd-listen [ -c maxsessions ] [ -b backlog ] [ -x rules.cdb ] [ -X ] [ -l localname ] [ -u uid -g gid ] [ -n sessions-per-worker ] [ -C maxperip ] [ -N maxper24 ] [ -M maxper64 ] host port program [ args ]"
 /* the variables handed with a connection, NAME=value NUL each: ours
    (about 200 bytes with a 255-byte -l) and the matching rule's; the
    worker reads no more (smtpd -w) */
@@ -19,6 +20,19 @@
 #define LISTEN_CONC_MAX 10000
 #define LISTEN_BACKLOG_DEFAULT 20
 #define LISTEN_MAXUSE_DEFAULT 100
+/* sessions at once from one client address, one IPv4 /24 and one
+   IPv6 /64 (0: no limit). A quarter of the default 40 sessions for an
+   address; half for a /24 (an operator's few hosts) and a /64 (one
+   site, where a host's privacy addresses change within the /64).
+   RELAYCLIENT clients are exempt, as Postfix exempts $mynetworks. */
+#define LISTEN_PERIP_DEFAULT 10
+#define LISTEN_PER24_DEFAULT 20
+#define LISTEN_PER64_DEFAULT 20
+/* a client that comes while every session is busy waits this many
+   seconds for one to end, as it would in the backlog, then reads a 421;
+   at most this many wait so (a descriptor each) */
+#define LISTEN_HOLD_SEC 5
+#define LISTEN_HOLD_MAX 64
 /* a local name (-l) is a host name: RFC 1035 */
 #define LISTEN_NAME_MAX 255
 
@@ -27,6 +41,9 @@ struct listen_opts
   unsigned int conc ;
   unsigned int backlog ;
   unsigned long maxuse ;     /* sessions per worker */
+  unsigned int perip ;       /* -C, -N, -M: 0 is no limit */
+  unsigned int per24 ;
+  unsigned int per64 ;
   char const *rules ;        /* -x, or 0 */
   int norulesok ;            /* -X: a missing rules file allows all */
   char const *localname ;    /* -l, or 0 */
@@ -42,6 +59,42 @@ struct listen_opts
    (allow: the rule's NAME=value NUL items appended to vars), 0 (deny),
    -1 with errno (unreadable; ENOENT: no such file) */
 extern int listen_rules (char const *path, char const *ip, stralloc *vars) ;
+
+/* an address as text (INET6_ADDRSTRLEN) */
+#define LISTEN_IP_MAX 46
+
+/* listen_vars.c: the address and port of ss as text (ip LISTEN_IP_MAX,
+   port UINT16_FMT bytes); NAME=value NUL appended to sa (1, or 0 with
+   errno); 1 if the items in vars set RELAYCLIENT */
+struct sockaddr_storage ;
+extern void listen_addr (struct sockaddr_storage const *ss, char *ip, char *port) ;
+extern int listen_var (stralloc *sa, char const *name, char const *value) ;
+extern int listen_relayclient (stralloc const *vars) ;
+
+/* a session's client, kept for each worker slot while it is busy */
+struct listen_client
+{
+  unsigned char ip[16] ;     /* IPv4 in the first 4 bytes */
+  unsigned char v6 ;
+  unsigned char counted ;    /* 0: exempt (RELAYCLIENT), or no session */
+} ;
+
+/* listen_limit.c: c from the peer's address (IPv4-mapped as IPv4) */
+extern void listen_client_set (struct listen_client *c, struct sockaddr_storage const *ss) ;
+/* the limit of o that client c would pass with the busy slots of p
+   (tab their clients): "address", "/24" or "/64" and *limit; or 0 */
+extern char const *listen_over (struct listen_opts const *o, wpool const *p,
+  struct listen_client const *tab, struct listen_client const *c, unsigned int *limit) ;
+/* writes "421 status host text" to the client without waiting, reads
+   what it sent already and shuts down our side; the caller closes */
+extern void listen_refuse (int fd, char const *host, char const *status, char const *text) ;
+
+/* listen_hold.c: keeps fd waiting for a session (1), or 0 if
+   LISTEN_HOLD_MAX wait already; the deadline of the oldest, or 0 if
+   none; takes the oldest out (-1 if none) */
+extern int listen_hold_push (int fd) ;
+extern tain const *listen_hold_next (void) ;
+extern int listen_hold_pop (void) ;
 
 /* listen_log.c: one line "smtpd-listen: " and the strings on fd 2 */
 extern void listen_logv (char const *const *v, unsigned int n) ;

@@ -26,14 +26,12 @@
 
 extern char **environ ;
 
-/* an address as text (INET6_ADDRSTRLEN) */
-#define IP_MAX 46
-
 /* seconds to stop accepting after accept() found no descriptor or
    memory left, instead of spinning on a socket that stays readable */
 #define ACCEPT_PAUSE 1
 
 static wpool pool ;
+static struct listen_client *clients ;  /* a slot's session's client */
 static struct listen_opts const *opts ;
 static tain paused ;  /* accept nothing before this */
 
@@ -52,34 +50,6 @@ static void status (void)
   b[uint_fmt(b, busy)] = 0 ;
   c[uint_fmt(c, opts->conc)] = 0 ;
   LISTEN_LOG("status: ", b, "/", c) ;
-}
-
-/* an IPv4-mapped address is shown as IPv4 (ucspi-tcp-ipv6 does so),
-   so that "::" serves IPv4 clients under their usual rules */
-static void addr (struct sockaddr_storage const *ss, char *ip, char *port)
-{
-  uint16_t p = 0 ;
-  ip[0] = 0 ;
-  if (ss->ss_family == AF_INET)
-  {
-    struct sockaddr_in const *a = (struct sockaddr_in const *)ss ;
-    inet_ntop(AF_INET, &a->sin_addr, ip, IP_MAX) ;
-    p = ntohs(a->sin_port) ;
-  }
-  else if (ss->ss_family == AF_INET6)
-  {
-    struct sockaddr_in6 const *a = (struct sockaddr_in6 const *)ss ;
-    if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) inet_ntop(AF_INET, a->sin6_addr.s6_addr + 12, ip, IP_MAX) ;
-    else inet_ntop(AF_INET6, &a->sin6_addr, ip, IP_MAX) ;
-    p = ntohs(a->sin6_port) ;
-  }
-  port[uint16_fmt(port, p)] = 0 ;
-}
-
-static int var (stralloc *sa, char const *name, char const *value)
-{
-  return stralloc_cats(sa, name) && stralloc_catb(sa, "=", 1)
-    && stralloc_cats(sa, value) && stralloc_0(sa) ;
 }
 
 static void ended (pid_t pid, int wstat)
@@ -143,26 +113,32 @@ static void heard (unsigned int i)
   wpool_retire(&pool, i) ;
 }
 
-static void accepted (int c)
+/* mayhold: a client at the limit may wait (listen_hold.c) */
+static void accepted (int c, int mayhold)
 {
   struct sockaddr_storage rs, ls ;
   socklen_t rlen = sizeof rs, llen = sizeof ls ;
-  char rip[IP_MAX], rport[UINT16_FMT], lip[IP_MAX], lport[UINT16_FMT] ;
+  char rip[LISTEN_IP_MAX], rport[UINT16_FMT], lip[LISTEN_IP_MAX], lport[UINT16_FMT] ;
   char const *lname = opts->localname ? opts->localname : "" ;
   stralloc vars = STRALLOC_ZERO ;
   wpool_prog const prog = { .path = opts->argv[0], .argv = opts->argv, .envp = (char const *const *)environ } ;
-  char fp[PID_FMT] ;
+  char fp[PID_FMT], fn[UINT_FMT] ;
+  struct listen_client client ;
+  char const *what ;
+  unsigned int busy, limit ;
   int i ;
   if (getpeername(c, (struct sockaddr *)&rs, &rlen) < 0 || getsockname(c, (struct sockaddr *)&ls, &llen) < 0)
   {
+    /* a client gone already (ENOTCONN), e.g. while it waited */
     strerr_warnwu1sys("read the addresses of a connection") ;
+    fd_close(c) ;
     return ;
   }
-  addr(&rs, rip, rport) ;
-  addr(&ls, lip, lport) ;
-  if (!var(&vars, "PROTO", "TCP") || !var(&vars, "TCPLOCALIP", lip) || !var(&vars, "TCPLOCALPORT", lport)
-   || !var(&vars, "TCPREMOTEIP", rip) || !var(&vars, "TCPREMOTEPORT", rport)
-   || (opts->localname && !var(&vars, "TCPLOCALHOST", opts->localname)))
+  listen_addr(&rs, rip, rport) ;
+  listen_addr(&ls, lip, lport) ;
+  if (!listen_var(&vars, "PROTO", "TCP") || !listen_var(&vars, "TCPLOCALIP", lip) || !listen_var(&vars, "TCPLOCALPORT", lport)
+   || !listen_var(&vars, "TCPREMOTEIP", rip) || !listen_var(&vars, "TCPREMOTEPORT", rport)
+   || (opts->localname && !listen_var(&vars, "TCPLOCALHOST", opts->localname)))
   {
     strerr_warnwu1sys("allocate") ;
     goto end ;
@@ -185,6 +161,29 @@ static void accepted (int c)
   if (vars.len > LISTEN_VARS_MAX)
   {
     LISTEN_LOG("drop - ", lname, ":", lip, ":", lport, " :", rip, "::", rport, ": variables too long") ;
+    goto end ;
+  }
+  listen_client_set(&client, &rs) ;
+  client.counted = !listen_relayclient(&vars) ;
+  wpool_count(&pool, &busy) ;
+  if (busy >= opts->conc)
+  {
+    if (mayhold && listen_hold_push(c))
+    {
+      stralloc_free(&vars) ;
+      return ;
+    }
+    fn[uint_fmt(fn, opts->conc)] = 0 ;
+    LISTEN_LOG("busy - ", lname, ":", lip, ":", lport, " :", rip, "::", rport, ": ", fn, " sessions") ;
+    listen_refuse(c, opts->localname ? opts->localname : lip, "4.3.2", "too busy, try again later") ;
+    goto end ;
+  }
+  if (client.counted && (what = listen_over(opts, &pool, clients, &client, &limit)))
+  {
+    fn[uint_fmt(fn, limit)] = 0 ;
+    LISTEN_LOG("limit - ", lname, ":", lip, ":", lport, " :", rip, "::", rport, ": ", fn, " sessions from the ", what) ;
+    listen_refuse(c, opts->localname ? opts->localname : lip, "4.7.0",
+      what[0] == '/' ? "too many connections from your network" : "too many connections from your address") ;
     goto end ;
   }
   /* an idle worker that died unseen fails the hand-over: the next one
@@ -211,6 +210,7 @@ static void accepted (int c)
       continue ;
     }
     wpool_give(&pool, (unsigned int)i) ;
+    clients[i] = client ;
     status() ;
     LISTEN_LOG("pid ", fp, " from ", rip) ;
     LISTEN_LOG("ok ", fp, " ", lname, ":", lip, ":", lport, " :", rip, "::", rport) ;
@@ -227,15 +227,17 @@ int listen_loop (struct listen_opts const *o, int s)
      be reaped in the extra room */
   unsigned int max = o->conc * 2 + 8 ;
   wpool_worker *table = alloc(max * sizeof *table) ;
+  clients = alloc(max * sizeof *clients) ;
   iopause_fd *x = alloc((max + 2) * sizeof *x) ;
   /* a worker's slot, or tsig or tsock */
   unsigned int *tok = alloc((max + 2) * sizeof *tok) ;
   unsigned int const tsig = max, tsock = max + 1 ;
   int spfd ;
-  if (!table || !x || !tok) strerr_diefu1sys(111, "allocate the worker table") ;
+  if (!table || !clients || !x || !tok) strerr_diefu1sys(111, "allocate the worker table") ;
   opts = o ;
-  /* a descriptor per worker, the socket, the selfpipe, a connection */
-  fdlimit_raise(max + 16) ;
+  /* a descriptor per worker and per waiting client, the socket, the
+     selfpipe, a connection */
+  fdlimit_raise(max + LISTEN_HOLD_MAX + 16) ;
   wpool_init(&pool, table, max, o->maxuse) ;
   spfd = selfpipe_init() ;
   if (spfd < 0) strerr_diefu1sys(111, "create the selfpipe") ;
@@ -252,18 +254,31 @@ int listen_loop (struct listen_opts const *o, int s)
   status() ;
   for (;;)
   {
-    unsigned int n = 0, busy, taken = wpool_count(&pool, &busy) ;
+    unsigned int n = 0, busy, taken ;
     tain deadline, limit ;
+    tain const *held ;
     int r ;
+    /* a session ended: the oldest waiting client takes it; those whose
+       wait is over are refused (accepted() finds every session busy) */
+    for (;;)
+    {
+      taken = wpool_count(&pool, &busy) ;
+      held = listen_hold_next() ;
+      if (!held || ((busy >= o->conc || (taken >= max && idle() < 0)) && tain_less(&STAMP, held))) break ;
+      accepted(listen_hold_pop(), 0) ;
+    }
     x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; tok[n++] = tsig ;
-    /* at the limit, connections wait in the backlog, as with tcpserver */
-    if (busy < o->conc && (taken < max || idle() >= 0) && !tain_less(&STAMP, &paused))
+    /* at the limit a client is accepted to read a 421; only when no
+       slot is free for a worker (retired ones not reaped yet) do
+       connections wait in the backlog */
+    if ((busy >= o->conc || taken < max || idle() >= 0) && !tain_less(&STAMP, &paused))
     {
       x[n].fd = s ; x[n].events = IOPAUSE_READ ; tok[n++] = tsock ;
     }
     n += wpool_fds(&pool, x + n, tok + n, 0, max) ;
     tain_addsec_g(&deadline, 10) ;
     if (tain_less(&STAMP, &paused) && tain_less(&paused, &deadline)) deadline = paused ;
+    if (held && tain_less(held, &deadline)) deadline = *held ;
     r = iopause_g(x, n, &deadline) ;
     if (r < 0) strerr_diefu1sys(111, "iopause") ;
     tain_addsec(&limit, &STAMP, -LISTEN_IDLE_MAX) ;
@@ -287,7 +302,7 @@ int listen_loop (struct listen_opts const *o, int s)
       else
       {
         int c = accept4(s, 0, 0, SOCK_CLOEXEC) ;
-        if (c >= 0) accepted(c) ;
+        if (c >= 0) accepted(c, 1) ;
         else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
         {
           strerr_warnwu1sys("accept") ;

@@ -1,5 +1,6 @@
 /* smtpd-listen: owns the SMTP socket (IPv4 or IPv6), applies tcprules'
-   rules and the concurrency limit as tcpserver does, and hands each
+   rules, the concurrency limit and limits per client address and
+   network (a 421 to a client over one), and hands each
    connection with its variables to an idle long-lived worker (smtpd -w)
    over a unix socketpair. Binds as root, then runs as -u/-g with its
    workers; logs one line per event on fd 2 (smtpd-listen(8)). */
@@ -23,7 +24,7 @@ static void parse (struct listen_opts *o, int argc, char const *const *argv)
   int u = 0, g = 0 ;
   for (;;)
   {
-    int opt = subgetopt_r(argc, argv, "c:b:x:Xl:u:g:n:vRH", &l) ;
+    int opt = subgetopt_r(argc, argv, "c:b:x:Xl:u:g:n:C:N:M:vRH", &l) ;
     if (opt == -1) break ;
     switch (opt)
     {
@@ -51,6 +52,9 @@ static void parse (struct listen_opts *o, int argc, char const *const *argv)
       case 'n' :
         if (!ulong0_scan(l.arg, &o->maxuse) || !o->maxuse) strerr_dief1x(100, "-n: a positive number of sessions") ;
         break ;
+      case 'C' : if (!uint0_scan(l.arg, &o->perip)) strerr_dief1x(100, "-C: a number of sessions, 0 for no limit") ; break ;
+      case 'N' : if (!uint0_scan(l.arg, &o->per24)) strerr_dief1x(100, "-N: a number of sessions, 0 for no limit") ; break ;
+      case 'M' : if (!uint0_scan(l.arg, &o->per64)) strerr_dief1x(100, "-M: a number of sessions, 0 for no limit") ; break ;
       /* tcpserver's habits: it always logs, and never looks names up */
       case 'v' : case 'R' : case 'H' : break ;
       default : strerr_dieusage(100, LISTEN_USAGE) ;
@@ -140,7 +144,8 @@ int main (int argc, char const *const *argv)
   struct listen_opts o =
   {
     .conc = LISTEN_CONC_DEFAULT, .backlog = LISTEN_BACKLOG_DEFAULT,
-    .maxuse = LISTEN_MAXUSE_DEFAULT, .rules = 0, .norulesok = 0, .localname = 0,
+    .maxuse = LISTEN_MAXUSE_DEFAULT, .perip = LISTEN_PERIP_DEFAULT,
+    .per24 = LISTEN_PER24_DEFAULT, .per64 = LISTEN_PER64_DEFAULT, .rules = 0, .norulesok = 0, .localname = 0,
     .ids = 0, .uid = 0, .gid = 0
   } ;
   char const *wargv[64] ;
