@@ -235,6 +235,8 @@ class HandWrittenLogTest(unittest.TestCase):
               (S + NS + 8, "smtpd-listen: pid 10 from 127.0.0.1"),
               (S + NS + 9, "smtpd-listen: ok 10 0:127.0.0.1:25 :127.0.0.1::4001"),
               (S + NS + 10, "smtpd-listen: deny - 0:127.0.0.1:25 :10.0.0.9::4002"),
+              (S + NS + 10, "smtpd-listen: busy - 0:127.0.0.1:25 :10.0.0.9::4003: 40 sessions"),
+              (S + NS + 10, "smtpd-listen: limit - 0:127.0.0.1:25 :10.0.0.9::4004: 10 sessions from the address"),
               (S + NS + 11, "smtpd-listen: worker 10 gone, status 0, sessions 100"),
               (S + NS + 12, "smtpd-listen: status: 2/40"),
               (S + 2 * NS, "ok pid 10 qp 11 from <x rcpts 9@example.test> rcpts 2 bytes 500"),
@@ -265,7 +267,7 @@ class HandWrittenLogTest(unittest.TestCase):
         f, rows, dests = parse(out)
         self.assertEqual(f["period"], f"{utc(self.first // NS)} {utc(self.last // NS)} UTC")
         self.assertEqual(f["lines"], f"{self.lines} in 4 files, 1 cut, 2 unstamped, 0 files gone")
-        self.assertEqual(f["connections"], "1, 2 denied, at most 3 at once")
+        self.assertEqual(f["connections"], "1, 4 denied, at most 3 at once")
         self.assertEqual(f["received"], "2 messages, 3 recipients, 1 rejected, 1 recipients refused")
         # every notice bounce(8) queued is a new msg from <> or <#@[]>
         self.assertEqual(f["queued"], f"{self.queued} messages, 2 of them bounce notices, 1 loaded at a start")

@@ -171,12 +171,13 @@ static void received (char const *s)
 }
 
 /* smtpd-listen(8)'s lines and tcpserver -v's, which they follow:
-   "status: B/C" and "deny ..." */
+   "status: B/C", "deny ...", and the listener's refusals of a client
+   over a limit, "busy ..." and "limit ..." */
 static void listener (char const *s)
 {
   char const *p ;
   uint64_t u ;
-  if (after(s, "deny ")) logsum_totals.denied++ ;
+  if (after(s, "deny ") || after(s, "busy ") || after(s, "limit ")) logsum_totals.denied++ ;
   else if ((p = after(s, "status: ")) && uint64_scan(p, &u) && (int64_t)u > logsum_totals.busy) logsum_totals.busy = (int64_t)u ;
 }
 
