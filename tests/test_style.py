@@ -47,3 +47,32 @@ class StyleTest(unittest.TestCase):
         pages = sorted(os.path.join(harness.TOP, "man", m) for m in os.listdir(os.path.join(harness.TOP, "man")))
         p = subprocess.run(["mandoc", "-Tlint", "-W", "warning"] + pages, capture_output=True, text=True)
         self.assertEqual(p.stdout + p.stderr, "")
+
+    # skalibs' return conventions (its headers, skalibs 2.13): these return
+    # 1 on success and 0 on failure, so "< 0" or "== -1" never catches one;
+    # coe, ndelay_on/off, fd_move, fd_copy, pipecoe, sagetcwd return -1.
+    ZERO_ON_FAILURE = ("sig_catch", "sig_ignore", "sig_restore", "sig_altignore",
+                       "selfpipe_trap", "selfpipe_trapset", "selfpipe_untrap", "selfpipe_untrapset",
+                       "buffer_flush", "bufalloc_flush", "stralloc_catb", "stralloc_cats",
+                       "stralloc_copyb", "stralloc_copys", "stralloc_0", "stralloc_ready",
+                       "stralloc_readyplus", "openwritenclose_unsafe", "openwritenclose_suffix",
+                       "tain_now_g", "tain_now", "mkdir_unique")
+
+    def test_zero_on_failure_calls_not_compared_with_minus_one(self):
+        self.maxDiff = None
+        call = re.compile(r"\b(" + "|".join(self.ZERO_ON_FAILURE) + r")\s*\(")
+        bad = []
+        for root, _, names in os.walk(os.path.join(harness.TOP, "src")):
+            for n in names:
+                if not n.endswith(".c"):
+                    continue
+                p = os.path.join(root, n)
+                s = open(p).read()
+                for m in call.finditer(s):
+                    i, depth = m.end(), 1
+                    while i < len(s) and depth:
+                        depth += {"(": 1, ")": -1}.get(s[i], 0)
+                        i += 1
+                    if re.match(r"\s*(<\s*0|==\s*-1|<=\s*-1|>=\s*0|!=\s*-1)", s[i:]):
+                        bad.append("%s:%d: %s" % (os.path.relpath(p, harness.TOP), s.count("\n", 0, m.start()) + 1, m.group(1)))
+        self.assertEqual(bad, [])
