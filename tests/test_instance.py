@@ -61,7 +61,7 @@ class QuickStartTest(unittest.TestCase):
     def test_programs_run_from_run_bin_with_run_compiled_in(self):
         send = pid_of("send")
         self.assertTrue(send)
-        self.assertEqual(os.readlink(f"/proc/{send}/exe"), os.path.join(RUN, "bin", "send"))
+        self.assertEqual(os.readlink(f"/proc/{send}/exe"), os.path.join(RUN, "bin", "send-start"))
         tcp = pid_of("smtpd")
         self.assertTrue(tcp)
         with open(f"/proc/{tcp}/cmdline", "rb") as f:

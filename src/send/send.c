@@ -1,8 +1,8 @@
-/* send: the scheduler daemon. Started as root by its s6 service (or as
-   anyone in tests), it starts record, clean and lspawn over pipes, drops
-   to the send account, and then only decides: which recipient to try
-   when, in which lane. It writes nothing to the queue itself; its log
-   lines go to stdout (postern-log(5)). See send(8). */
+/* send: the scheduler daemon. Started by send-start already under the
+   send account, with a socket to it on fd 0 that brings the pipes to
+   record, clean, lspawn and rspawn, it only decides: which recipient to
+   try when, in which lane. It writes nothing to the queue itself; its
+   log lines go to stdout (postern-log(5)). See send(8). */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +32,7 @@ static int scanning = 0 ;       /* a load or scan is running in record */
 static int rescan = 0 ;         /* a trigger came during it */
 static unsigned long found = 0 ; /* new messages the running scan reported */
 static int trigger = -1 ;
+static int starter = 1 ;        /* fd 0, the socket to send-start, is open */
 /* start-up: the states are loaded one subdirectory at a time ("L<k>"),
    scans of new mail taking turns with them, so fresh mail never waits
    for a whole large queue to load */
@@ -113,12 +114,6 @@ static void handle_signals (uint32_t now)
           int wstat ;
           pid_t pid = wait_nohang(&wstat) ;
           if (pid <= 0) break ;
-          for (unsigned int i = 0 ; i < C_N ; i++)
-            if (pid == send_children[i].pid)
-            {
-              send_children[i].pid = 0 ;
-              if (!stopping) strerr_dief2x(111, send_children[i].name, " died: exiting so the service restarts the set") ;
-            }
           send_bounce_reap(pid, wstat, now) ;
         }
         break ;
@@ -138,7 +133,7 @@ static void handle_signals (uint32_t now)
   }
 }
 
-static void child_readable (unsigned int k, uint32_t now)
+void send_child_readable (unsigned int k, uint32_t now)
 {
   struct child *c = send_children + k ;
   for (;;)
@@ -148,7 +143,8 @@ static void child_readable (unsigned int k, uint32_t now)
     if (r < 0)
     {
       if (errno == EPIPE && stopping && c->in < 0) { fd_close(c->out) ; c->out = -1 ; return ; }
-      if (errno == EPIPE) strerr_dief2x(111, c->name, " closed its pipe: exiting so the service restarts the set") ;
+      if (errno == EPIPE && c->out == -2) return ;  /* send_child_lost drains it */
+      if (errno == EPIPE) { send_child_lost(k, now) ; return ; }
       strerr_diefu2sys(111, "read from ", c->name) ;
     }
     /* every reply answers one request, but N and O, which a scan's E ends */
@@ -259,7 +255,7 @@ int main (void)
   for (;;)
   {
     uint32_t now = now32(), wake ;
-    unsigned int n = 0, childpos[C_N * 2] ;
+    unsigned int n = 0, childpos[C_N * 2], starterpos = POLL_MAX ;
     tain deadline ;
     int r ;
     send_sched_due(now) ;
@@ -273,11 +269,15 @@ int main (void)
     {
       struct child *c = send_children + k ;
       if (c->in >= 0 && !bufalloc_isempty(&c->w) && !bufalloc_flush(&c->w) && errno != EAGAIN && errno != EWOULDBLOCK)
-        strerr_diefu2sys(111, "write to ", c->name) ;
+      {
+        if (errno != EPIPE) strerr_diefu2sys(111, "write to ", c->name) ;
+        send_child_lost(k, now) ;
+      }
     }
 
     x[n++] = (iopause_fd){ .fd = spfd, .events = IOPAUSE_READ } ;
     if (trigger >= 0 && !stopping) x[n++] = (iopause_fd){ .fd = trigger, .events = IOPAUSE_READ } ;
+    if (starter) { starterpos = n ; x[n++] = (iopause_fd){ .fd = 0, .events = IOPAUSE_READ } ; }
     for (unsigned int k = 0 ; k < C_N ; k++)
     {
       struct child *c = send_children + k ;
@@ -306,10 +306,18 @@ int main (void)
       while (read(trigger, buf, sizeof buf) > 0) ;
       scan() ;
     }
+    /* send-start gone (killed): stop as on SIGTERM, so no second set
+       starts while this one runs */
+    if (starterpos < POLL_MAX && x[starterpos].revents && !send_children_starter(now))
+    {
+      starter = 0 ;
+      if (!stopping) { send_log_start("status: stopping: send-start is gone") ; send_log_end() ; }
+      stopping = 1 ;
+    }
     for (unsigned int k = 0 ; k < C_N ; k++)
     {
       unsigned int p = childpos[2 * k] ;
-      if (p < POLL_MAX && x[p].revents) child_readable(k, now) ;
+      if (p < POLL_MAX && x[p].revents && send_children[k].out >= 0) send_child_readable(k, now) ;
     }
   }
   log_status() ;
