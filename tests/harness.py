@@ -321,11 +321,16 @@ def children(pid):
     return out
 
 
+def session_pids(sid):
+    """the live processes of session sid"""
+    return [int(d) for d in os.listdir("/proc") if d.isdigit() and (proc_stat(d) or (0, 0))[1] == sid]
+
+
 def kill_session(sid):
     """SIGKILL to every process of session sid (a session we started with
     start_new_session: its leader's pid), until none is left"""
     for _ in range(50):
-        found = [int(d) for d in os.listdir("/proc") if d.isdigit() and (proc_stat(d) or (0, 0))[1] == sid]
+        found = session_pids(sid)
         if not found:
             return
         for p in found:
