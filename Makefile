@@ -138,12 +138,13 @@ run: deps accounts all $(RUN_BINS)
 stop:
 	$(INSTANCE) stop $(RUN_HOME)
 
-# the same set-up as run (an instance that does not come up is reported
-# and left to the tests to fail on), then the whole suite
+# the same set-up as run (an instance that does not come up fails the
+# check), then the whole suite; test_instance fails, never skips, if
+# the instance is not running (POSTERN_CHECK_INSTANCE)
 check: deps accounts all $(TEST_BINS) $(RUN_BINS) $(UNIT_BINS) $(BENCH_BINS)
 	$(INSTANCE) setup $(RUN_HOME) build/run/bin $(RUN_PORT)
-	-$(INSTANCE) start $(RUN_HOME)
-	$(PYTHON) tests/run
+	$(INSTANCE) start $(RUN_HOME)
+	POSTERN_CHECK_INSTANCE=1 $(PYTHON) tests/run
 
 # A real install into conf-home (as root): accounts, the home with its
 # queue, programs, control defaults (existing files are kept), service
