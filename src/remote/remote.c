@@ -45,6 +45,7 @@ static void config (void)
   ctx.timeoutconnect = setting("timeoutconnect", 60) ;
   ctx.timeoutremote = setting("timeoutremote", 1200) ;
   ctx.timeoutdns = setting("timeoutdns", 30) ;
+  ctx.timeoutsession = setting("timeoutsession", 1200) ;
 }
 
 int main (int argc, char const *const *argv)
