@@ -76,3 +76,30 @@ class StyleTest(unittest.TestCase):
                     if re.match(r"\s*(<\s*0|==\s*-1|<=\s*-1|>=\s*0|!=\s*-1)", s[i:]):
                         bad.append("%s:%d: %s" % (os.path.relpath(p, harness.TOP), s.count("\n", 0, m.start()) + 1, m.group(1)))
         self.assertEqual(bad, [])
+
+    def test_comments_name_only_files_in_the_repository(self):
+        # a file named in a comment exists here (by path or name), or is
+        # marked as not ours: a system header in <>, a generated build/
+        # file, or another project's ("qmail's qmail-remote.c")
+        files = subprocess.run(["git", "-C", harness.TOP, "ls-files"], capture_output=True,
+                               text=True).stdout.split()
+        if not files:
+            self.skipTest("not a git checkout")
+        known = set(files) | {os.path.basename(f) for f in files}
+        name = re.compile(r"(<)?([A-Za-z0-9_./-]*[A-Za-z_][A-Za-z0-9_-]*\.(?:c|h|md|py|sh|html|txt|mak))\b")
+        bad = []
+        for root, _, names in os.walk(os.path.join(harness.TOP, "src")):
+            for n in names:
+                if not n.endswith((".c", ".h")):
+                    continue
+                p = os.path.join(root, n)
+                s = open(p).read()
+                for c in re.finditer(r"/\*.*?\*/", s, re.S):
+                    for m in name.finditer(c.group(0)):
+                        tok = m.group(2)
+                        before = c.group(0)[:m.start()]
+                        if m.group(1) or tok.startswith("build/") or tok in known \
+                                or os.path.basename(tok) in known or re.search(r"'s\s+$", before):
+                            continue
+                        bad.append(f"{os.path.relpath(p, harness.TOP)}: {tok}")
+        self.assertEqual(bad, [])

@@ -85,7 +85,7 @@ int main (int argc, char const *const *argv)
       if (req.len) strerr_warnw1x("last request cut short by end of input") ;
       return 0 ;
     }
-    if (errno == EMSGSIZE) strerr_dief1x(111, "request too long: protocol error") ;
+    if (errno == EMSGSIZE) strerr_dief1x(101, "request too long: protocol error") ;
     strerr_diefu1sys(111, "read requests") ;
   }
 }

@@ -169,7 +169,7 @@ void send_child_readable (unsigned int k, uint32_t now)
           case 'A' : send_msg_acked(c->rec.s + 1, now) ; break ;
           case 'x' : send_msg_state_removed(c->rec.s + 1) ; break ;
           case '!' : strerr_warnw4x("record: ", c->rec.s + 1, ": ", c->rec.s + strlen(c->rec.s) + 1) ; break ;
-          default : strerr_dief1x(111, "record sent an unknown reply") ;
+          default : strerr_dief1x(101, "record sent an unknown reply") ;
         }
         break ;
     }

@@ -136,14 +136,14 @@ void send_job_result (char const *s, size_t len, uint32_t now)
   uint32_t j ;
   struct job job ;
   if (!f || f[0] != 'J' || uint32_scan(f + 1, &j) != strlen(f + 1) || j >= genalloc_len(struct job, &jobs))
-    strerr_dief1x(111, "a spawner sent a result for no job") ;
+    strerr_dief1x(101, "a spawner sent a result for no job") ;
   job = genalloc_s(struct job, &jobs)[j] ;
-  if (!job.m) strerr_dief1x(111, "a spawner sent a result for no job") ;
+  if (!job.m) strerr_dief1x(101, "a spawner sent a result for no job") ;
   for (unsigned int k = 0 ; k < job.n ; k++)
   {
     res[k] = frame_field(s, len, &pos) ;
     if (!res[k] || (res[k][0] != 'K' && res[k][0] != 'Z' && res[k][0] != 'D'))
-      strerr_dief1x(111, "a spawner sent a malformed result") ;
+      strerr_dief1x(101, "a spawner sent a malformed result") ;
   }
   genalloc_s(struct job, &jobs)[j].m = 0 ;
   if (!genalloc_append(uint32_t, &freeslots, &j)) strerr_diefu1sys(111, "allocate") ;
