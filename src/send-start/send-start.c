@@ -21,6 +21,7 @@
 #include <skalibs/types.h>
 #include "accounts.h"
 #include "home.h"
+#include "sigtrap.h"
 #include "send-start.h"
 
 /* once send has exited, how long its children get to finish what send
@@ -130,16 +131,8 @@ int main (void)
     fmt[uid_fmt(fmt, getuid())] = 0 ;
     strerr_warnw3x("not started as root: every process runs as uid ", fmt, ", deliveries included") ;
   }
-  spfd = selfpipe_init() ;
-  if (spfd < 0) strerr_diefu1sys(111, "create the selfpipe") ;
-  if (!sig_ignore(SIGPIPE)) strerr_diefu1sys(111, "ignore SIGPIPE") ;
-  {
-    sigset_t set ;
-    sigemptyset(&set) ;
-    sigaddset(&set, SIGCHLD) ; sigaddset(&set, SIGALRM) ; sigaddset(&set, SIGHUP) ;
-    sigaddset(&set, SIGTERM) ; sigaddset(&set, SIGINT) ;
-    if (!selfpipe_trapset(&set)) strerr_diefu1sys(111, "trap signals") ;
-  }
+  spfd = sigtrap_daemon() ;
+  if (spfd < 0) strerr_diefu1sys(111, "set up signals") ;
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     strerr_diefu1sys(111, "create a socket pair") ;
   {

@@ -23,6 +23,7 @@
 #include <skalibs/types.h>
 #include "frame.h"
 #include "home.h"
+#include "sigtrap.h"
 #include "send.h"
 
 #define POLL_MAX (4 + C_N * 2 + BOUNCE_MAX)
@@ -227,16 +228,8 @@ int main (void)
   notify = notify_open() ;
   if (home_chdir() < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;
   if (!send_config_read(&send_conf)) strerr_dief1x(111, "unable to read the control files") ;
-  spfd = selfpipe_init() ;
-  if (spfd < 0) strerr_diefu1sys(111, "create the selfpipe") ;
-  if (!sig_ignore(SIGPIPE)) strerr_diefu1sys(111, "ignore SIGPIPE") ;
-  {
-    sigset_t set ;
-    sigemptyset(&set) ;
-    sigaddset(&set, SIGCHLD) ; sigaddset(&set, SIGALRM) ; sigaddset(&set, SIGHUP) ;
-    sigaddset(&set, SIGTERM) ; sigaddset(&set, SIGINT) ;
-    if (!selfpipe_trapset(&set)) strerr_diefu1sys(111, "trap signals") ;
-  }
+  spfd = sigtrap_daemon() ;
+  if (spfd < 0) strerr_diefu1sys(111, "set up signals") ;
   /* read-write, so the FIFO never reports EOF when injectors close it */
   trigger = open(QUEUE_TRIGGER, O_RDWR | O_NONBLOCK | O_CLOEXEC) ;
   if (trigger < 0) strerr_warnwu2sys("open ", QUEUE_TRIGGER) ;
