@@ -255,6 +255,19 @@ class SendTest(unittest.TestCase):
         self.assertEqual(len([f for f in files if "/state/" in f]), 1)
         self.assertEqual(len([f for f in files if "/body/" in f]), 1)
 
+    def test_kill9_rspawn_is_restarted_and_remote_mail_goes_on(self):
+        self.inst.start()
+        send, rspawn = self.inst.send_pid(), self.inst.send_pid("rspawn")
+        self.inst.kill9("rspawn")
+        self.assertTrue(wait_for(lambda: self.inst.send_pid("rspawn") not in (None, rspawn), 20),
+                        self.inst.log())
+        rc, err = self.inst.inject(message(1), envelope("sender@example.test", ["someone@elsewhere.test"]))
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(wait_for(lambda: re.search(r"delivery \d+: deferral: 4\.4\.3 DNS", self.inst.log()), 30),
+                        self.inst.log())
+        self.assertIn("send-start: warning: rspawn killed by signal 9: restarting it", self.inst.log())
+        self.assertEqual(self.inst.send_pid(), send)
+
     def test_alias_forwards_and_loop_is_bounced(self):
         self.inst.table("aliases", "postmaster demo@example.test\n")
         self.inst.start()
