@@ -80,12 +80,13 @@ def traced(n):
     calls = "fsync,fdatasync,rename,renameat,renameat2,link,linkat,unlink,unlinkat,syncfs"
     inst.logfile = open(inst.logpath, "ab")
     inst.send = subprocess.Popen(["strace", "-f", "-c", "-o", log, "-e", "trace=" + calls,
-                                  os.path.join(inst.bin, "send")], stdout=inst.logfile,
+                                  os.path.join(inst.bin, "send-start")], stdout=inst.logfile,
                                  stderr=subprocess.STDOUT, env=inst.env, start_new_session=True)
+    inst.sessions.append(inst.send.pid)
     wait_for(lambda: maildir_count(md) >= n, 3600, step=0.1)
     time.sleep(2)  # let the last removals finish
-    # SIGTERM to send itself: strace would only detach
-    subprocess.run(["pkill", "-TERM", "-x", "send", "-s", str(inst.send.pid)])
+    # SIGTERM to send-start itself (strace's child): strace would only detach
+    os.kill(next(p for p in harness.children(inst.send.pid) if harness.comm(p) == "send-start"), 15)
     inst.send.wait(120)
     inst.send = None
     inst.cleanup()

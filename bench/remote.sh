@@ -123,12 +123,13 @@ log=$base/send.log
 sess0=$(counter sess)
 mesg0=$(counter mesg)
 t0=$(now)
-# send under GNU time: its rusage covers every process send waited for,
-# and those each waited for theirs (rspawn each remote)
-# (sh writes its pid, the one send keeps, then execs send)
+# send-start under GNU time: its rusage covers send and every child it
+# waited for, and those each waited for theirs (rspawn each remote)
+# (sh writes its pid, the one send-start keeps, then execs send-start,
+# which passes SIGTERM on to send)
 if [ -n "$timer" ]; then set -- "$timer" -f '%U %S' -o "$base/cpu"; else set --; fi
 # shellcheck disable=SC2016
-POSTERN_HOME=$home "$@" sh -c 'echo $$ > "$1"; exec "$2"' sh "$base/send.pid" "$home/bin/send" \
+POSTERN_HOME=$home "$@" sh -c 'echo $$ > "$1"; exec "$2"' sh "$base/send.pid" "$home/bin/send-start" \
   > "$log" 2>&1 < /dev/null &
 timepid=$!
 

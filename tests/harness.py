@@ -143,6 +143,8 @@ class Instance:
         self.dir = home
         self.root = os.getuid() == 0
         self.send = None
+        self.sessions = []  # send-start's sessions (pids), killed at cleanup
+        self.old = []       # send-starts left to finish (kill9)
         self.logpath = home.rstrip("/") + ".log"
         if os.path.exists(self.logpath):
             os.unlink(self.logpath)
@@ -214,10 +216,13 @@ class Instance:
         return p.returncode, p.stderr.decode(errors="replace")
 
     def start(self):
+        """send-start, which starts send and its children (send-start(8)):
+        self.send is send-start, the service's process, as s6 sees it"""
         self.logfile = open(self.logpath, "ab")
-        self.send = subprocess.Popen([os.path.join(self.bin, "send")], stdout=self.logfile,
+        self.send = subprocess.Popen([os.path.join(self.bin, "send-start")], stdout=self.logfile,
                                      stderr=subprocess.STDOUT, env=self.env,
                                      start_new_session=True, stdin=subprocess.DEVNULL)
+        self.sessions.append(self.send.pid)
         return self.send
 
     def log(self):
@@ -225,7 +230,7 @@ class Instance:
             return f.read().decode(errors="replace")
 
     def stop(self, timeout=60):
-        """SIGTERM, as s6-svc -d: returns send's exit code"""
+        """SIGTERM, as s6-svc -d: returns send-start's exit code (send's)"""
         if not self.send:
             return None
         self.send.send_signal(15)
@@ -235,11 +240,18 @@ class Instance:
             self._reap()
         return rc
 
-    def kill9(self):
-        """kill -9 of send alone; its children see EOF and finish"""
-        self.send.kill()
-        self.send.wait()
-        self.send = None
+    def send_pid(self, name="send"):
+        """the pid of send-start's child running name (send, lspawn...)"""
+        return wait_for(lambda: next((p for p in children(self.send.pid) if comm(p) == name), None), 10)
+
+    def kill9(self, name="send"):
+        """kill -9 of send alone (or of one of its children); the others
+        see EOF and finish, and send-start exits once they have"""
+        pid = self.send_pid(name)
+        os.kill(pid, 9)
+        if name == "send":
+            self.old.append(self.send)
+            self.send = None
 
     def _reap(self):
         if self.send:
@@ -258,8 +270,12 @@ class Instance:
             except subprocess.TimeoutExpired:
                 pass
         self._reap()
-        # leftovers of a killed run (children out of send's session)
-        subprocess.run(["pkill", "-9", "-f", self.bin + "/"], capture_output=True)
+        # leftovers of a killed run: every process of the sessions we
+        # started (a delivery is in a process group of its own)
+        for sid in self.sessions:
+            kill_session(sid)
+        for p in self.old:
+            p.wait()
         if getattr(self, "logfile", None):
             self.logfile.close()
 
@@ -272,6 +288,58 @@ class Instance:
                 if os.path.isfile(p) and n != "lock":
                     found.append(p)
         return found
+
+
+def comm(pid):
+    """a process's command name, or None if it is gone"""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def proc_stat(pid):
+    """(parent pid, session id) of a live process, None if it is gone
+    (or a zombie: its parent reaps it)"""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            w = f.read().rsplit(")", 1)[1].split()
+        return None if w[0] == "Z" else (int(w[1]), int(w[3]))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def children(pid):
+    """the pids whose parent is pid"""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            st = proc_stat(d)
+            if st and st[0] == pid:
+                out.append(int(d))
+    return out
+
+
+def session_pids(sid):
+    """the live processes of session sid"""
+    return [int(d) for d in os.listdir("/proc") if d.isdigit() and (proc_stat(d) or (0, 0))[1] == sid]
+
+
+def kill_session(sid):
+    """SIGKILL to every process of session sid (a session we started with
+    start_new_session: its leader's pid), until none is left"""
+    for _ in range(50):
+        found = session_pids(sid)
+        if not found:
+            return
+        for p in found:
+            try:
+                os.kill(p, 9)
+            except ProcessLookupError:
+                pass
+        import time
+        time.sleep(0.1)
 
 
 def free_port(host="127.0.0.1"):

@@ -119,7 +119,7 @@ class CleanTest(unittest.TestCase):
                            stdin=subprocess.DEVNULL, capture_output=True)
         self.assertEqual(p.returncode, 111)
         p = subprocess.run([CLEAN], env=self.home.env, input=b"B" + b"1" * 100, capture_output=True)
-        self.assertEqual(p.returncode, 111)
+        self.assertEqual(p.returncode, 101)
         r, w = os.pipe()
         os.close(r)
         p = subprocess.run([CLEAN], env=self.home.env, input=rec("B0000000000000000.1"), stdout=w,

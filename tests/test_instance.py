@@ -3,8 +3,9 @@ up and start (CONTRACTS.md, the instance table): its layout, smtpd on
 127.0.0.1:2525 delivering demo@example.test into run/mail/demo/Maildir/,
 relaying for 127.0.0.1 only. The tests only open sessions and add one
 message, so a running `make run` instance stays as it was. Skipped when
-no s6-svscan runs on run/service (`make check` starts one); the service
-tree itself is tested on a home of its own in test_service.py."""
+no s6-svscan runs on run/service, but under `make check`, which starts
+one and sets POSTERN_CHECK_INSTANCE: then a missing instance fails. The
+service tree itself is tested on a home of its own in test_service.py."""
 import mailbox
 import os
 import pwd
@@ -40,8 +41,14 @@ def pid_of(svc):
     return int(pid) if up == "true" else 0
 
 
-@unittest.skipUnless(running(), "no instance runs on run/service: make check or make run starts it")
+REQUIRED = bool(os.environ.get("POSTERN_CHECK_INSTANCE"))
+
+
+@unittest.skipUnless(REQUIRED or running(), "no instance runs on run/service: make check or make run starts it")
 class QuickStartTest(unittest.TestCase):
+    def setUp(self):
+        self.assertTrue(running(), "make check started no quick-start instance on run/service")
+
     def test_layout(self):
         for p in programs():
             with self.subTest(program=p):
@@ -61,7 +68,7 @@ class QuickStartTest(unittest.TestCase):
     def test_programs_run_from_run_bin_with_run_compiled_in(self):
         send = pid_of("send")
         self.assertTrue(send)
-        self.assertEqual(os.readlink(f"/proc/{send}/exe"), os.path.join(RUN, "bin", "send"))
+        self.assertEqual(os.readlink(f"/proc/{send}/exe"), os.path.join(RUN, "bin", "send-start"))
         tcp = pid_of("smtpd")
         self.assertTrue(tcp)
         with open(f"/proc/{tcp}/cmdline", "rb") as f:

@@ -502,7 +502,7 @@ class RealRunTest(unittest.TestCase):
         """send | cyclog, tcpserver smtpd 2>&1 | cyclog: small files, so
         that both rotate many times; none is pruned"""
         self.sendcyc = self.popen([CYCLOG, "-s", "4096", "-n", "100000", self.sendlog], stdin=subprocess.PIPE)
-        self.inst.send = self.popen([os.path.join(self.inst.bin, "send")], stdout=self.sendcyc.stdin,
+        self.inst.send = self.popen([os.path.join(self.inst.bin, "send-start")], stdout=self.sendcyc.stdin,
                                     stderr=subprocess.STDOUT, env=self.inst.env, stdin=subprocess.DEVNULL)
         self.procs.remove(self.inst.send)  # the instance stops it
         self.sendcyc.stdin.close()

@@ -494,14 +494,14 @@ class LspawnTest(unittest.TestCase):
         ls = self.start()
         ls.send(b"Xwhat\0\0")
         rc, _, err = ls.close()
-        self.assertEqual(rc, 111)
+        self.assertEqual(rc, 101)
         self.assertIn("lspawn: fatal: job record without a usable J field", err)
 
     def test_record_too_long_is_fatal(self):
         ls = self.start()
         ls.send(b"J1\0" + b"x" * 60000 + b"\0\0")
         rc, _, err = ls.close()
-        self.assertEqual(rc, 111)
+        self.assertEqual(rc, 101)
         self.assertIn("record too long", err)
 
 

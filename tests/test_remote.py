@@ -163,6 +163,37 @@ class RemoteCase(unittest.TestCase):
         self.assertRegex(text, "^" + re.escape(f"{host}[{srv.ip}]") + port + " " + re.escape(rest))
 
 
+class SlowServer(receiver._Stream):
+    """a small SMTP server that answers every command, and greets, after
+    delay seconds: each reply in time, the session slow"""
+
+    def __init__(self, delay, host=None, port=25):
+        super().__init__(host, port)
+        self.delay = delay
+
+    async def serve(self, reader, writer, conn):
+        import asyncio
+
+        async def say(text):
+            await asyncio.sleep(self.delay)
+            writer.write(text.encode() + b"\r\n")
+            await writer.drain()
+        await say("220 slow.test")
+        while True:
+            line = await reader.readline()
+            if not line:
+                return
+            verb = line[:4].upper()
+            if verb == b"DATA":
+                await say("354 go on")
+                while (await reader.readline()) not in (b".\r\n", b""):
+                    pass
+            if verb == b"QUIT":
+                await say("221 bye")
+                return
+            await say("250 ok")
+
+
 class DestinationTest(RemoteCase):
     """where the message goes: MX, implicit MX, IPv6, literals, DNS
     errors"""
@@ -563,6 +594,18 @@ class DialogueTest(RemoteCase):
         self.assertResults(run, "Z")
         self.assertLess(run.took, 5, run)
 
+    def test_slow_server_ends_at_the_session_deadline(self):
+        # every reply comes within timeoutremote: only the deadline of
+        # the whole session (control/timeoutsession) ends it
+        self.home.control("timeoutremote", "5\n")
+        self.home.control("timeoutsession", "3\n")
+        slow = self.server(SlowServer, 1)
+        self.one_mx(slow)
+        run = self.remote("d.test", ["a@d.test"], timeout=60)
+        self.assertResults(run, "Z")
+        self.assertIn("session deadline passed", run.results[0][1])
+        self.assertLess(run.took, 20, run)
+
     def test_ehlo_refused_falls_back_to_helo_without_extensions(self):
         rx = self.server(ehlo="502 5.5.2 no EHLO here")
         self.one_mx(rx)
@@ -669,6 +712,33 @@ class ContentTest(RemoteCase):
         self.assertGreater(len(body), 2_000_000)
         m, _ = self.deliver(body)
         self.assertEqual(m.data, wire(body))
+
+    def test_long_lines_leave_within_998_octets_and_headers_unfold_to_the_original(self):
+        # as Postfix's smtp_line_length_limit: a 1,500-byte To: (swaks
+        # writes one for 50 recipients) folds at its spaces, a 3,000-byte
+        # body line and a header without spaces break with CR LF space
+        to = b"To: " + b", ".join(b"recipient%03d@example.test" % i for i in range(60))
+        word = b"X-Token: " + b"t" * 2500
+        exact = b"y" * 998
+        self.assertGreater(len(to), 1500)
+        body = (b"From: alice@src.test\n" + to + b"\n" + word + b"\nSubject: long\n\n"
+                + b"x" * 3000 + b"\n" + exact + b"\n." + b"z" * 1200 + b"\nend\n")
+        m, _ = self.deliver(body)
+        self.assertLessEqual(max(len(line) for line in m.data.split(b"\r\n")), 998)
+        head, text = m.data.split(b"\r\n\r\n", 1)
+        # unfolding (RFC 5322 2.2.3) gives the To: back byte for byte
+        unfolded = re.sub(rb"\r\n(?=[ \t])", b"", head).split(b"\r\n")
+        self.assertIn(to, unfolded)
+        self.assertIn(b"Subject: long", unfolded)
+        # a header without a space breaks with CR LF space: unfolded, it
+        # has spaces more, and nothing else changed
+        self.assertIn(word.replace(b" ", b""), [h.replace(b" ", b"") for h in unfolded])
+        self.assertIn(b"\r\n" + exact + b"\r\n", m.data)
+        self.assertEqual(text.replace(b"\r\n ", b""),
+                         b"x" * 3000 + b"\r\n" + exact + b"\r\n." + b"z" * 1200 + b"\r\nend\r\n")
+        # the SIZE announced is what came
+        size = int([o for o in m.mail_options if o.startswith("SIZE=")][0][5:])
+        self.assertEqual(size, len(m.data) + 1)
 
     def test_size_parameter_when_offered(self):
         m, _ = self.deliver(BODY)

@@ -102,7 +102,7 @@ class RspawnTest(unittest.TestCase):
 
     def test_record_without_j_is_fatal(self):
         self.send([b"M" + MSGID.encode()])
-        self.assertEqual(self.p.wait(10), 111)
+        self.assertEqual(self.p.wait(10), 101)
 
     def test_eof_exits_0(self):
         self.p.stdin.close()

@@ -5,6 +5,7 @@ import email
 import email.policy
 import mailbox
 import os
+import pwd
 import re
 import subprocess
 import time
@@ -169,6 +170,43 @@ class SendTest(unittest.TestCase):
         self.assertLessEqual(len(subjects) - n, 50)
         self.assertQueueEmpty()
 
+    def test_kill9_lspawn_is_restarted_send_keeps_running(self):
+        # send-start restarts lspawn and hands send the new pipes: send
+        # keeps its queue in memory and repeats only the deliveries that
+        # lspawn had in hand (at most concurrencylocal + concurrencyslow)
+        n = 3000
+        self.inject_many([message(i) for i in range(n)])
+        self.inst.start()
+        send = self.inst.send_pid()
+        wait_for(lambda: maildir_count(self.maildir) >= n // 3, 120, 0.05)
+        lspawn = self.inst.send_pid("lspawn")
+        self.inst.kill9("lspawn")
+        at_kill = maildir_count(self.maildir)
+        self.assertLess(at_kill, n, "the kill came too late to test anything")
+        self.assertTrue(wait_for(lambda: len(set(self.delivered_subjects())) >= n, 300),
+                        self.inst.log()[-3000:])
+        log = self.inst.log()
+        self.assertRegex(log, r"send-start: warning: lspawn killed by signal 9: restarting it")
+        self.assertRegex(log, r"send: warning: lspawn died: its \d+ deliveries in hand go again")
+        self.assertEqual(self.inst.send_pid(), send, "send was restarted")
+        self.assertNotIn(self.inst.send_pid("lspawn"), (None, lspawn))
+        self.assertEqual(log.count("status: send started"), 1)
+        subjects = self.delivered_subjects()
+        self.assertEqual(len(set(subjects)), n)
+        self.assertLessEqual(len(subjects) - n, 12)
+        self.assertQueueEmpty()
+        self.assertEqual(self.inst.stop(), 0)
+
+    def test_kill9_record_ends_the_set(self):
+        # record holds requests send cannot replay: send exits, and
+        # send-start once every child has finished; the service restarts
+        self.inst.start()
+        self.inst.kill9("record")
+        self.assertEqual(self.inst.send.wait(60), 111)
+        self.assertIn("send: fatal: record closed its pipe", self.inst.log())
+        # send-start waited for them: nothing of the set is left
+        self.assertEqual(harness.session_pids(self.inst.send.pid), [])
+
     def test_sigterm_stops_cleanly_and_restart_finishes(self):
         self.inst.start()
         self.inject_many([message(i) for i in range(300)])
@@ -217,6 +255,19 @@ class SendTest(unittest.TestCase):
         self.assertEqual(len([f for f in files if "/state/" in f]), 1)
         self.assertEqual(len([f for f in files if "/body/" in f]), 1)
 
+    def test_kill9_rspawn_is_restarted_and_remote_mail_goes_on(self):
+        self.inst.start()
+        send, rspawn = self.inst.send_pid(), self.inst.send_pid("rspawn")
+        self.inst.kill9("rspawn")
+        self.assertTrue(wait_for(lambda: self.inst.send_pid("rspawn") not in (None, rspawn), 20),
+                        self.inst.log())
+        rc, err = self.inst.inject(message(1), envelope("sender@example.test", ["someone@elsewhere.test"]))
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(wait_for(lambda: re.search(r"delivery \d+: deferral: 4\.4\.3 DNS", self.inst.log()), 30),
+                        self.inst.log())
+        self.assertIn("send-start: warning: rspawn killed by signal 9: restarting it", self.inst.log())
+        self.assertEqual(self.inst.send_pid(), send)
+
     def test_alias_forwards_and_loop_is_bounced(self):
         self.inst.table("aliases", "postmaster demo@example.test\n")
         self.inst.start()
@@ -257,6 +308,14 @@ class PrivilegeTest(unittest.TestCase):
         self.assertEqual(users.get("record"), u["send"], ps)
         self.assertEqual(users.get("clean"), u["queue"], ps)
         self.assertEqual(users.get("lspawn"), "root", ps)
+        self.assertEqual(users.get("rspawn"), u["remote"], ps)
+        self.assertEqual(users.get("send-start"), "root", ps)
+        # send never held root: it is exec'd already under its account,
+        # every uid (real, effective, saved, filesystem) its own
+        send = self.inst.send_pid()
+        with open(f"/proc/{send}/status") as f:
+            uids = next(line.split()[1:] for line in f if line.startswith("Uid:"))
+        self.assertEqual(set(uids), {str(pwd.getpwnam(u["send"]).pw_uid)})
 
     def test_lspawn_refuses_root(self):
         self.inst.start()

@@ -497,8 +497,9 @@ class PrivilegeServiceTest(Running):
                 pid, ruser, user, comm = line.split(None, 3)
                 if int(pid) in tree:
                     procs.setdefault(comm.strip(), []).append((int(pid), ruser, user))
-            want = {"s6-svscan": "root", "s6-supervise": "root", "send": u["send"],
-                    "record": u["send"], "clean": u["queue"], "lspawn": "root",
+            want = {"s6-svscan": "root", "s6-supervise": "root", "send-start": "root",
+                    "send": u["send"], "record": u["send"], "clean": u["queue"], "lspawn": "root",
+                    "rspawn": u["remote"],
                     "cyclog": u["log"], "smtpd-listen": u["smtpd"], "smtpd": u["smtpd"],
                     "queue-writer": u["queue"]}
             for comm, account in want.items():
@@ -514,6 +515,14 @@ class PrivilegeServiceTest(Running):
                 self.assertEqual(uids, (uid["smtpd"], uid["smtpd"]))
                 self.assertNotIn(shared, groups | set(gids))
             self.assertIn(shared, proc_ids(procs["send"][0][0])[2])
+            # send never holds root: the service's process is send-start,
+            # which execs send already under its account (send-start(8))
+            start = procs["send-start"][0][0]
+            self.assertEqual(start, svstat("send")["pid"])
+            self.assertEqual(parents()[procs["send"][0][0]], start)
+            with open(f"/proc/{procs['send'][0][0]}/status") as f:
+                suid = next(line.split()[3] for line in f if line.startswith("Uid:"))
+            self.assertEqual(int(suid), uid["send"], "send's saved uid")
         finally:
             s.quit()
 
@@ -614,7 +623,7 @@ class NotifyTest(unittest.TestCase):
     def start(self, value, pass_fds=()):
         env = dict(os.environ, POSTERN_HOME=self.home, POSTERN_NOTIFY_FD=value)
         with open(self.err, "wb") as err:
-            self.send = subprocess.Popen([os.path.join(self.home, "bin", "send")], env=env,
+            self.send = subprocess.Popen([os.path.join(self.home, "bin", "send-start")], env=env,
                                          stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                                          pass_fds=pass_fds)
 
@@ -655,7 +664,7 @@ class NotifyTest(unittest.TestCase):
                 except OSError:
                     pass
             return names
-        self.assertTrue(wait_for(lambda: {"record", "clean", "lspawn"} <= kids(), 10), kids())
+        self.assertTrue(wait_for(lambda: {"send", "record", "clean", "lspawn", "rspawn"} <= kids(), 10), kids())
 
     def test_a_descriptor_not_open_is_reported_and_ignored(self):
         self.start("97")

@@ -7,6 +7,7 @@ address, port and limits, as the smtpd account, RELAYCLIENT from
 tcp.smtp."""
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -137,6 +138,8 @@ class InstallTest(unittest.TestCase):
                 self.assertNotIn("s6-setuidgid", log)
         self.assertEqual(self.read("service", "send", "notification-fd"), "3\n")
         self.assertIn("POSTERN_NOTIFY_FD=3", self.read("service", "send", "run"))
+        # the service's process is send-start, as root: send itself never is
+        self.assertRegex(self.read("service", "send", "run"), rf"\nexec {re.escape(self.home)}/bin/send-start\n")
         self.assertEqual(self.read("service", "queue-writer", "notification-fd"), "3\n")
         qw = self.read("service", "queue-writer", "run")
         self.assertIn("POSTERN_NOTIFY_FD=3", qw)

@@ -135,7 +135,7 @@ int main (int argc, char const *const *argv)
   PROG = "bounce" ;
   if (argc != 2 || !queue_id_valid(argv[1])) strerr_dieusage(100, USAGE) ;
   id = argv[1] ;
-  if (sig_ignore(SIGPIPE) < 0) strerr_diefu1sys(111, "ignore SIGPIPE") ;
+  if (!sig_ignore(SIGPIPE)) strerr_diefu1sys(111, "ignore SIGPIPE") ;
   alarm(LIFETIME) ;
   if (home_chdir() < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;
   read_state(&st, &m) ;

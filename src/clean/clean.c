@@ -64,7 +64,7 @@ int main (int argc, char const *const *argv)
   PROG = "clean" ;
   (void)argv ;
   if (argc > 1) strerr_dieusage(100, USAGE) ;
-  if (sig_ignore(SIGPIPE) < 0) strerr_diefu1sys(111, "ignore SIGPIPE") ;
+  if (!sig_ignore(SIGPIPE)) strerr_diefu1sys(111, "ignore SIGPIPE") ;
   if (home_chdir() < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;
   if (ndelay_on(0) < 0 || ndelay_off(1) < 0) strerr_diefu1sys(111, "set fd 0 and 1 modes") ;
   clean_leftovers() ;
@@ -85,7 +85,7 @@ int main (int argc, char const *const *argv)
       if (req.len) strerr_warnw1x("last request cut short by end of input") ;
       return 0 ;
     }
-    if (errno == EMSGSIZE) strerr_dief1x(111, "request too long: protocol error") ;
+    if (errno == EMSGSIZE) strerr_dief1x(101, "request too long: protocol error") ;
     strerr_diefu1sys(111, "read requests") ;
   }
 }

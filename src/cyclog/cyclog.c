@@ -96,7 +96,7 @@ static void start (char const *dir)
   if (cyclog_open() < 0) strerr_diefu3sys(111, "open ", dir, "/current") ;
   if (ndelay_on(0) < 0) strerr_diefu1sys(111, "make stdin non-blocking") ;
   /* a closed stderr must not kill the logger */
-  if (sig_ignore(SIGPIPE) < 0) strerr_diefu1sys(111, "ignore SIGPIPE") ;
+  if (!sig_ignore(SIGPIPE)) strerr_diefu1sys(111, "ignore SIGPIPE") ;
 }
 
 /* Reads what fd 0 has now. 0: more may come; 1: end of file; 2: error */

@@ -31,8 +31,8 @@ int main (int argc, char const *const *argv)
   PROG = "inject" ;
   inject_opts_parse(&o, argc, argv) ;
   if (o.mode != 'm') inject_mode_exec(o.mode) ;
-  if (sig_ignore(SIGPIPE) < 0) strerr_diefu1sys(INJECT_ETEMP, "ignore SIGPIPE") ;
-  if (sig_catch(SIGALRM, &timeout) < 0) strerr_diefu1sys(INJECT_ETEMP, "catch SIGALRM") ;
+  if (!sig_ignore(SIGPIPE)) strerr_diefu1sys(INJECT_ETEMP, "ignore SIGPIPE") ;
+  if (!sig_catch(SIGALRM, &timeout)) strerr_diefu1sys(INJECT_ETEMP, "catch SIGALRM") ;
   alarm(INJECT_LIFETIME) ;
   inject_conf_read(&c, &o) ;
   r.domain = c.domain.s ;

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <skalibs/stralloc.h>
 
-/* sendmail's exit codes (sysexits.h), which its callers read */
+/* sendmail's exit codes (the system's <sysexits.h>), which its callers read */
 #define INJECT_EUSAGE 64
 #define INJECT_EDATA 65
 #define INJECT_ETEMP 75

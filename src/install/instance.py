@@ -30,7 +30,7 @@ DEMO_ACCOUNT = "postern-demo"
 SERVICES = ("send", "smtpd", "queue-writer")
 PATH = "/usr/bin:/bin:/usr/sbin:/sbin"
 # what an instance runs: supervision, ucspi-tcp (the tcpserver mode) and ours
-PROGRAMS = {"s6-svscan", "s6-supervise", "s6-setuidgid", "tcpserver", "smtpd-listen", "send", "record",
+PROGRAMS = {"s6-svscan", "s6-supervise", "s6-setuidgid", "tcpserver", "smtpd-listen", "send-start", "send", "record",
             "clean", "lspawn", "local", "bounce", "cyclog", "smtpd", "queue-inject",
             "rspawn", "remote", "queue-writer"}
 START_TIMEOUT = 30

@@ -10,7 +10,7 @@ int frame_each (buffer *b, stralloc *rec, size_t max, frame_func *f)
     if (!r) return 1 ;
     if (r < 0)
     {
-      if (errno == EMSGSIZE) strerr_dief1x(111, "record too long on input") ;
+      if (errno == EMSGSIZE) strerr_dief1x(101, "record too long on input") ;
       if (errno != EPIPE) strerr_diefu1sys(111, "read input") ;
       if (rec->len) strerr_warnw1x("incomplete record at end of input, ignored") ;
       return 0 ;

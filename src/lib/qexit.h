@@ -2,7 +2,7 @@
 #define POSTERN_QEXIT_H
 
 /* queue-inject's exit codes, qmail-queue style: 11-40 permanent, every
-   other non-zero code temporary. The table in qexit.c gives each its
+   other non-zero code temporary. The table in qexit_lookup.c gives each its
    SMTP reply, enhanced status and text; smtpd and inject use it. */
 enum qexit
 {

@@ -13,7 +13,7 @@ enum spawner_parse_e spawner_parse (spawner_job *v, char const *s, size_t len, i
   v->msgid = v->sender = 0 ;
   f = frame_field(s, len, &pos) ;
   if (!f || f[0] != 'J' || !f[1] || strlen(f) > SPAWNER_FIELD_MAX)
-    strerr_dief1x(111, "job record without a usable J field") ;
+    strerr_dief1x(101, "job record without a usable J field") ;
   v->id = f + 1 ;
   while ((f = frame_field(s, len, &pos)))
   {

@@ -1,5 +1,6 @@
 /* Only tinycdb's cdb here: skalibs exports functions of the same names
-   (see NOTES-deps.md), so skalibs' own cdb headers stay out. */
+   (the Makefile links -lcdb before -lskarnet), so skalibs' own cdb
+   headers stay out (test_style checks). */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>

@@ -189,7 +189,7 @@ int main (int argc, char const *const *argv)
   /* a bad argv comes from our own spawner: temporary, as STYLE says */
   if (argc != 8) strerr_dieusage(LOCAL_TEMP, USAGE) ;
   /* a dead program or queue-inject shows in its exit code */
-  if (sig_ignore(SIGPIPE) < 0)
+  if (!sig_ignore(SIGPIPE))
   {
     local_temp(&text, "ignore SIGPIPE", "") ;
     if (!stralloc_copy(&out, &text)) out.len = 0 ;

@@ -76,7 +76,7 @@ int local_program (local_ctx const *c, char const *cmd, stralloc *t)
     fd = local_memfd(c->lines.s, c->lines.len, t) ;
     if (fd < 0) return LOCAL_TEMP ;
     if (pipecoe(p) < 0) { fd_close(fd) ; return local_temp(t, "create a pipe", "") ; }
-    if (sig_catch(SIGALRM, &on_alarm) < 0) { fd_close(fd) ; fd_close(p[0]) ; fd_close(p[1]) ; return local_temp(t, "catch SIGALRM", "") ; }
+    if (!sig_catch(SIGALRM, &on_alarm)) { fd_close(fd) ; fd_close(p[0]) ; fd_close(p[1]) ; return local_temp(t, "catch SIGALRM", "") ; }
     timedout = 0 ;
     running = local_spawn("/bin/sh", argv, env, fd, p[1], p[1]) ;
   }

@@ -81,7 +81,7 @@ int local_worker (void)
   if (sock < 0) strerr_diefu1sys(111, "move the socket") ;
   null = open("/dev/null", O_RDONLY | O_CLOEXEC) ;
   if (null < 0 || dup2(null, 0) < 0) strerr_diefu1sys(111, "open /dev/null") ;
-  if (sig_ignore(SIGPIPE) < 0) strerr_diefu1sys(111, "ignore SIGPIPE") ;
+  if (!sig_ignore(SIGPIPE)) strerr_diefu1sys(111, "ignore SIGPIPE") ;
   while (uses < LDELIVER_USES_MAX)
   {
     struct pollfd p = { .fd = sock, .events = POLLIN } ;

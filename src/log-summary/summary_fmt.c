@@ -5,7 +5,7 @@
 #include <skalibs/types.h>
 #include "log-summary.h"
 
-/* Output helpers: no printf (STYLE.md), so numbers and times are
+/* Output helpers: no printf (no stdio in src/: test_style checks), so numbers and times are
    formatted here. Times are UTC: the message ids are, and a report
    read elsewhere means the same. */
 

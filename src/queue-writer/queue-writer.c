@@ -144,8 +144,8 @@ int main (int argc, char const *const *argv)
   if (control_readuint(&qw_databytes, "databytes", QWRITE_DATABYTES_DEFAULT) < 0)
     strerr_diefu1sys(111, "read control/databytes") ;
   sfd = selfpipe_init() ;
-  if (sfd < 0 || selfpipe_trap(SIGTERM) < 0 || selfpipe_trap(SIGUSR1) < 0
-   || selfpipe_trap(SIGHUP) < 0 || !sig_ignore(SIGPIPE))
+  if (sfd < 0 || !selfpipe_trap(SIGTERM) || !selfpipe_trap(SIGUSR1)
+   || !selfpipe_trap(SIGHUP) || !sig_ignore(SIGPIPE))
     strerr_diefu1sys(111, "set signal handlers") ;
   lfd = listen_socket() ;
   tain_now_set_stopwatch_g() ;

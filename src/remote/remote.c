@@ -45,6 +45,7 @@ static void config (void)
   ctx.timeoutconnect = setting("timeoutconnect", 60) ;
   ctx.timeoutremote = setting("timeoutremote", 1200) ;
   ctx.timeoutdns = setting("timeoutdns", 30) ;
+  ctx.timeoutsession = setting("timeoutsession", 1200) ;
 }
 
 int main (int argc, char const *const *argv)
@@ -66,7 +67,7 @@ int main (int argc, char const *const *argv)
       strerr_dief1x(100, "bad recipient") ;
   }
   /* a server closing on us is a result, not a reason to die */
-  if (sig_ignore(SIGPIPE) < 0) strerr_diefu1sys(111, "ignore SIGPIPE") ;
+  if (!sig_ignore(SIGPIPE)) strerr_diefu1sys(111, "ignore SIGPIPE") ;
   tain_now_set_stopwatch_g() ;
   tain_now_g() ;
   if (home_chdir() < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;

@@ -28,6 +28,15 @@
 #define REMOTE_TEXT_MAX 1000
 /* QUIT is a courtesy once the results are out: waited for this long */
 #define QUIT_WAIT 10
+/* octets of a line sent, CR LF not counted (RFC 5321 4.5.3.1.6, as
+   Postfix's smtp_line_length_limit): longer ones are folded */
+#define REMOTE_LINE_MAX 998
+/* a whole session, from the connection to the reply after the data,
+   ends within control/timeoutsession seconds plus one per
+   REMOTE_MIN_RATE bytes of the message (Postfix's smtp_min_data_rate is
+   500 bytes/s): a server that answers each read just in time cannot
+   hold a job for ever */
+#define REMOTE_MIN_RATE 500
 
 typedef struct remote_dest_s remote_dest ;
 struct remote_dest_s
@@ -54,11 +63,11 @@ struct remote_ctx_s
   remote_rcpt rcpts[REMOTE_RCPT_MAX] ;
   unsigned int n ;
   /* the body, scanned once */
-  uint64_t wiresize ;      /* bytes with CR LF line ends, before dot-stuffing */
+  uint64_t wiresize ;      /* bytes of DATA as sent (remote_body.c), the final dot aside */
   int eightbit ;
   /* control/ */
   stralloc me ;
-  unsigned int timeoutconnect, timeoutremote, timeoutdns ;
+  unsigned int timeoutconnect, timeoutremote, timeoutdns, timeoutsession ;
   /* the last reason a host failed, given to every recipient when all fail */
   stralloc lasterr ;
 } ;
@@ -86,7 +95,29 @@ extern void remote_dns_addr_lookup (char const *const *names, unsigned int nname
 
 /* remote_body.c */
 extern int remote_body_scan (remote_ctx *c) ;
-extern int remote_body_send (buffer *out, tain const *timeout) ;
+extern int remote_body_send (buffer *out, tain const *timeout, tain const *end) ;
+
+/* remote_deadline.c: now + timeout, or end if sooner */
+extern void remote_deadline (tain *d, tain const *timeout, tain const *end) ;
+
+/* one connection to a server, shared by remote_smtp.c and remote_reply.c */
+typedef struct remote_conn_s remote_conn ;
+struct remote_conn_s
+{
+  int fd ;
+  buffer in, out ;
+  char inbuf[4096], outbuf[16384] ;
+  tain timeout ;           /* control/timeoutremote: each read and write */
+  tain end ;               /* the whole session's deadline */
+  stralloc reply ;         /* the last reply, lines joined by " / " */
+  int pipelining, eightbitmime, hassize ;  /* what EHLO offered */
+  uint64_t sizemax ;
+} ;
+
+/* remote_reply.c: a reply's code, or -1 with errno ETIMEDOUT, EPIPE,
+   EPROTO (not a reply) or EMSGSIZE (past the limits); with ehlo, its
+   keywords set the conn's flags */
+extern int remote_reply_get (remote_conn *k, int ehlo) ;
 
 /* remote_smtp.c: one session; 1 when every recipient is decided, 0 to
    try the next address (c->lasterr says why) */

@@ -1,9 +1,16 @@
 /* The body as stored (LF line ends) made into SMTP's DATA: CR LF line
    ends, dot-stuffed, ended by CR LF . CR LF (RFC 5321 4.5.2). A CR LF
    already stored is one line end; a bare CR is sent as a line end too,
-   so no byte sequence can end a line for one server and not another. */
+   so no byte sequence can end a line for one server and not another.
+   No line sent is longer than REMOTE_LINE_MAX (as Postfix's
+   smtp_line_length_limit): a longer header line is folded before its
+   last space or tab that fits, so that unfolding gives it back; one with
+   none, and a longer body line, are broken by CR LF and a space, as
+   Postfix does. The same pass counts the bytes (remote_body_scan), so
+   the SIZE announced is what is sent before the final dot. */
 
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 #include <skalibs/buffer.h>
 #include <skalibs/tai.h>
@@ -14,73 +21,140 @@
 
 static char in[BODY_CHUNK] ;
 
-int remote_body_scan (remote_ctx *c)
+struct sink
 {
-  uint64_t size = 0, lines = 0 ;
-  char last = '\n' ;
-  c->eightbit = 0 ;
-  if (lseek(0, 0, SEEK_SET) < 0) return 0 ;
-  for (;;)
+  buffer *out ;            /* 0: count only */
+  tain const *timeout ;
+  tain const *end ;
+  uint64_t bytes ;
+  int eightbit ;
+} ;
+
+static int emit (struct sink *k, char const *s, size_t len)
+{
+  tain deadline ;
+  k->bytes += len ;
+  if (!k->out || !len) return 1 ;
+  remote_deadline(&deadline, k->timeout, k->end) ;
+  return buffer_timed_put_g(k->out, s, len, &deadline) == len ;
+}
+
+/* the line being sent: its bytes (a stuffed dot included) wait here
+   until its end, or until it must be broken */
+struct line
+{
+  char s[REMOTE_LINE_MAX + 1] ;
+  size_t len ;
+  int header ;     /* still in the header section */
+  int empty ;      /* the stored line so far is empty (its end ends the headers) */
+} ;
+
+/* l is full and more of its line comes: send a first part and keep the
+   rest, which starts with a space or tab */
+static int fold (struct sink *k, struct line *l)
+{
+  size_t cut = 0 ;
+  if (l->header)
   {
-    ssize_t r = read(0, in, sizeof in) ;
-    if (r < 0) { if (errno == EINTR) continue ; return 0 ; }
-    if (!r) break ;
-    size += r ;
-    for (ssize_t i = 0 ; i < r ; i++)
-    {
-      if (in[i] == '\n') lines++ ;
-      if ((unsigned char)in[i] & 0x80) c->eightbit = 1 ;
-    }
-    last = in[r-1] ;
+    /* before the last blank that leaves something but blanks before it */
+    for (size_t i = l->len ; i-- > 1 ;)
+      if (l->s[i] == ' ' || l->s[i] == '\t')
+      {
+        size_t j = 0 ;
+        while (j < i && (l->s[j] == ' ' || l->s[j] == '\t')) j++ ;
+        if (j < i) cut = i ;
+        break ;
+      }
   }
-  c->wiresize = size + lines + (last != '\n') * 2 ;
+  if (cut)
+  {
+    if (!emit(k, l->s, cut) || !emit(k, "\r\n", 2)) return 0 ;
+    memmove(l->s, l->s + cut, l->len - cut) ;
+    l->len -= cut ;
+    return 1 ;
+  }
+  if (!emit(k, l->s, l->len) || !emit(k, "\r\n", 2)) return 0 ;
+  l->s[0] = ' ' ;
+  l->len = 1 ;
   return 1 ;
 }
 
-/* the output of one input byte goes out before the next byte is read */
-static int put (buffer *out, char const *s, size_t len, tain const *timeout)
+static int add (struct sink *k, struct line *l, char const *s, size_t len)
 {
-  tain deadline ;
-  tain_now_g() ;
-  tain_add_g(&deadline, timeout) ;
-  return buffer_timed_put_g(out, s, len, &deadline) == len ;
+  while (len)
+  {
+    size_t n ;
+    if (l->len == REMOTE_LINE_MAX && !fold(k, l)) return 0 ;
+    n = REMOTE_LINE_MAX - l->len ;
+    if (n > len) n = len ;
+    memcpy(l->s + l->len, s, n) ;
+    l->len += n ;
+    s += n ;
+    len -= n ;
+  }
+  return 1 ;
 }
 
-int remote_body_send (buffer *out, tain const *timeout)
+static int line_end (struct sink *k, struct line *l)
 {
-  enum { BOL, MID, CR } st = BOL ;
+  if (!emit(k, l->s, l->len) || !emit(k, "\r\n", 2)) return 0 ;
+  if (l->empty) l->header = 0 ;
+  l->len = 0 ;
+  l->empty = 1 ;
+  return 1 ;
+}
+
+/* one pass over fd 0, into k */
+static int transform (struct sink *k)
+{
+  struct line l = { .len = 0, .header = 1, .empty = 1 } ;
+  int cr = 0 ;   /* the last byte was a CR: an LF right after it is its line end */
   if (lseek(0, 0, SEEK_SET) < 0) return 0 ;
   for (;;)
   {
     ssize_t r = read(0, in, sizeof in) ;
-    size_t start = 0 ;
+    size_t i = 0 ;
     if (r < 0) { if (errno == EINTR) continue ; return 0 ; }
     if (!r) break ;
-    /* copies runs of plain bytes whole, deciding only at CR, LF, '.' */
-    for (size_t i = 0 ; i < (size_t)r ; i++)
+    while (i < (size_t)r)
     {
+      size_t j = i ;
       char ch = in[i] ;
-      if (st == CR)
-      {
-        st = BOL ;
-        if (ch == '\n') { start = i + 1 ; continue ; }  /* the CR already made the line end */
-      }
+      if (cr && ch == '\n') { cr = 0 ; i++ ; continue ; }
+      cr = 0 ;
       if (ch == '\n' || ch == '\r')
       {
-        if (!put(out, in + start, i - start, timeout) || !put(out, "\r\n", 2, timeout)) return 0 ;
-        start = i + 1 ;
-        st = ch == '\r' ? CR : BOL ;
+        if (!line_end(k, &l)) return 0 ;
+        cr = ch == '\r' ;
+        i++ ;
         continue ;
       }
-      if (st == BOL && ch == '.')
+      if (l.empty && !l.len && ch == '.' && !add(k, &l, ".", 1)) return 0 ;
+      l.empty = 0 ;
+      while (j < (size_t)r && in[j] != '\n' && in[j] != '\r')
       {
-        if (!put(out, in + start, i - start, timeout) || !put(out, ".", 1, timeout)) return 0 ;
-        start = i ;   /* the dot itself goes out with the run */
+        if ((unsigned char)in[j] & 0x80) k->eightbit = 1 ;
+        j++ ;
       }
-      st = MID ;
+      if (!add(k, &l, in + i, j - i)) return 0 ;
+      i = j ;
     }
-    if (!put(out, in + start, r - start, timeout)) return 0 ;
   }
-  if (st == MID && !put(out, "\r\n", 2, timeout)) return 0 ;
-  return put(out, ".\r\n", 3, timeout) ;
+  if (!l.empty && !line_end(k, &l)) return 0 ;
+  return emit(k, ".\r\n", 3) ;
+}
+
+int remote_body_scan (remote_ctx *c)
+{
+  struct sink k = { 0, 0, 0, 0, 0 } ;
+  if (!transform(&k)) return 0 ;
+  c->wiresize = k.bytes - 3 ;   /* the final dot is not the message's */
+  c->eightbit = k.eightbit ;
+  return 1 ;
+}
+
+int remote_body_send (buffer *out, tain const *timeout, tain const *end)
+{
+  struct sink k = { out, timeout, end, 0, 0 } ;
+  return transform(&k) ;
 }

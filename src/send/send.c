@@ -1,8 +1,8 @@
-/* send: the scheduler daemon. Started as root by its s6 service (or as
-   anyone in tests), it starts record, clean and lspawn over pipes, drops
-   to the send account, and then only decides: which recipient to try
-   when, in which lane. It writes nothing to the queue itself; its log
-   lines go to stdout (postern-log(5)). See send(8). */
+/* send: the scheduler daemon. Started by send-start already under the
+   send account, with a socket to it on fd 0 that brings the pipes to
+   record, clean, lspawn and rspawn, it only decides: which recipient to
+   try when, in which lane. It writes nothing to the queue itself; its
+   log lines go to stdout (postern-log(5)). See send(8). */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,9 +23,10 @@
 #include <skalibs/types.h>
 #include "frame.h"
 #include "home.h"
+#include "sigtrap.h"
 #include "send.h"
 
-#define POLL_MAX (5 + C_N * 2 + BOUNCE_MAX)
+#define POLL_MAX (6 + C_N * 2 + BOUNCE_MAX)
 
 static int stopping = 0 ;
 static int scanning = 0 ;       /* a load or scan is running in record */
@@ -33,6 +34,7 @@ static int rescan = 0 ;         /* a trigger came during it */
 static unsigned long found = 0 ; /* new messages the running scan reported */
 static int trigger = -1 ;
 static int opsfd = -1 ;         /* queue-ctl's requests (send_ops.c) */
+static int starter = 1 ;        /* fd 0, the socket to send-start, is open */
 /* start-up: the states are loaded one subdirectory at a time ("L<k>"),
    scans of new mail taking turns with them, so fresh mail never waits
    for a whole large queue to load */
@@ -114,12 +116,6 @@ static void handle_signals (uint32_t now)
           int wstat ;
           pid_t pid = wait_nohang(&wstat) ;
           if (pid <= 0) break ;
-          for (unsigned int i = 0 ; i < C_N ; i++)
-            if (pid == send_children[i].pid)
-            {
-              send_children[i].pid = 0 ;
-              if (!stopping) strerr_dief2x(111, send_children[i].name, " died: exiting so the service restarts the set") ;
-            }
           send_bounce_reap(pid, wstat, now) ;
         }
         break ;
@@ -139,7 +135,7 @@ static void handle_signals (uint32_t now)
   }
 }
 
-static void child_readable (unsigned int k, uint32_t now)
+void send_child_readable (unsigned int k, uint32_t now)
 {
   struct child *c = send_children + k ;
   for (;;)
@@ -149,7 +145,8 @@ static void child_readable (unsigned int k, uint32_t now)
     if (r < 0)
     {
       if (errno == EPIPE && stopping && c->in < 0) { fd_close(c->out) ; c->out = -1 ; return ; }
-      if (errno == EPIPE) strerr_dief2x(111, c->name, " closed its pipe: exiting so the service restarts the set") ;
+      if (errno == EPIPE && c->out == -2) return ;  /* send_child_lost drains it */
+      if (errno == EPIPE) { send_child_lost(k, now) ; return ; }
       strerr_diefu2sys(111, "read from ", c->name) ;
     }
     /* every reply answers one request, but N and O, which a scan's E ends */
@@ -174,7 +171,7 @@ static void child_readable (unsigned int k, uint32_t now)
           case 'A' : send_msg_acked(c->rec.s + 1, now) ; break ;
           case 'x' : send_msg_state_removed(c->rec.s + 1) ; break ;
           case '!' : strerr_warnw4x("record: ", c->rec.s + 1, ": ", c->rec.s + strlen(c->rec.s) + 1) ; break ;
-          default : strerr_dief1x(111, "record sent an unknown reply") ;
+          default : strerr_dief1x(101, "record sent an unknown reply") ;
         }
         break ;
     }
@@ -232,16 +229,8 @@ int main (void)
   notify = notify_open() ;
   if (home_chdir() < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;
   if (!send_config_read(&send_conf)) strerr_dief1x(111, "unable to read the control files") ;
-  spfd = selfpipe_init() ;
-  if (spfd < 0) strerr_diefu1sys(111, "create the selfpipe") ;
-  if (sig_ignore(SIGPIPE) < 0) strerr_diefu1sys(111, "ignore SIGPIPE") ;
-  {
-    sigset_t set ;
-    sigemptyset(&set) ;
-    sigaddset(&set, SIGCHLD) ; sigaddset(&set, SIGALRM) ; sigaddset(&set, SIGHUP) ;
-    sigaddset(&set, SIGTERM) ; sigaddset(&set, SIGINT) ;
-    if (selfpipe_trapset(&set) < 0) strerr_diefu1sys(111, "trap signals") ;
-  }
+  spfd = sigtrap_daemon() ;
+  if (spfd < 0) strerr_diefu1sys(111, "set up signals") ;
   /* read-write, so the FIFO never reports EOF when injectors close it */
   trigger = open(QUEUE_TRIGGER, O_RDWR | O_NONBLOCK | O_CLOEXEC) ;
   if (trigger < 0) strerr_warnwu2sys("open ", QUEUE_TRIGGER) ;
@@ -261,7 +250,7 @@ int main (void)
   for (;;)
   {
     uint32_t now = now32(), wake ;
-    unsigned int n = 0, childpos[C_N * 2], opspos = POLL_MAX ;
+    unsigned int n = 0, childpos[C_N * 2], opspos = POLL_MAX, starterpos = POLL_MAX ;
     tain deadline ;
     int r ;
     send_sched_due(now) ;
@@ -275,12 +264,16 @@ int main (void)
     {
       struct child *c = send_children + k ;
       if (c->in >= 0 && !bufalloc_isempty(&c->w) && !bufalloc_flush(&c->w) && errno != EAGAIN && errno != EWOULDBLOCK)
-        strerr_diefu2sys(111, "write to ", c->name) ;
+      {
+        if (errno != EPIPE) strerr_diefu2sys(111, "write to ", c->name) ;
+        send_child_lost(k, now) ;
+      }
     }
 
     x[n++] = (iopause_fd){ .fd = spfd, .events = IOPAUSE_READ } ;
     if (trigger >= 0 && !stopping) x[n++] = (iopause_fd){ .fd = trigger, .events = IOPAUSE_READ } ;
     if (opsfd >= 0 && !stopping) { opspos = n ; x[n++] = (iopause_fd){ .fd = opsfd, .events = IOPAUSE_READ } ; }
+    if (starter) { starterpos = n ; x[n++] = (iopause_fd){ .fd = 0, .events = IOPAUSE_READ } ; }
     for (unsigned int k = 0 ; k < C_N ; k++)
     {
       struct child *c = send_children + k ;
@@ -310,10 +303,18 @@ int main (void)
       scan() ;
     }
     if (opspos < POLL_MAX && x[opspos].revents & IOPAUSE_READ) send_ops_read(now) ;
+    /* send-start gone (killed): stop as on SIGTERM, so no second set
+       starts while this one runs */
+    if (starterpos < POLL_MAX && x[starterpos].revents && !send_children_starter(now))
+    {
+      starter = 0 ;
+      if (!stopping) { send_log_start("status: stopping: send-start is gone") ; send_log_end() ; }
+      stopping = 1 ;
+    }
     for (unsigned int k = 0 ; k < C_N ; k++)
     {
       unsigned int p = childpos[2 * k] ;
-      if (p < POLL_MAX && x[p].revents) child_readable(k, now) ;
+      if (p < POLL_MAX && x[p].revents && send_children[k].out >= 0) send_child_readable(k, now) ;
     }
   }
   log_status() ;

@@ -89,7 +89,6 @@ extern int send_config_read (struct config *c) ;
 struct child
 {
   char const *name ;
-  pid_t pid ;
   int in ;              /* its fd 0, our write end; -1 once closed */
   int out ;             /* its fd 1, our read end; -1 at EOF */
   bufalloc w ;
@@ -102,6 +101,9 @@ struct child
 enum { C_RECORD, C_CLEAN, C_LSPAWN, C_RSPAWN, C_N } ;
 extern struct child send_children[C_N] ;
 extern void send_children_start (void) ;
+extern int send_children_starter (uint32_t now) ;
+extern void send_child_lost (unsigned int k, uint32_t now) ;
+extern void send_child_readable (unsigned int k, uint32_t now) ;   /* send.c */
 extern int send_child_put (struct child *c, char const *s, size_t len) ;
 
 /* send_index.c: id -> message */
@@ -140,11 +142,13 @@ extern void send_dest_retry (char const *addr, uint32_t now) ;
 extern unsigned long send_dest_count (unsigned long *dead) ;
 extern int send_dest_defer_rcpt (struct msg *m, unsigned int i, char const *text, uint32_t now) ;
 extern int send_dest_sitefail (char const *text) ;
+extern void send_dest_unprobe (uint64_t ref) ;
 
 /* send_jobs.c */
 extern unsigned long send_jobs_running (void) ;
 extern int send_job_start (struct msg *m, uint32_t const *idx, unsigned int n, enum chan chan, enum lane lane, int probe, uint64_t dest) ;
 extern void send_job_result (char const *s, size_t len, uint32_t now) ;
+extern unsigned long send_jobs_requeue (enum chan chan, uint32_t now) ;
 
 /* send_msg.c */
 extern void send_msg_load (char const *s, size_t len, uint32_t now) ;

@@ -351,3 +351,11 @@ int send_dest_sitefail (char const *text)
   size_t n = strlen(text), m = sizeof SITE_MARK - 1 ;
   return n >= m && !memcmp(text + n - m, SITE_MARK, m) ;
 }
+
+/* a probe job that never ended (its spawner died): the next job probes */
+void send_dest_unprobe (uint64_t ref)
+{
+  uint32_t k = (uint32_t)ref ;
+  if (ref && k < genalloc_len(struct dest, &dests) && at(k)->inuse && at(k)->serial == ref >> 32)
+    at(k)->probing = 0 ;
+}

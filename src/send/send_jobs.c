@@ -136,14 +136,14 @@ void send_job_result (char const *s, size_t len, uint32_t now)
   uint32_t j ;
   struct job job ;
   if (!f || f[0] != 'J' || uint32_scan(f + 1, &j) != strlen(f + 1) || j >= genalloc_len(struct job, &jobs))
-    strerr_dief1x(111, "a spawner sent a result for no job") ;
+    strerr_dief1x(101, "a spawner sent a result for no job") ;
   job = genalloc_s(struct job, &jobs)[j] ;
-  if (!job.m) strerr_dief1x(111, "a spawner sent a result for no job") ;
+  if (!job.m) strerr_dief1x(101, "a spawner sent a result for no job") ;
   for (unsigned int k = 0 ; k < job.n ; k++)
   {
     res[k] = frame_field(s, len, &pos) ;
     if (!res[k] || (res[k][0] != 'K' && res[k][0] != 'Z' && res[k][0] != 'D'))
-      strerr_dief1x(111, "a spawner sent a malformed result") ;
+      strerr_dief1x(101, "a spawner sent a malformed result") ;
   }
   genalloc_s(struct job, &jobs)[j].m = 0 ;
   if (!genalloc_append(uint32_t, &freeslots, &j)) strerr_diefu1sys(111, "allocate") ;
@@ -165,4 +165,33 @@ void send_job_result (char const *s, size_t len, uint32_t now)
   }
   alloc_free(job.idx) ;
   send_msg_check(job.m, now) ;
+}
+
+/* Its spawner died: every job of chan it had in hand is dropped, its
+   recipients due again at once (their state on disk is as before the
+   job), a probe's destination free to probe again. Returns how many. */
+unsigned long send_jobs_requeue (enum chan chan, uint32_t now)
+{
+  unsigned long n = 0 ;
+  for (uint32_t j = 0 ; j < genalloc_len(struct job, &jobs) ; j++)
+  {
+    struct job job = genalloc_s(struct job, &jobs)[j] ;
+    if (!job.m || job.chan != chan) continue ;
+    genalloc_s(struct job, &jobs)[j].m = 0 ;
+    if (!genalloc_append(uint32_t, &freeslots, &j)) strerr_diefu1sys(111, "allocate") ;
+    running-- ;
+    send_inflight[job.chan][job.lane]-- ;
+    if (job.probe) send_dest_unprobe(job.dest) ;
+    for (unsigned int k = 0 ; k < job.n ; k++)
+    {
+      struct rcpt *r = job.m->rcpts + job.idx[k] ;
+      r->busy = 0 ;
+      job.m->busy-- ;
+      if (r->nexttry > now) r->nexttry = now ;
+      send_sched_rcpt(job.m, job.idx[k], now) ;
+    }
+    alloc_free(job.idx) ;
+    n++ ;
+  }
+  return n ;
 }

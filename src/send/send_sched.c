@@ -207,6 +207,8 @@ void send_sched_dispatch (uint32_t now, int stopping)
     for (unsigned int l = 0 ; l < 2 ; l++)
     {
       struct entry e ;
+      /* its spawner died and send-start has not handed us the new one yet */
+      if (send_children[c == CHAN_LOCAL ? C_LSPAWN : C_RSPAWN].in < 0) continue ;
       while (send_inflight[c][l] < send_conf.conc[c][l])
       {
         char const *addr ;

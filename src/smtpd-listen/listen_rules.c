@@ -4,7 +4,7 @@
    the empty key; the first key found decides. Its value is NUL-ended
    items: "D" denies, "+NAME=value" sets a variable. No name lookups:
    the "=host" keys are never tried (tcpserver -H). Only tinycdb's cdb
-   here (NOTES-deps.md). */
+   here (skalibs exports cdb_* too: the Makefile links -lcdb first). */
 
 #include <errno.h>
 #include <fcntl.h>

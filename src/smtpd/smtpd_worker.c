@@ -71,7 +71,7 @@ int smtpd_worker (void)
     ssize_t r = wpool_recvfd(ctl, &fd, vars, WPOOL_MSG_MAX, 0) ;
     if (!r) return 0 ;
     if (r < 0) strerr_diefu1sys(111, "receive a session from the listener") ;
-    if (fd < 0) strerr_dief1x(111, "a message from the listener without a connection") ;
+    if (fd < 0) strerr_dief1x(101, "a message from the listener without a connection") ;
     if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0) strerr_diefu1sys(111, "dup2") ;
     fd_close(fd) ;
     vars[r] = 0 ;
