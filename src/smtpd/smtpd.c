@@ -272,7 +272,7 @@ void smtpd_session (void)
     switch (smtpd_getline(&line, &len))
     {
       case LINE_OK : command(line) ; break ;
-      case LINE_BARE : bad("500", "5.5.2", "bare CR or LF not allowed, lines end with CR LF") ; break ;
+      case LINE_BARE : bad("500", "5.5.2", "bare CR not allowed, lines end with CR LF") ; break ;
       case LINE_LONG : bad("500", "5.5.2", "line too long") ; break ;
       case LINE_NUL : bad("500", "5.5.2", "NUL characters not allowed") ; break ;
       case LINE_EOF :

@@ -7,8 +7,12 @@
 
 /* RFC 5321 4.5.3.1.4: a command line is at most 512 octets, CRLF included */
 #define SMTPD_LINE_MAX 512
-/* RFC 5321 4.5.3.1.6: a text line is at most 1000 octets, CRLF included */
-#define SMTPD_TEXT_MAX 1000
+/* a text line of the message, its line end excluded: RFC 5321 4.5.3.1.6
+   says 1000 with the CR LF, but clients send longer ones (swaks' To: for
+   50 recipients, unfolded headers); everything after smtpd streams lines,
+   so this only bounds what a reader of the message must cope with */
+#define SMTPD_TEXT_MAX 65536
+#define SMTPD_TEXT_MAX_S "65536"
 /* bytes read from the client at once: several pipelined commands, or a
    good part of a message; never more is held */
 #define SMTPD_IN_MAX 16384
@@ -77,8 +81,10 @@ extern void smtpd_puts (char const *s) ;
 /* one whole reply line: code, enhanced status (or 0), text; CRLF added */
 extern void smtpd_reply (char const *code, char const *status, char const *text) ;
 extern void smtpd_flush (void) ;
-/* the next command line, CRLF removed and NUL-terminated in place */
+/* the next command line, its CR LF or bare LF removed, NUL-terminated
+   in place; smtpd_barelf tells whether it ended with a bare LF */
 extern enum smtpd_line smtpd_getline (char **line, size_t *len) ;
+extern int smtpd_barelf ;
 /* the buffered input, for DATA: smtpd_fill waits for more (0 at EOF) */
 extern size_t smtpd_avail (char **s) ;
 extern void smtpd_consume (size_t n) ;

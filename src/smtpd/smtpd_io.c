@@ -158,44 +158,37 @@ void smtpd_consume (size_t n)
   inpos += n ;
 }
 
-/* the LF of the first CR LF in s, or 0 */
-static char *crlf (char *s, size_t n)
-{
-  char *p = s ;
-  while ((p = memchr(p, '\n', n - (size_t)(p - s))))
-  {
-    if (p > s && p[-1] == '\r') return p ;
-    p++ ;
-  }
-  return 0 ;
-}
+int smtpd_barelf = 0 ;
 
-/* Only CR LF ends a line: a bare CR or LF makes the line that holds it
-   bad, whole, up to the next CR LF. */
+/* A line ends at LF, with or without a CR before it (a bare LF is taken
+   as CR LF, as Postfix's smtpd_forbid_bare_newline = normalize does); a
+   CR anywhere else makes the line bad, whole. */
 enum smtpd_line smtpd_getline (char **line, size_t *len)
 {
   for (;;)
   {
     char *s = inbuf + inpos ;
     size_t n = inlen - inpos ;
-    char *lf = crlf(s, n) ;
+    char *lf = memchr(s, '\n', n) ;
     if (lf)
     {
-      size_t ll = (size_t)(lf - s) + 1 ;
-      inpos += ll ;
-      if (skipping || ll > SMTPD_LINE_MAX) { skipping = 0 ; return LINE_LONG ; }
-      if (memchr(s, '\r', ll - 2) || memchr(s, '\n', ll - 2)) return LINE_BARE ;
-      *len = ll - 2 ;
-      s[ll - 2] = 0 ;
+      size_t ll = (size_t)(lf - s) ;
+      inpos += ll + 1 ;
+      smtpd_barelf = !ll || s[ll - 1] != '\r' ;
+      if (!smtpd_barelf) ll-- ;
+      /* counted as if it ended in CR LF */
+      if (skipping || ll + 2 > SMTPD_LINE_MAX) { skipping = 0 ; return LINE_LONG ; }
+      if (memchr(s, '\r', ll)) return LINE_BARE ;
+      *len = ll ;
+      s[ll] = 0 ;
       *line = s ;
-      return memchr(s, 0, ll - 2) ? LINE_NUL : LINE_OK ;
+      return memchr(s, 0, ll) ? LINE_NUL : LINE_OK ;
     }
     if (skipping || n >= SMTPD_LINE_MAX)
     {
-      /* too long: drop what we have but a CR that may start the CR LF,
-         and keep reading to the line's end */
+      /* too long: drop what we have and keep reading to the line's end */
       skipping = 1 ;
-      inpos = n && s[n - 1] == '\r' ? inlen - 1 : inlen ;
+      inpos = inlen ;
     }
     if (!smtpd_fill()) return LINE_EOF ;
   }
