@@ -398,8 +398,9 @@ class ProtocolTest(SmtpdCase):
                 self.assertEqual(s.docmd(cmd)[0], code)
         self.assertEqual(s.data(b"x\r\n")[0], 250)
         (sender, rcpts, _), = self.assertQueued(1)
-        self.assertEqual(rcpts, [b"Demo@Example.TEST", b"demo-ext@example.test", b"demo@example.test",
-                                 b"demo@example.test", b"demo@example.test", b"demo@[127.0.0.1]"])
+        # the quoted, routed and spaced forms are demo@example.test again:
+        # duplicates of the first, queued once
+        self.assertEqual(rcpts, [b"Demo@Example.TEST", b"demo-ext@example.test", b"demo@[127.0.0.1]"])
 
     def test_mail_parameters(self):
         s = self.srv.smtp()
@@ -558,6 +559,65 @@ class PolicyTest(SmtpdCase):
         s.ehlo()
         s.mail("a@client.test")
         self.assertEqual(s.rcpt("demo@example.test")[0], 451)
+
+
+class DuplicateTest(SmtpdCase):
+    """a duplicate RCPT gets 250 and is queued once (issue 15 item 3)"""
+
+    def test_100_identical_rcpts_queue_one(self):
+        r = self.srv.raw(STRANGER)
+        self.addCleanup(r.close)
+        r.reply()
+        r.send(b"EHLO client.test\r\nMAIL FROM:<a@client.test>\r\n" + b"RCPT TO:<demo@example.test>\r\n" * 100)
+        replies = r.replies(102)
+        self.assertEqual({c for c, _ in replies}, {250})
+        self.assertEqual(replies[3], (250, ["2.1.5 duplicate recipient, kept once"]))
+        r.send(b"DATA\r\nSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+        self.assertEqual(r.codes(3), [354, 250, 221])
+        (_, rcpts, _), = self.assertQueued(1)
+        self.assertEqual(rcpts, [b"demo@example.test"])
+        self.assertRegex(self.srv.logtext(), r"ok pid \d+ qp \d+ from <a@client\.test> rcpts 1 ")
+
+    def test_case_by_the_rules_of_the_destination(self):
+        s = self.srv.smtp()
+        self.addCleanup(s.close)
+        s.ehlo()
+        s.mail("a@client.test")
+        for rcpt in ("demo@example.test", "DEMO@Example.TEST", "Demo@example.test", "alice@virt.test",
+                     "ALICE@VIRT.test", "postmaster", "POSTMASTER", "user@relayed.test", "user@RELAYED.TEST",
+                     "User@relayed.test", "User@relayed.test", "x@other.test", "x@Other.Test"):
+            with self.subTest(rcpt=rcpt):
+                self.assertEqual(s.docmd(f"RCPT TO:<{rcpt}>")[0], 250)
+        self.assertEqual(s.data(b"x\r\n")[0], 250)
+        (_, rcpts, _), = self.assertQueued(1)
+        self.assertEqual(rcpts, [b"demo@example.test", b"alice@virt.test", b"postmaster", b"user@relayed.test",
+                                 b"User@relayed.test", b"x@other.test"])
+
+    def test_duplicates_do_not_count_against_maxrcpt_and_rset_forgets(self):
+        self.srv.home.control("maxrcpt", "2\n")
+        s = self.srv.smtp()
+        self.addCleanup(s.close)
+        s.ehlo()
+        s.mail("a@client.test")
+        for rcpt in ("demo@example.test",) * 5 + ("x@relayed.test",):
+            self.assertEqual(s.rcpt(rcpt)[0], 250)
+        self.assertEqual(s.rcpt("y@relayed.test")[0], 452)
+        self.assertEqual(s.rcpt("x@RELAYED.test")[0], 250)
+        self.assertEqual(s.rset()[0], 250)
+        s.mail("a@client.test")
+        self.assertEqual(s.rcpt("demo@example.test"), (250, b"2.1.5 recipient ok"))
+        self.assertEqual(s.data(b"x\r\n")[0], 250)
+        (_, rcpts, _), = self.assertQueued(1)
+        self.assertEqual(rcpts, [b"demo@example.test"])
+
+    def test_swaks_to_list_with_duplicates(self):
+        p = subprocess.run(["swaks", "--server", f"{TRUSTED}:{self.srv.port}", "--helo", "client.test",
+                            "--from", "a@client.test", "--timeout", "20",
+                            "--to", "demo@example.test,demo@example.test,DEMO@example.test"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        (_, rcpts, _), = self.assertQueued(1)
+        self.assertEqual(rcpts, [b"demo@example.test"])
 
 
 class LimitTest(SmtpdCase):

@@ -63,6 +63,7 @@ static void reset (void)
 {
   env.len = 0 ;
   nrcpt = 0 ;
+  smtpd_rcpts_reset() ;
 }
 
 static int hello (char const *arg, int ext)
@@ -129,7 +130,17 @@ static int do_rcpt (char const *arg)
 {
   smtpd_path p ;
   char const *r = smtpd_path_parse(&p, arg, 1) ;
+  size_t before ;
+  int local ;
   if (r) { reply_str(r, 1) ; return KEEP ; }
+  /* a duplicate is taken, and queued once (a table that cannot be read
+     is the policy's to report) */
+  local = smtpd_policy_local(&p) ;
+  if (local >= 0 && smtpd_rcpts_seen(p.addr, p.len, local))
+  {
+    smtpd_reply("250", "2.1.5", "duplicate recipient, kept once") ;
+    return S_RCPT ;
+  }
   /* RFC 5321 4.5.3.1.10 */
   if (nrcpt >= smtpd_config.maxrcpt)
   {
@@ -143,8 +154,11 @@ static int do_rcpt (char const *arg)
     reply_str(r, 0) ;
     return KEEP ;
   }
-  if (!env_put(&env, 'T', p.addr, p.len))
+  before = env.len ;
+  if (!env_put(&env, 'T', p.addr, p.len)
+   || (local >= 0 && !smtpd_rcpts_add(p.addr, p.len, local)))
   {
+    env.len = before ;
     smtpd_reply("451", "4.3.0", "out of memory") ;
     return KEEP ;
   }

@@ -117,6 +117,16 @@ extern char const *smtpd_path_parse (smtpd_path *p, char const *s, int rcpt) ;
 /* smtpd_policy.c: 0 if the recipient is accepted, else the reply */
 extern void smtpd_policy_reset (void) ;
 extern char const *smtpd_policy_rcpt (smtpd_path const *p) ;
+/* 1 if the recipient's domain is ours (local or virtual), 0 if remote,
+   -1 if a table cannot be read */
+extern int smtpd_policy_local (smtpd_path const *p) ;
+
+/* smtpd_rcpts.c: the recipients accepted in the transaction, compared
+   by addr_key (local: the domain is ours); add returns 0 if out of
+   memory */
+extern void smtpd_rcpts_reset (void) ;
+extern int smtpd_rcpts_seen (char const *addr, size_t len, int local) ;
+extern int smtpd_rcpts_add (char const *addr, size_t len, int local) ;
 
 /* smtpd_data.c: after DATA was accepted: runs queue-inject, reads the
    message, replies. env: the envelope without its final NUL. */
