@@ -22,13 +22,20 @@
 /* a reply line we make: code, status, text and the client's bytes quoted
    nowhere, so short */
 #define SMTPD_REPLY_MAX 512
-/* a session may last this many seconds, whatever the client does */
-#define SMTPD_LIFETIME 3600
 /* control/ defaults (smtpd(8)) */
 #define SMTPD_DATABYTES 10240000
 #define SMTPD_MAXRCPT 100
 #define SMTPD_TIMEOUT 300
 #define SMTPD_MAXBAD 10
+/* seconds a whole session may last, whatever the client does: 10 MB at
+   under 6 KB/s still fits; a slowloris client holds a slot no longer */
+#define SMTPD_SESSIONTIME 1800
+/* milliseconds a stranger waits for the greeting; one who talks first
+   is dropped (an early talker, as postscreen's pregreet test) */
+#define SMTPD_GREETDELAY 1000
+/* the most either may be set to: a day, and a minute */
+#define SMTPD_SESSIONTIME_MAX 86400
+#define SMTPD_GREETDELAY_MAX 60000
 /* HELO argument kept for the Received line (RFC 1035 name length) */
 #define SMTPD_HELO_MAX 255
 /* an address literal's text between the brackets: "IPv6:" and the
@@ -42,8 +49,10 @@ struct smtpd_conf_s
 {
   unsigned long databytes ;  /* 0: no limit */
   unsigned long maxrcpt ;
-  unsigned long timeout ;    /* seconds per read or write */
+  unsigned long timeout ;    /* seconds per command or text line, per write */
   unsigned long maxbad ;
+  unsigned long sessiontime ; /* seconds per session */
+  unsigned long greetdelay ; /* milliseconds before the greeting; 0: none */
   unsigned long maxhops ;    /* Received: and Delivered-To: fields */
   char const *remoteip ;     /* TCPREMOTEIP or "unknown" */
   char const *localip ;      /* TCPLOCALIP or 0 */
@@ -73,9 +82,16 @@ extern void smtpd_session (void) ;
 extern int smtpd_worker (void) ;
 
 /* smtpd_io.c: the client, with deadlines; init empties the buffers and
-   starts the session's lifetime */
+   starts the session's lifetime (the default's: smtpd_io_session sets
+   the configured one, counted from init) */
 enum smtpd_line { LINE_OK, LINE_EOF, LINE_BARE, LINE_LONG, LINE_NUL } ;
 extern void smtpd_io_init (void) ;
+extern void smtpd_io_session (void) ;
+/* a line starts: it must be whole within the timeout */
+extern void smtpd_io_line (void) ;
+/* before the greeting: 1 if the client sent nothing within ms
+   milliseconds, 0 if it did, -1 if it closed the connection */
+extern int smtpd_io_quiet (unsigned long ms) ;
 extern void smtpd_put (char const *s, size_t len) ;
 extern void smtpd_puts (char const *s) ;
 /* one whole reply line: code, enhanced status (or 0), text; CRLF added */

@@ -132,10 +132,12 @@ static int body (int crlf)
 {
   enum dstate st = D_BOL ;
   size_t linelen = 0 ;
+  smtpd_io_line() ;
   for (;;)
   {
     char *s ;
     size_t n = smtpd_avail(&s), i = 0 ;
+    unsigned int lines = 0 ;
     if (!n)
     {
       if (!smtpd_fill()) return -1 ;
@@ -151,7 +153,7 @@ static int body (int crlf)
           if (c == '.') { st = D_DOT ; linelen = 1 ; i++ ; continue ; }
           break ;
         case D_CR :
-          if (c == '\n') { qput("\n", 1) ; st = D_BOL ; crlf = 1 ; i++ ; continue ; }
+          if (c == '\n') { qput("\n", 1) ; st = D_BOL ; lines++ ; crlf = 1 ; i++ ; continue ; }
           refuse(BAD_BARE) ;
           break ;
         case D_DOT :
@@ -163,7 +165,7 @@ static int body (int crlf)
           {
             if (crlf) { smtpd_consume(i + 1) ; return 0 ; }
             /* after a bare LF a "." line is text, unstuffed like any */
-            qput("\n", 1) ; st = D_BOL ; crlf = 1 ; i++ ; continue ;
+            qput("\n", 1) ; st = D_BOL ; lines++ ; crlf = 1 ; i++ ; continue ;
           }
           refuse(BAD_BARE) ;
           break ;
@@ -183,10 +185,12 @@ static int body (int crlf)
       c = s[i++] ;
       if (c == '\r') st = D_CR ;
       /* a bare LF ends the line as CR LF would, but for the end of data */
-      else if (c == '\n') { qput("\n", 1) ; st = D_BOL ; crlf = 0 ; }
+      else if (c == '\n') { qput("\n", 1) ; st = D_BOL ; lines++ ; crlf = 0 ; }
       else { refuse(BAD_NUL) ; linelen++ ; }
     }
     smtpd_consume(n) ;
+    /* each line of text, as each command, must be whole in time */
+    if (lines) smtpd_io_line() ;
   }
 }
 
