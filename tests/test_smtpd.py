@@ -761,6 +761,7 @@ class LimitTest(SmtpdCase):
         self.assertQueued(0)
         self.assertRegex(self.srv.logtext(), r"end pid \d+: timeout, line incomplete\n")
         self.assertTrue(harness.wait_for(lambda: not self.srv.home.all_files(), 10), self.srv.home.all_files())
+        self.assertNotIn("queue-inject:", self.srv.logtext(), "the message is abandoned quietly")
 
     def test_data_lines_in_time_keep_the_session(self):
         r = self.srv.raw()

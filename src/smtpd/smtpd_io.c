@@ -179,9 +179,6 @@ void smtpd_consume (size_t n)
 
 int smtpd_barelf = 0 ;
 
-/* A line ends at LF, with or without a CR before it (a bare LF is taken
-   as CR LF, as Postfix's smtpd_forbid_bare_newline = normalize does); a
-   CR anywhere else makes the line bad, whole. */
 int smtpd_io_quiet (unsigned long ms)
 {
   tain d, wait ;
@@ -201,9 +198,13 @@ int smtpd_io_quiet (unsigned long ms)
   }
 }
 
+/* A line ends at LF, with or without a CR before it (a bare LF is taken
+   as CR LF, as Postfix's smtpd_forbid_bare_newline = normalize does); a
+   CR anywhere else makes the line bad, whole. */
 enum smtpd_line smtpd_getline (char **line, size_t *len)
 {
   smtpd_io_line() ;
+  got = inlen > inpos ;
   for (;;)
   {
     char *s = inbuf + inpos ;
