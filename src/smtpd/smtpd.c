@@ -262,33 +262,6 @@ static void command (char const *line)
   bad("500", "5.5.1", "command unrecognized") ;
 }
 
-/* Strangers wait a moment for the greeting, and one who talks first
-   is dropped: a real client waits for the 220 (RFC 5321 3.1), a spam
-   engine often does not. Trusted clients never wait: this host
-   (exactly 127.0.0.1 and ::1) and RELAYCLIENT ones. 0 if the session
-   is over. */
-static int greet_wait (void)
-{
-  char const *ip = smtpd_config.remoteip ;
-  int r ;
-  if (!smtpd_config.greetdelay || smtpd_config.relayclient
-   || !strcmp(ip, "127.0.0.1") || !strcmp(ip, "::1")) return 1 ;
-  r = smtpd_io_quiet(smtpd_config.greetdelay) ;
-  if (r > 0) return 1 ;
-  smtpd_log_start("end") ;
-  if (r < 0)
-  {
-    smtpd_log_put(": eof") ;
-    smtpd_log_end() ;
-    return 0 ;
-  }
-  smtpd_log_put(": talked before the greeting") ;
-  smtpd_log_end() ;
-  smtpd_reply("554", "5.5.1", "protocol error: you talked before the greeting, closing") ;
-  smtpd_flush() ;
-  return 0 ;
-}
-
 /* Every session starts from nothing: no state of the one before
    survives (a worker serves many). */
 void smtpd_session (void)
@@ -306,7 +279,7 @@ void smtpd_session (void)
   smtpd_log_str(smtpd_config.remoteip, strlen(smtpd_config.remoteip)) ;
   if (smtpd_config.relayclient) smtpd_log_put(" relayclient") ;
   smtpd_log_end() ;
-  if (!greet_wait()) return ;
+  if (!smtpd_greet_wait()) return ;
   smtpd_reply("220", 0, smtpd_config.greeting.s) ;
   while (!quit)
   {

@@ -78,6 +78,10 @@ extern size_t smtpd_clean (char *d, size_t max, char const *s, size_t len) ;
    after QUIT or at EOF, exits on any other end */
 extern void smtpd_session (void) ;
 
+/* smtpd_greet.c: the pause before the greeting; 0 if the client talked
+   first or left (logged, and answered), so the session is over */
+extern int smtpd_greet_wait (void) ;
+
 /* smtpd_worker.c: -w, sessions handed over by smtpd-listen(8) */
 extern int smtpd_worker (void) ;
 
