@@ -240,6 +240,25 @@ class InjectTest(unittest.TestCase):
         _, sender, rcpts = parse_todo(open(self.todo(), "rb").read())
         self.assertEqual((sender, rcpts), (b"", [b"z@dflt.test"]))
 
+    def test_duplicate_recipients_merged(self):
+        """by the rules of the destination: case of a domain never counts,
+        a local part's only at a remote domain (issue 15 item 3)"""
+        self.inst.table("virtualdomains", "virt.test vt\n")
+        msg = (b"To: demo@example.test, DEMO@Example.TEST\nCc: Demo@example.test, x@elsewhere.test\n"
+               b"Bcc: X@elsewhere.test, x@ELSEWHERE.test, al@virt.test\n\nbody\n")
+        rc, err = self.inject(["-t", "demo@example.test,demo@example.test,DEMO@example.test", "AL@VIRT.test"], msg)
+        self.assertEqual(rc, 0, err)
+        _, _, rcpts = parse_todo(open(self.todo(), "rb").read())
+        self.assertEqual(len(rcpts), 4, rcpts)
+        self.assertEqual(sorted(r.lower() for r in rcpts),
+                         [b"al@virt.test", b"demo@example.test", b"x@elsewhere.test", b"x@elsewhere.test"])
+        self.assertEqual(sorted(r.split(b"@")[0] for r in rcpts if b"elsewhere" in r.lower()), [b"X", b"x"])
+        os.unlink(self.todo())
+        rc, err = self.inject(["demo"] * 100, b"x\n")
+        self.assertEqual(rc, 0, err)
+        _, _, rcpts = parse_todo(open(self.todo(), "rb").read())
+        self.assertEqual(rcpts, [b"demo@example.test"])
+
     def test_queue_inject_failures_are_75_with_the_reason(self):
         body = self.inst.path("queue", "body")
         os.rename(body, body + ".off")

@@ -440,6 +440,32 @@ class SmtpdWriterTest(unittest.TestCase):
         self.assertRegex(self.srv.logtext(), r"ok pid \d+ qp %s from <a@client\.test> rcpts 1" % re.escape(msgid))
         self.assertEqual(self.w.stats()["msgs"], 1)
 
+    def test_refused_messages_abandoned_quietly(self):
+        """a bare CR, a long line, a client gone in DATA: nothing queued,
+        the writer logs nothing, smtpd one line each (issue 15 item 12)"""
+        with self.srv.smtp() as s:
+            s.ehlo()
+            for body in (b"Subject: x\r\n\r\na\rb\r\n", b"Subject: x\r\n\r\n" + b"x" * 70000 + b"\r\n"):
+                s.mail("a@client.test")
+                s.rcpt("demo@example.test")
+                self.assertEqual(s.data(body)[0], 554)
+        r = self.srv.raw()
+        r.reply()
+        r.send(b"EHLO c\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<demo@example.test>\r\nDATA\r\n")
+        self.assertEqual(r.codes(4), [250, 250, 250, 354])
+        r.send(b"Subject: cut\r\n\r\nhalf")
+        r.close()
+        self.assertTrue(wait_for(lambda: "client gone in DATA" in self.srv.logtext(), 10))
+        self.assertTrue(wait_for(lambda: self.srv.home.files("body") == {}, 10), self.srv.home.all_files())
+        self.assertEqual(self.srv.home.files("todo"), {})
+        log = self.srv.logtext()
+        self.assertRegex(log, r"reject pid \d+ .*: bare CR\n")
+        self.assertRegex(log, r"reject pid \d+ .*: line too long\n")
+        self.assertNotIn("warning", log)
+        self.w.stop()
+        self.assertEqual(open(self.srv.home.path("qw.err"), "rb").read(), b"")
+        self.w = None
+
     def test_fallback_to_queue_inject_when_the_writer_is_down(self):
         self.w.kill9()   # its socket file stays: connect is refused
         self.assertTrue(os.path.exists(self.w.sock))

@@ -9,6 +9,7 @@ import shutil
 import signal
 import smtplib
 import socket
+import struct
 import subprocess
 import time
 import unittest
@@ -22,7 +23,9 @@ TABLE_COMPILE = os.path.join(harness.BIN, "table-compile")
 # 127.0.0.1 is trusted (RELAYCLIENT), 127.0.0.2 is a stranger: a client
 # binds its source address to pick one
 TRUSTED, STRANGER = "127.0.0.1", "127.0.0.2"
-RULES = f'{TRUSTED}:allow,RELAYCLIENT=""\n:allow\n'
+# 127.0.0.3 is a RELAYCLIENT that is not this host
+RELAYED = "127.0.0.3"
+RULES = f'{TRUSTED}:allow,RELAYCLIENT=""\n{RELAYED}:allow,RELAYCLIENT=""\n:allow\n'
 
 
 def free_port():
@@ -50,8 +53,11 @@ class Server:
         self.table("users", f"demo demo:4242:4242:{self.home.dir}\n"
                             f"vt-alice alice:4243:4243:{self.home.dir}\n")
         self.home.control("me", "test.me\n")
-        for name, text in (controls or {}).items():
-            self.home.control(name, text)
+        # strangers get their greeting at once here, but in GreetTest
+        # (None: no file, the default pause)
+        for name, text in {"smtpdgreetdelay": "0\n", **(controls or {})}.items():
+            if text is not None:
+                self.home.control(name, text)
         with open(self.home.path("rules.txt"), "w") as f:
             f.write(RULES)
         subprocess.run(["tcprules", self.home.path("rules.cdb"), self.home.path("rules.tmp")],
@@ -398,8 +404,9 @@ class ProtocolTest(SmtpdCase):
                 self.assertEqual(s.docmd(cmd)[0], code)
         self.assertEqual(s.data(b"x\r\n")[0], 250)
         (sender, rcpts, _), = self.assertQueued(1)
-        self.assertEqual(rcpts, [b"Demo@Example.TEST", b"demo-ext@example.test", b"demo@example.test",
-                                 b"demo@example.test", b"demo@example.test", b"demo@[127.0.0.1]"])
+        # the quoted, routed and spaced forms are demo@example.test again:
+        # duplicates of the first, queued once
+        self.assertEqual(rcpts, [b"Demo@Example.TEST", b"demo-ext@example.test", b"demo@[127.0.0.1]"])
 
     def test_mail_parameters(self):
         s = self.srv.smtp()
@@ -560,6 +567,65 @@ class PolicyTest(SmtpdCase):
         self.assertEqual(s.rcpt("demo@example.test")[0], 451)
 
 
+class DuplicateTest(SmtpdCase):
+    """a duplicate RCPT gets 250 and is queued once (issue 15 item 3)"""
+
+    def test_100_identical_rcpts_queue_one(self):
+        r = self.srv.raw(STRANGER)
+        self.addCleanup(r.close)
+        r.reply()
+        r.send(b"EHLO client.test\r\nMAIL FROM:<a@client.test>\r\n" + b"RCPT TO:<demo@example.test>\r\n" * 100)
+        replies = r.replies(102)
+        self.assertEqual({c for c, _ in replies}, {250})
+        self.assertEqual(replies[3], (250, ["2.1.5 duplicate recipient, kept once"]))
+        r.send(b"DATA\r\nSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+        self.assertEqual(r.codes(3), [354, 250, 221])
+        (_, rcpts, _), = self.assertQueued(1)
+        self.assertEqual(rcpts, [b"demo@example.test"])
+        self.assertRegex(self.srv.logtext(), r"ok pid \d+ qp \d+ from <a@client\.test> rcpts 1 ")
+
+    def test_case_by_the_rules_of_the_destination(self):
+        s = self.srv.smtp()
+        self.addCleanup(s.close)
+        s.ehlo()
+        s.mail("a@client.test")
+        for rcpt in ("demo@example.test", "DEMO@Example.TEST", "Demo@example.test", "alice@virt.test",
+                     "ALICE@VIRT.test", "postmaster", "POSTMASTER", "user@relayed.test", "user@RELAYED.TEST",
+                     "User@relayed.test", "User@relayed.test", "x@other.test", "x@Other.Test"):
+            with self.subTest(rcpt=rcpt):
+                self.assertEqual(s.docmd(f"RCPT TO:<{rcpt}>")[0], 250)
+        self.assertEqual(s.data(b"x\r\n")[0], 250)
+        (_, rcpts, _), = self.assertQueued(1)
+        self.assertEqual(rcpts, [b"demo@example.test", b"alice@virt.test", b"postmaster", b"user@relayed.test",
+                                 b"User@relayed.test", b"x@other.test"])
+
+    def test_duplicates_do_not_count_against_maxrcpt_and_rset_forgets(self):
+        self.srv.home.control("maxrcpt", "2\n")
+        s = self.srv.smtp()
+        self.addCleanup(s.close)
+        s.ehlo()
+        s.mail("a@client.test")
+        for rcpt in ("demo@example.test",) * 5 + ("x@relayed.test",):
+            self.assertEqual(s.rcpt(rcpt)[0], 250)
+        self.assertEqual(s.rcpt("y@relayed.test")[0], 452)
+        self.assertEqual(s.rcpt("x@RELAYED.test")[0], 250)
+        self.assertEqual(s.rset()[0], 250)
+        s.mail("a@client.test")
+        self.assertEqual(s.rcpt("demo@example.test"), (250, b"2.1.5 recipient ok"))
+        self.assertEqual(s.data(b"x\r\n")[0], 250)
+        (_, rcpts, _), = self.assertQueued(1)
+        self.assertEqual(rcpts, [b"demo@example.test"])
+
+    def test_swaks_to_list_with_duplicates(self):
+        p = subprocess.run(["swaks", "--server", f"{TRUSTED}:{self.srv.port}", "--helo", "client.test",
+                            "--from", "a@client.test", "--timeout", "20",
+                            "--to", "demo@example.test,demo@example.test,DEMO@example.test"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        (_, rcpts, _), = self.assertQueued(1)
+        self.assertEqual(rcpts, [b"demo@example.test"])
+
+
 class LimitTest(SmtpdCase):
     controls = {"databytes": "5000\n", "maxrcpt": "3\n", "timeoutsmtpd": "2\n", "maxbadcommands": "4\n"}
 
@@ -653,7 +719,9 @@ class LimitTest(SmtpdCase):
         r.send(b"NOOP " + b"y" * 100000 + b"\r\nNOOP\r\n")
         self.assertEqual(r.codes(2), [500, 250])
 
-    def test_timeout_is_per_read(self):
+    def test_timeout_is_per_line(self):
+        """a line that comes whole in time keeps the session, however
+        long the pauses between lines add up to"""
         r = self.srv.raw()
         self.addCleanup(r.close)
         r.reply()
@@ -661,6 +729,140 @@ class LimitTest(SmtpdCase):
             time.sleep(1)
             r.send(b"NOOP\r\n")
             self.assertEqual(r.reply()[0], 250)
+
+    def drip(self, r, data):
+        """one byte a second; False once the server has closed"""
+        for i in range(len(data)):
+            try:
+                r.send(data[i:i + 1])
+            except OSError:
+                return False
+            time.sleep(1)
+        return True
+
+    def test_command_dripped_a_byte_a_second_gets_421(self):
+        """the whole line must come within timeoutsmtpd (2 s here), not
+        each byte: NOOP CR LF at a byte a second takes 6 s"""
+        r = self.srv.raw()
+        self.addCleanup(r.close)
+        r.reply()
+        self.drip(r, b"NOOP\r\n")
+        self.assertEqual(r.reply(), (421, ["4.4.2 timeout, closing"]))
+        self.assertEqual(r.reply(), (None, []))
+        self.assertRegex(self.srv.logtext(), r"end pid \d+: timeout, line incomplete\n")
+
+    def test_text_dripped_in_data_gets_421_and_nothing_queued(self):
+        r = self.srv.raw()
+        self.addCleanup(r.close)
+        r.reply()
+        r.send(b"EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<demo@example.test>\r\nDATA\r\n")
+        self.assertEqual(r.codes(4), [250, 250, 250, 354])
+        self.drip(r, b"Subject: slow\r\n")
+        self.assertEqual(r.reply()[0], 421)
+        self.assertQueued(0)
+        self.assertRegex(self.srv.logtext(), r"end pid \d+: timeout, line incomplete\n")
+        self.assertTrue(harness.wait_for(lambda: not self.srv.home.all_files(), 10), self.srv.home.all_files())
+        self.assertNotIn("queue-inject:", self.srv.logtext(), "the message is abandoned quietly")
+
+    def test_data_lines_in_time_keep_the_session(self):
+        r = self.srv.raw()
+        self.addCleanup(r.close)
+        r.reply()
+        r.send(b"EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<demo@example.test>\r\nDATA\r\n")
+        self.assertEqual(r.codes(4), [250, 250, 250, 354])
+        for line in (b"Subject: paced\r\n", b"\r\n", b"one\r\n", b"two\r\n"):
+            r.send(line)
+            time.sleep(1)
+        r.send(b".\r\n")
+        self.assertEqual(r.reply()[0], 250)
+        self.assertQueued(1)
+
+
+class SessionTimeTest(SmtpdCase):
+    controls = {"smtpdsessiontime": "3\n"}
+
+    def test_session_deadline_whatever_the_client_does(self):
+        r = self.srv.raw()
+        self.addCleanup(r.close)
+        r.reply()
+        codes = []
+        for _ in range(10):
+            try:
+                r.send(b"NOOP\r\n")
+            except OSError:
+                break
+            code, text = r.reply()
+            codes.append(code)
+            if code != 250:
+                self.assertEqual((code, text), (421, ["4.4.2 session too long, closing"]))
+                break
+            time.sleep(1)
+        self.assertEqual(codes[-1], 421, codes)
+        self.assertLess(len(codes), 7, "the session ended near 3 s, not at the 10 s the client would take")
+        self.assertRegex(self.srv.logtext(), r"end pid \d+: lifetime exceeded\n")
+
+
+class GreetTest(SmtpdCase):
+    """the default pause before the greeting (issue 15 item 8)"""
+    controls = {"smtpdgreetdelay": None}
+    PIPELINED = (b"EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<demo@example.test>\r\nDATA\r\n"
+                 b"Subject: early\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+
+    def early(self, source):
+        r = self.srv.raw(source)
+        self.addCleanup(r.close)
+        r.send(self.PIPELINED)
+        return r
+
+    def test_stranger_talking_first_is_dropped(self):
+        r = self.early(STRANGER)
+        self.assertEqual(r.reply(), (554, ["5.5.1 protocol error: you talked before the greeting, closing"]))
+        self.assertEqual(r.reply(), (None, []))
+        self.assertQueued(0)
+        self.assertTrue(harness.wait_for(lambda: "talked before the greeting" in self.srv.logtext(), 10))
+        self.assertRegex(self.srv.logtext(), r"start pid \d+ ip 127\.0\.0\.2\nend pid \d+: talked before the greeting\n")
+
+    def test_stranger_that_waits_is_served(self):
+        s = self.srv.smtp(STRANGER)
+        self.addCleanup(s.close)
+        s.ehlo()
+        s.mail("a@client.test")
+        s.rcpt("demo@example.test")
+        self.assertEqual(s.data(b"Subject: patient\r\n\r\nx\r\n")[0], 250)
+        s.quit()
+        self.assertQueued(1)
+
+    def test_local_and_relayclient_never_wait(self):
+        for source in (TRUSTED, RELAYED):
+            with self.subTest(source=source):
+                r = self.early(source)
+                self.assertEqual(r.codes(7), [220, 250, 250, 250, 354, 250, 221])
+        self.assertQueued(2)
+        self.assertNotIn("talked before", self.srv.logtext())
+
+    def test_worker_is_kept_after_an_early_talker(self):
+        """the drop is a normal end: a worker serves the next client"""
+        for _ in range(3):
+            r = self.early(STRANGER)
+            self.assertEqual(r.reply()[0], 554)
+            self.assertEqual(r.reply(), (None, []))
+        for _ in range(3):
+            # reset at once: the session, if it starts, ends without a reply
+            r = self.early(STRANGER)
+            r.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            r.close()
+        # (a connection reset before smtpd-listen read its addresses never
+        # becomes a session): every session that started has ended
+        self.assertTrue(harness.wait_for(lambda: self.srv.logtext().count("start pid") ==
+                                         self.srv.logtext().count("end pid"), 10), self.srv.logtext())
+        s = self.srv.smtp(STRANGER)
+        self.addCleanup(s.close)
+        self.assertEqual(s.noop()[0], 250)
+        s.quit()
+        log = self.srv.logtext()
+        self.assertGreaterEqual(log.count("talked before the greeting"), 3)
+        self.assertNotIn("write error", log)
+        self.assertNotRegex(log, r"worker \d+ gone")
 
 
 @unittest.skipUnless(os.getuid() == 0, "root only: the accounts of conf-users, a setuid queue-inject")

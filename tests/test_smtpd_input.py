@@ -38,18 +38,36 @@ class SmugglingTest(SmtpdCase):
             r.close()
 
     def test_each_sequence_queues_nothing_and_smuggles_nothing(self):
+        """bare LF is taken as a line end but never ends DATA; bare CR and
+        NUL refuse the message: either way the smuggled transaction is
+        at most text of the first message"""
         for seq in SEQUENCES:
             with self.subTest(seq=seq):
                 before = len(self.srv.queued())
                 body = b"Subject: first\r\n\r\nhello" + seq + SMUGGLED + b".\r\n"
                 replies = self.session(body)
-                self.assertEqual(replies[0][0], 554, replies)
-                self.assertTrue(replies[0][1][0].startswith("5.6.0 "), replies)
                 self.assertEqual(replies[-1][0], 221)
                 self.assertEqual(len(replies), 2, "no command was read from inside the message")
-                self.assertEqual(len(self.srv.queued()), before)
-        self.assertQueued(0)
+                if b"\r" in seq.replace(b"\r\n", b"") or b"\x00" in seq:
+                    self.assertEqual(replies[0][0], 554, replies)
+                    self.assertTrue(replies[0][1][0].startswith("5.6.0 "), replies)
+                    self.assertEqual(len(self.srv.queued()), before)
+                else:
+                    self.assertEqual(replies[0][0], 250, replies)
+                    self.assertEqual(len(self.srv.queued()), before + 1)
+        for sender, rcpts, body in self.srv.queued():
+            self.assertEqual((sender, rcpts), (b"a@client.test", [b"demo@example.test"]))
+            self.assertIn(b"\nsend money\n", stored(body), "the smuggled lines are text of the message")
         self.assertNotIn("ceo@example.test", self.srv.logtext().replace("from <a@client.test>", ""))
+        self.assertEqual(len(self.srv.queued()), 4, "LF . LF, LF . CR LF, CR LF . LF, LF .. LF")
+
+    def test_lf_dot_lf_is_text_unstuffed(self):
+        """a "." line ended or preceded by a bare LF is no end: it is kept
+        as an empty line, its dot removed as any leading dot is"""
+        replies = self.session(b"Subject: x\r\n\r\na\n.\nb\r\n.\nc\n.\r\nd\n..\ne\r\n.\r\n")
+        self.assertEqual(replies[0][0], 250)
+        (_, _, body), = self.assertQueued(1)
+        self.assertEqual(stored(body), b"Subject: x\n\na\n\nb\n\nc\n\nd\n.\ne\n")
 
     def test_the_real_end_does_end_data(self):
         """the control: with a real CR LF . CR LF the second transaction is
@@ -59,29 +77,47 @@ class SmugglingTest(SmtpdCase):
         q = self.assertQueued(2)
         self.assertEqual(sorted(s for s, _, _ in q), [b"a@client.test", b"ceo@example.test"])
 
-    def test_bare_lf_in_data_rejects_the_message_whole(self):
-        for body in (b"Subject: x\r\n\r\none\ntwo\r\n.\r\n", b"Subject: x\r\n\r\none\rtwo\r\n.\r\n",
-                     b"Subject: x\n\r\nbody\r\n.\r\n", b"Subject: x\r\n\r\nbody\r\r\n.\r\n"):
+    def test_bare_lf_in_data_is_a_line_end(self):
+        replies = self.session(b"Subject: x\nX-Two: y\r\n\nbody one\nbody two\r\nthree\n\r\n.\r\n")
+        self.assertEqual(replies[0][0], 250, replies)
+        (_, _, body), = self.assertQueued(1)
+        self.assertEqual(stored(body), b"Subject: x\nX-Two: y\n\nbody one\nbody two\nthree\n\n")
+
+    def test_bare_cr_in_data_rejects_the_message_whole(self):
+        for body in (b"Subject: x\r\n\r\none\rtwo\r\n.\r\n", b"Subject: x\r\n\r\nbody\r\r\n.\r\n",
+                     b"Subject: x\r\n\r\nbody\r\n.\r\r\n.\r\n"):
             with self.subTest(body=body):
                 replies = self.session(body)
-                self.assertEqual(replies[0], (554, ["5.6.0 bare CR or LF not allowed"]))
+                self.assertEqual(replies[0], (554, ["5.6.0 bare CR not allowed"]))
         self.assertQueued(0)
         self.assertEqual(self.srv.home.files("body"), {})
-        self.assertRegex(self.srv.logtext(), r"reject pid \d+ from <a@client\.test> rcpts 1 bytes \d+: bare CR or LF")
+        log = self.srv.logtext()
+        self.assertRegex(log, r"reject pid \d+ from <a@client\.test> rcpts 1 bytes \d+: bare CR")
+        # the refusal is smtpd's to tell: queue-inject, stopped, says nothing
+        self.assertNotIn("queue-inject", log)
+        self.assertNotIn("envelope format error", log)
 
     def test_nul_in_data_rejects_the_message(self):
         replies = self.session(b"Subject: x\r\n\r\nnul\x00here\r\n.\r\n")
         self.assertEqual(replies[0], (554, ["5.6.0 NUL characters not allowed"]))
         self.assertQueued(0)
 
-    def test_text_line_limit_is_1000(self):
-        ok = b"x" * 998 + b"\r\n"
-        replies = self.session(b"Subject: x\r\n\r\n" + ok + b"." + ok[1:] + b".\r\n")
+    def test_long_lines_are_taken_up_to_64k(self):
+        """swaks' To: for 50 recipients is 1,200 bytes: taken, as are
+        lines up to 65536 bytes; a longer one refuses the message"""
+        to = b"To: " + b", ".join(b"user%02d@example.test" % i for i in range(50))
+        self.assertGreater(len(to), 1000)
+        top = b"x" * 65536
+        replies = self.session(b"Subject: x\r\n" + to + b"\r\n\r\n" + top + b"\r\n." + top[1:] + b"\r\n.\r\n")
         self.assertEqual(replies[0][0], 250)
-        replies = self.session(b"Subject: x\r\n\r\n" + b"x" * 999 + b"\r\nmore\r\n.\r\n")
-        self.assertEqual(replies[0], (554, ["5.6.0 line longer than 1000 bytes"]))
         (_, _, body), = self.assertQueued(1)
-        self.assertEqual(stored(body), b"Subject: x\n\n" + b"x" * 998 + b"\n" + b"x" * 997 + b"\n")
+        self.assertEqual(stored(body), b"Subject: x\n" + to + b"\n\n" + top + b"\n" + top[1:] + b"\n")
+        replies = self.session(b"Subject: x\r\n\r\n" + top + b"y\r\nmore\r\n.\r\n")
+        self.assertEqual(replies[0], (554, ["5.6.0 line longer than 65536 bytes"]))
+        self.assertQueued(1)
+        log = self.srv.logtext()
+        self.assertRegex(log, r"reject pid \d+ from <a@client\.test> rcpts 1 bytes \d+: line too long")
+        self.assertNotIn("queue-inject", log)
 
     def test_dot_unstuffing(self):
         data = b"Subject: dots\r\n\r\n..\r\n...x\r\n.y\r\n. \r\nend.\r\n.\r\n"
@@ -108,27 +144,85 @@ class SmugglingTest(SmtpdCase):
         self.assertEqual(stored(body), b"Subject: big\n\n" + b"\n".join(lines) + b"\n")
 
 
-class CommandLineTest(SmtpdCase):
-    def test_bare_cr_or_lf_in_a_command_is_500(self):
-        r = self.srv.raw()
-        self.addCleanup(r.close)
-        r.reply()
-        # only CR LF ends a line: "NOOP LF NOOP CR LF" is one bad line
-        r.send(b"NOOP\nNOOP\r\nNO\rOP\r\nNOOP\r\r\nEHLO client.test\r\n")
-        replies = r.replies(4)
-        self.assertEqual(replies[0], (500, ["5.5.2 bare CR or LF not allowed, lines end with CR LF"]))
-        self.assertEqual([c for c, _ in replies], [500, 500, 500, 250])
+class RefusalLogTest(SmtpdCase):
+    """a normal refusal is told once, by smtpd: the queue-inject it
+    stopped writes no warning (issue 15 item 12)"""
 
-    def test_bare_lf_cannot_smuggle_a_command(self):
+    def quiet(self, want):
+        import harness
+        self.assertTrue(harness.wait_for(lambda: want in self.srv.logtext(), 10), self.srv.logtext())
+        log = self.srv.logtext()
+        self.assertNotIn("envelope format error", log)
+        self.assertNotIn("queue-inject:", log)
+        self.assertNotIn("warning", log)
+        self.assertTrue(harness.wait_for(lambda: not self.srv.home.files("body"), 10))
+        self.assertQueued(0)
+
+    def test_bare_cr(self):
+        self.assertEqual(SmugglingTest.session(self, b"Subject: x\r\n\r\na\rb\r\n.\r\n")[0][0], 554)
+        self.quiet("rcpts 1 bytes ")
+        self.assertRegex(self.srv.logtext(), r"reject pid \d+ .*: bare CR\n")
+
+    def test_long_line(self):
+        self.assertEqual(SmugglingTest.session(self, b"Subject: x\r\n\r\n" + b"x" * 70000 + b"\r\n.\r\n")[0][0], 554)
+        self.quiet("rcpts 1 bytes ")
+        self.assertRegex(self.srv.logtext(), r"reject pid \d+ .*: line too long\n")
+
+    def test_client_gone_in_data(self):
+        r = self.srv.raw()
+        r.reply()
+        r.send(ENVELOPE)
+        self.assertEqual(r.codes(4), [250, 250, 250, 354])
+        r.send(b"Subject: cut\r\n\r\nhalf a mess")
+        r.close()
+        self.quiet("client gone in DATA")
+        self.assertRegex(self.srv.logtext(), r"end pid \d+: client gone in DATA\n")
+
+
+class CommandLineTest(SmtpdCase):
+    def test_bare_cr_in_a_command_is_500(self):
         r = self.srv.raw()
         self.addCleanup(r.close)
         r.reply()
-        r.send(b"EHLO client.test\r\nMAIL FROM:<a@client.test>\nRCPT TO:<x@other.test>\r\n")
+        # LF ends a command line as CR LF does; a CR elsewhere spoils it
+        r.send(b"NOOP\nNOOP\r\nNO\rOP\r\nNOOP\r\r\nEHLO client.test\n")
+        replies = r.replies(5)
+        self.assertEqual([c for c, _ in replies], [250, 250, 500, 500, 250])
+        self.assertEqual(replies[2], (500, ["5.5.2 bare CR not allowed, lines end with CR LF"]))
+
+    def test_bare_cr_cannot_smuggle_a_command(self):
+        r = self.srv.raw()
+        self.addCleanup(r.close)
+        r.reply()
+        r.send(b"EHLO client.test\r\nMAIL FROM:<a@client.test>\rRCPT TO:<x@other.test>\r\n")
         self.assertEqual(r.codes(2), [250, 500])
         r.send(b"RCPT TO:<demo@example.test>\r\n")
         self.assertEqual(r.reply()[0], 503, "the MAIL line was never taken")
         r.send(b"NOOP\r\n")
-        self.assertEqual(r.reply()[0], 250, "and the RCPT after the bare LF was no command")
+        self.assertEqual(r.reply()[0], 250, "and the RCPT after the bare CR was no command")
+
+    def test_lf_only_client(self):
+        """printf 'EHLO x\\nQUIT\\n' | nc: every command answered"""
+        r = self.srv.raw()
+        self.addCleanup(r.close)
+        self.assertEqual(r.reply()[0], 220)
+        r.send(b"EHLO x\nMAIL FROM:<a@client.test>\nRCPT TO:<demo@example.test>\nDATA\n")
+        self.assertEqual(r.codes(4), [250, 250, 250, 354])
+        # LF . LF is no end of data; the end must be CR LF . CR LF
+        r.send(b"Subject: lf\n\nbody\n.\nstill body\r\n.\r\nQUIT\n")
+        self.assertEqual(r.codes(2), [250, 221])
+        (_, _, body), = self.assertQueued(1)
+        self.assertEqual(stored(body), b"Subject: lf\n\nbody\n\nstill body\n")
+
+    def test_command_line_bound_with_bare_lf(self):
+        """512 bytes counted as if the line ended in CR LF"""
+        r = self.srv.raw()
+        self.addCleanup(r.close)
+        r.reply()
+        r.send(b"NOOP " + b"x" * (512 - 7) + b"\n")
+        self.assertEqual(r.reply()[0], 250)
+        r.send(b"NOOP " + b"x" * (512 - 6) + b"\n")
+        self.assertEqual(r.reply(), (500, ["5.5.2 line too long"]))
 
     def test_nul_in_a_command_is_500(self):
         r = self.srv.raw()

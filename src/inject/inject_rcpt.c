@@ -1,14 +1,20 @@
 /* The recipients: from the operands and, with -t, the headers; an
    address without '@' gets the default domain. The envelope lists each
-   address once, whichever way it came. */
+   recipient once, whichever way it came: the domain's case never
+   matters, the local part's only where the domain is not ours
+   (addr_key; the same rule as smtpd's). */
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
 #include "addr.h"
 #include "envelope.h"
+#include "home.h"
 #include "inject.h"
+#include "route.h"
+#include "table.h"
 
 void inject_rcpt_add (char const *addr, size_t len, void *data)
 {
@@ -35,15 +41,42 @@ void inject_rcpt_add (char const *addr, size_t len, void *data)
 
 static char const *base ;
 
+/* case-insensitive order, then exact: addresses that differ only in
+   case are together, and among them the exact equals are together */
 static int cmp (void const *a, void const *b)
 {
-  return strcmp(base + *(size_t const *)a, base + *(size_t const *)b) ;
+  char const *x = base + *(size_t const *)a, *y = base + *(size_t const *)b ;
+  int c = strcasecmp(x, y) ;
+  return c ? c : strcmp(x, y) ;
+}
+
+/* 1 if the domain of a is local or virtual (control/locals.cdb,
+   control/virtualdomains.cdb of the home, read from here: inject runs
+   in its caller's directory). A table it cannot read counts as
+   remote: a recipient is then kept once per exact spelling, never
+   lost. */
+static int ours (char const *a)
+{
+  static stralloc path = STRALLOC_ZERO, v = STRALLOC_ZERO ;
+  char const *dom = strrchr(a, '@') ;
+  char const *const tables[2] = { ROUTE_LOCALS, ROUTE_VIRTUALS } ;
+  if (!dom) return 1 ;
+  dom++ ;
+  for (unsigned int i = 0 ; i < 2 ; i++)
+  {
+    path.len = 0 ;
+    if (!stralloc_cats(&path, home_dir()) || !stralloc_catb(&path, "/", 1)
+     || !stralloc_cats(&path, tables[i]) || !stralloc_0(&path)) strerr_diefu1sys(INJECT_ETEMP, "allocate") ;
+    if (table_lookup(path.s, dom, strlen(dom), &v) > 0) return 1 ;
+  }
+  return 0 ;
 }
 
 void inject_rcpt_envelope (stralloc *env, inject_rcpts *r, char const *sender)
 {
   size_t *at ;
   size_t pos = 0 ;
+  int local = 0 ;
   if (!r->n) strerr_dief1x(INJECT_EDATA, "no recipients") ;
   at = malloc(r->n * sizeof *at) ;
   if (!at) strerr_diefu1sys(INJECT_ETEMP, "allocate") ;
@@ -58,7 +91,15 @@ void inject_rcpt_envelope (stralloc *env, inject_rcpts *r, char const *sender)
   for (unsigned int i = 0 ; i < r->n ; i++)
   {
     char const *a = r->list.s + at[i] ;
-    if (i && !strcmp(a, r->list.s + at[i-1])) continue ;
+    if (i && !strcasecmp(a, r->list.s + at[i-1]))
+    {
+      /* the same but for case: the tables are read only for these */
+      char const *p = r->list.s + at[i-1] ;
+      if (local < 0) local = ours(a) ;
+      if (local) continue ;
+      if (!memcmp(a, p, (size_t)(strrchr(a, '@') - a))) continue ;
+    }
+    else local = -1 ;
     if (!env_put(env, 'T', a, strlen(a))) strerr_diefu1sys(INJECT_ETEMP, "allocate") ;
   }
   if (!stralloc_0(env)) strerr_diefu1sys(INJECT_ETEMP, "allocate") ;

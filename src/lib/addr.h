@@ -21,4 +21,11 @@ enum addr_error
    (so no address can forge a header line when it is written into one). */
 extern enum addr_error addr_check (char const *s, size_t len) ;
 
+/* What makes two recipients the same (duplicates are merged before
+   queueing): d gets s (len bytes) with its domain, after the last '@',
+   lowercased (RFC 5321 2.4), and its local part too if local, the
+   domain being ours (local delivery looks names up case-insensitively,
+   lspawn(8)); a remote local part stays exact. */
+extern void addr_key (char *d, char const *s, size_t len, int local) ;
+
 #endif

@@ -45,7 +45,9 @@ extern size_t qinject_write (qinject *q, char const *s, size_t len) ;
 
 /* Ends the message, sends the envelope (env, envlen: a whole envelope,
    final NUL included) and waits for the result. env == 0: sends none,
-   so a message cut short is refused, never queued. Returns
+   so a message cut short is refused, never queued: this is how a caller
+   abandons a message it refused, and neither queue-inject nor the
+   writer logs it (the caller says why). Returns
    queue-inject's exit code (qexit.h), 256 + the signal that killed it,
    or -1 with errno if it could not be waited for or the writer's answer
    could not be read. */

@@ -72,6 +72,7 @@ static void copy_message (unsigned long databytes, uid_t uid)
 static void read_envelope (stralloc *sa)
 {
   env_check c = ENV_CHECK_ZERO ;
+  size_t got = 0 ;
   char in[4096] ;
   enum env_error e ;
   while (!c.done && c.error == ENV_OK)
@@ -80,10 +81,18 @@ static void read_envelope (stralloc *sa)
     size_t used ;
     if (r < 0) { if (errno == EINTR) continue ; die(QX_READ, "read envelope") ; }
     if (!r) break ;
+    got += (size_t)r ;
     used = env_check_feed(&c, in, (size_t)r) ;
     if (!stralloc_catb(sa, in, used)) die(QX_NOMEM, "allocate") ;
   }
   e = env_check_end(&c) ;
+  /* no envelope at all: the caller abandoned the message (qinject.h),
+     which is no error of ours to report */
+  if (e != ENV_OK && !got)
+  {
+    qwrite_abort(&m) ;
+    _exit(QX_ENVFORMAT) ;
+  }
   if (e != ENV_OK) { errno = 0 ; die(qwrite_env_code(e), 0) ; }
 }
 

@@ -63,6 +63,7 @@ static void reset (void)
 {
   env.len = 0 ;
   nrcpt = 0 ;
+  smtpd_rcpts_reset() ;
 }
 
 static int hello (char const *arg, int ext)
@@ -129,7 +130,17 @@ static int do_rcpt (char const *arg)
 {
   smtpd_path p ;
   char const *r = smtpd_path_parse(&p, arg, 1) ;
+  size_t before ;
+  int local ;
   if (r) { reply_str(r, 1) ; return KEEP ; }
+  /* a duplicate is taken, and queued once (a table that cannot be read
+     is the policy's to report) */
+  local = smtpd_policy_local(&p) ;
+  if (local >= 0 && smtpd_rcpts_seen(p.addr, p.len, local))
+  {
+    smtpd_reply("250", "2.1.5", "duplicate recipient, kept once") ;
+    return S_RCPT ;
+  }
   /* RFC 5321 4.5.3.1.10 */
   if (nrcpt >= smtpd_config.maxrcpt)
   {
@@ -143,8 +154,11 @@ static int do_rcpt (char const *arg)
     reply_str(r, 0) ;
     return KEEP ;
   }
-  if (!env_put(&env, 'T', p.addr, p.len))
+  before = env.len ;
+  if (!env_put(&env, 'T', p.addr, p.len)
+   || (local >= 0 && !smtpd_rcpts_add(p.addr, p.len, local)))
   {
+    env.len = before ;
     smtpd_reply("451", "4.3.0", "out of memory") ;
     return KEEP ;
   }
@@ -259,11 +273,13 @@ void smtpd_session (void)
   nbad = 0 ;
   quit = 0 ;
   smtpd_policy_reset() ;
+  smtpd_io_session() ;
   smtpd_log_start("start") ;
   smtpd_log_put(" ip ") ;
   smtpd_log_str(smtpd_config.remoteip, strlen(smtpd_config.remoteip)) ;
   if (smtpd_config.relayclient) smtpd_log_put(" relayclient") ;
   smtpd_log_end() ;
+  if (!smtpd_greet_wait()) return ;
   smtpd_reply("220", 0, smtpd_config.greeting.s) ;
   while (!quit)
   {
@@ -272,7 +288,7 @@ void smtpd_session (void)
     switch (smtpd_getline(&line, &len))
     {
       case LINE_OK : command(line) ; break ;
-      case LINE_BARE : bad("500", "5.5.2", "bare CR or LF not allowed, lines end with CR LF") ; break ;
+      case LINE_BARE : bad("500", "5.5.2", "bare CR not allowed, lines end with CR LF") ; break ;
       case LINE_LONG : bad("500", "5.5.2", "line too long") ; break ;
       case LINE_NUL : bad("500", "5.5.2", "NUL characters not allowed") ; break ;
       case LINE_EOF :

@@ -7,8 +7,12 @@
 
 /* RFC 5321 4.5.3.1.4: a command line is at most 512 octets, CRLF included */
 #define SMTPD_LINE_MAX 512
-/* RFC 5321 4.5.3.1.6: a text line is at most 1000 octets, CRLF included */
-#define SMTPD_TEXT_MAX 1000
+/* a text line of the message, its line end excluded: RFC 5321 4.5.3.1.6
+   says 1000 with the CR LF, but clients send longer ones (swaks' To: for
+   50 recipients, unfolded headers); everything after smtpd streams lines,
+   so this only bounds what a reader of the message must cope with */
+#define SMTPD_TEXT_MAX 65536
+#define SMTPD_TEXT_MAX_S "65536"
 /* bytes read from the client at once: several pipelined commands, or a
    good part of a message; never more is held */
 #define SMTPD_IN_MAX 16384
@@ -18,13 +22,20 @@
 /* a reply line we make: code, status, text and the client's bytes quoted
    nowhere, so short */
 #define SMTPD_REPLY_MAX 512
-/* a session may last this many seconds, whatever the client does */
-#define SMTPD_LIFETIME 3600
 /* control/ defaults (smtpd(8)) */
 #define SMTPD_DATABYTES 10240000
 #define SMTPD_MAXRCPT 100
 #define SMTPD_TIMEOUT 300
 #define SMTPD_MAXBAD 10
+/* seconds a whole session may last, whatever the client does: 10 MB at
+   under 6 KB/s still fits; a slowloris client holds a slot no longer */
+#define SMTPD_SESSIONTIME 1800
+/* milliseconds a stranger waits for the greeting; one who talks first
+   is dropped (an early talker, as postscreen's pregreet test) */
+#define SMTPD_GREETDELAY 1000
+/* the most either may be set to: a day, and a minute */
+#define SMTPD_SESSIONTIME_MAX 86400
+#define SMTPD_GREETDELAY_MAX 60000
 /* HELO argument kept for the Received line (RFC 1035 name length) */
 #define SMTPD_HELO_MAX 255
 /* an address literal's text between the brackets: "IPv6:" and the
@@ -38,8 +49,10 @@ struct smtpd_conf_s
 {
   unsigned long databytes ;  /* 0: no limit */
   unsigned long maxrcpt ;
-  unsigned long timeout ;    /* seconds per read or write */
+  unsigned long timeout ;    /* seconds per command or text line, per write */
   unsigned long maxbad ;
+  unsigned long sessiontime ; /* seconds per session */
+  unsigned long greetdelay ; /* milliseconds before the greeting; 0: none */
   unsigned long maxhops ;    /* Received: and Delivered-To: fields */
   char const *remoteip ;     /* TCPREMOTEIP or "unknown" */
   char const *localip ;      /* TCPLOCALIP or 0 */
@@ -65,20 +78,33 @@ extern size_t smtpd_clean (char *d, size_t max, char const *s, size_t len) ;
    after QUIT or at EOF, exits on any other end */
 extern void smtpd_session (void) ;
 
+/* smtpd_greet.c: the pause before the greeting; 0 if the client talked
+   first or left (logged, and answered), so the session is over */
+extern int smtpd_greet_wait (void) ;
+
 /* smtpd_worker.c: -w, sessions handed over by smtpd-listen(8) */
 extern int smtpd_worker (void) ;
 
 /* smtpd_io.c: the client, with deadlines; init empties the buffers and
-   starts the session's lifetime */
+   starts the session's lifetime (the default's: smtpd_io_session sets
+   the configured one, counted from init) */
 enum smtpd_line { LINE_OK, LINE_EOF, LINE_BARE, LINE_LONG, LINE_NUL } ;
 extern void smtpd_io_init (void) ;
+extern void smtpd_io_session (void) ;
+/* a line starts: it must be whole within the timeout */
+extern void smtpd_io_line (void) ;
+/* before the greeting: 1 if the client sent nothing within ms
+   milliseconds, 0 if it did, -1 if it closed the connection */
+extern int smtpd_io_quiet (unsigned long ms) ;
 extern void smtpd_put (char const *s, size_t len) ;
 extern void smtpd_puts (char const *s) ;
 /* one whole reply line: code, enhanced status (or 0), text; CRLF added */
 extern void smtpd_reply (char const *code, char const *status, char const *text) ;
 extern void smtpd_flush (void) ;
-/* the next command line, CRLF removed and NUL-terminated in place */
+/* the next command line, its CR LF or bare LF removed, NUL-terminated
+   in place; smtpd_barelf tells whether it ended with a bare LF */
 extern enum smtpd_line smtpd_getline (char **line, size_t *len) ;
+extern int smtpd_barelf ;
 /* the buffered input, for DATA: smtpd_fill waits for more (0 at EOF) */
 extern size_t smtpd_avail (char **s) ;
 extern void smtpd_consume (size_t n) ;
@@ -111,6 +137,16 @@ extern char const *smtpd_path_parse (smtpd_path *p, char const *s, int rcpt) ;
 /* smtpd_policy.c: 0 if the recipient is accepted, else the reply */
 extern void smtpd_policy_reset (void) ;
 extern char const *smtpd_policy_rcpt (smtpd_path const *p) ;
+/* 1 if the recipient's domain is ours (local or virtual), 0 if remote,
+   -1 if a table cannot be read */
+extern int smtpd_policy_local (smtpd_path const *p) ;
+
+/* smtpd_rcpts.c: the recipients accepted in the transaction, compared
+   by addr_key (local: the domain is ours); add returns 0 if out of
+   memory */
+extern void smtpd_rcpts_reset (void) ;
+extern int smtpd_rcpts_seen (char const *addr, size_t len, int local) ;
+extern int smtpd_rcpts_add (char const *addr, size_t len, int local) ;
 
 /* smtpd_data.c: after DATA was accepted: runs queue-inject, reads the
    message, replies. env: the envelope without its final NUL. */

@@ -15,6 +15,7 @@ smtpd_conf smtpd_config =
 {
   .databytes = SMTPD_DATABYTES, .maxrcpt = SMTPD_MAXRCPT,
   .timeout = SMTPD_TIMEOUT, .maxbad = SMTPD_MAXBAD,
+  .sessiontime = SMTPD_SESSIONTIME, .greetdelay = SMTPD_GREETDELAY,
   .maxhops = CONTROL_MAXHOPS,
   .remoteip = "unknown", .localip = 0, .relayclient = 0,
   .me = STRALLOC_ZERO, .greeting = STRALLOC_ZERO
@@ -63,7 +64,8 @@ void smtpd_conf_env (void)
 static char const *const files[] =
 {
   "control/databytes", "control/maxrcpt", "control/timeoutsmtpd", "control/maxbadcommands",
-  "control/maxhops", "control/me", "control/smtpgreeting"
+  "control/maxhops", "control/me", "control/smtpgreeting", "control/smtpdsessiontime",
+  "control/smtpdgreetdelay"
 } ;
 #define NFILES (sizeof files / sizeof *files)
 static struct sig { dev_t dev ; ino_t ino ; off_t size ; struct timespec mtime ; int there ; } sigs[NFILES] ;
@@ -99,12 +101,17 @@ int smtpd_conf_read (char const **what)
    || !readuint(&smtpd_config.maxrcpt, "maxrcpt", SMTPD_MAXRCPT, what)
    || !readuint(&smtpd_config.timeout, "timeoutsmtpd", SMTPD_TIMEOUT, what)
    || !readuint(&smtpd_config.maxbad, "maxbadcommands", SMTPD_MAXBAD, what)
-   || !readuint(&smtpd_config.maxhops, "maxhops", CONTROL_MAXHOPS, what)) return 0 ;
+   || !readuint(&smtpd_config.maxhops, "maxhops", CONTROL_MAXHOPS, what)
+   || !readuint(&smtpd_config.sessiontime, "smtpdsessiontime", SMTPD_SESSIONTIME, what)
+   || !readuint(&smtpd_config.greetdelay, "smtpdgreetdelay", SMTPD_GREETDELAY, what)) return 0 ;
   /* queue-inject takes no more; a timeout of 0 would drop every client */
   if (!smtpd_config.maxrcpt || smtpd_config.maxrcpt > ENV_RCPT_MAX) smtpd_config.maxrcpt = ENV_RCPT_MAX ;
   if (!smtpd_config.timeout) smtpd_config.timeout = 1 ;
   if (smtpd_config.timeout > 86400) smtpd_config.timeout = 86400 ;
   if (!smtpd_config.maxbad) smtpd_config.maxbad = 1 ;
+  if (!smtpd_config.sessiontime || smtpd_config.sessiontime > SMTPD_SESSIONTIME_MAX)
+    smtpd_config.sessiontime = SMTPD_SESSIONTIME_MAX ;
+  if (smtpd_config.greetdelay > SMTPD_GREETDELAY_MAX) smtpd_config.greetdelay = SMTPD_GREETDELAY_MAX ;
   r = control_readline(&smtpd_config.me, "me") ;
   if (r < 0) return (*what = "me", 0) ;
   if (!r || !smtpd_config.me.len)

@@ -19,8 +19,6 @@
 
 /* bytes handed to queue-inject per write */
 #define QBUF_MAX 16384
-/* RFC 5321 4.5.3.1.6: 1000 octets with the CR LF */
-#define TEXT_MAX (SMTPD_TEXT_MAX - 2)
 
 /* TCPREMOTEIP as written into the Received line (an IPv6 one is 45) */
 #define IP_MAX 64
@@ -128,15 +126,18 @@ static void received (char const *helo, int esmtp)
   qput(line, n) ;
 }
 
-/* Reads the message to its end; returns 0 at the end of data. */
-static int body (void)
+/* Reads the message to its end; returns 0 at the end of data, -1 if
+   the client is gone. crlf: the DATA line ended with CR LF. */
+static int body (int crlf)
 {
   enum dstate st = D_BOL ;
   size_t linelen = 0 ;
+  smtpd_io_line() ;
   for (;;)
   {
     char *s ;
     size_t n = smtpd_avail(&s), i = 0 ;
+    unsigned int lines = 0 ;
     if (!n)
     {
       if (!smtpd_fill()) return -1 ;
@@ -152,7 +153,7 @@ static int body (void)
           if (c == '.') { st = D_DOT ; linelen = 1 ; i++ ; continue ; }
           break ;
         case D_CR :
-          if (c == '\n') { qput("\n", 1) ; st = D_BOL ; i++ ; continue ; }
+          if (c == '\n') { qput("\n", 1) ; st = D_BOL ; lines++ ; crlf = 1 ; i++ ; continue ; }
           refuse(BAD_BARE) ;
           break ;
         case D_DOT :
@@ -160,7 +161,12 @@ static int body (void)
           if (c == '\r') { st = D_DOTCR ; i++ ; continue ; }
           break ;
         case D_DOTCR :
-          if (c == '\n') { smtpd_consume(i + 1) ; return 0 ; }
+          if (c == '\n')
+          {
+            if (crlf) { smtpd_consume(i + 1) ; return 0 ; }
+            /* after a bare LF a "." line is text, unstuffed like any */
+            qput("\n", 1) ; st = D_BOL ; lines++ ; crlf = 1 ; i++ ; continue ;
+          }
           refuse(BAD_BARE) ;
           break ;
         default : break ;
@@ -174,18 +180,17 @@ static int body (void)
         linelen += j - i ;
         i = j ;
       }
-      if (linelen > TEXT_MAX && !(bad & BAD_LONG)) refuse(BAD_LONG) ;
+      if (linelen > SMTPD_TEXT_MAX && !(bad & BAD_LONG)) refuse(BAD_LONG) ;
       if (i == n) break ;
       c = s[i++] ;
       if (c == '\r') st = D_CR ;
-      else
-      {
-        /* a bare LF is no line end: what follows is the same line */
-        refuse(c ? BAD_BARE : BAD_NUL) ;
-        linelen++ ;
-      }
+      /* a bare LF ends the line as CR LF would, but for the end of data */
+      else if (c == '\n') { qput("\n", 1) ; st = D_BOL ; lines++ ; crlf = 0 ; }
+      else { refuse(BAD_NUL) ; linelen++ ; }
     }
     smtpd_consume(n) ;
+    /* each line of text, as each command, must be whole in time */
+    if (lines) smtpd_io_line() ;
   }
 }
 
@@ -237,7 +242,7 @@ void smtpd_data (stralloc *env, unsigned int nrcpt, char const *helo, int esmtp)
   smtpd_reply("354", 0, "go ahead, end with <CR><LF>.<CR><LF>") ;
   smtpd_flush() ;
   received(helo, esmtp) ;
-  if (body() < 0)
+  if (body(!smtpd_barelf) < 0)
   {
     stop() ;
     smtpd_log_start("end") ;
@@ -256,9 +261,9 @@ void smtpd_data (stralloc *env, unsigned int nrcpt, char const *helo, int esmtp)
   }
   else stop() ;
   if (bad & BAD_SIZE) smtpd_reply("552", "5.3.4", "message too big") ;
-  else if (bad & BAD_BARE) smtpd_reply("554", "5.6.0", "bare CR or LF not allowed") ;
+  else if (bad & BAD_BARE) smtpd_reply("554", "5.6.0", "bare CR not allowed") ;
   else if (bad & BAD_NUL) smtpd_reply("554", "5.6.0", "NUL characters not allowed") ;
-  else if (bad & BAD_LONG) smtpd_reply("554", "5.6.0", "line longer than 1000 bytes") ;
+  else if (bad & BAD_LONG) smtpd_reply("554", "5.6.0", "line longer than " SMTPD_TEXT_MAX_S " bytes") ;
   else if (bad & BAD_HOPS) smtpd_reply("554", "5.4.6", "too many hops, this message is looping") ;
   else if (!bad && !code)
   {
@@ -279,7 +284,7 @@ void smtpd_data (stralloc *env, unsigned int nrcpt, char const *helo, int esmtp)
   }
   log_result("reject", env->s + 1, nrcpt) ;
   smtpd_log_put(": ") ;
-  smtpd_log_put(bad & BAD_SIZE ? "message too big" : bad & BAD_BARE ? "bare CR or LF"
+  smtpd_log_put(bad & BAD_SIZE ? "message too big" : bad & BAD_BARE ? "bare CR"
     : bad & BAD_NUL ? "NUL" : bad & BAD_LONG ? "line too long"
     : bad & BAD_HOPS ? "too many hops" : qexit_lookup(code)->text) ;
   smtpd_log_end() ;

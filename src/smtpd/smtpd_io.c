@@ -1,5 +1,7 @@
 /* The client's side: fds 0 and 1 non-blocking, every wait bounded by
-   the per-read timeout and the session's lifetime. */
+   the session's lifetime; a write by the timeout, a read by the line's
+   deadline (the timeout from the line's start, not from the last byte:
+   a client dripping a byte at a time is no slower to drop). */
 
 #include <errno.h>
 #include <string.h>
@@ -14,7 +16,8 @@ static char inbuf[SMTPD_IN_MAX] ;
 static size_t inpos = 0, inlen = 0 ;   /* unread: inbuf[inpos .. inlen) */
 static char outbuf[SMTPD_OUT_MAX] ;
 static size_t outlen = 0 ;
-static tain lifetime ;
+static tain start, lifetime, linedl ;
+static int got = 0 ;       /* bytes came since the line started */
 static int skipping = 0 ;  /* inside a command line already too long */
 static int dead = 0 ;      /* the client cannot be written to */
 
@@ -26,26 +29,38 @@ void smtpd_io_init (void)
   if (ndelay_on(0) < 0 || ndelay_on(1) < 0) strerr_diefu1sys(111, "set descriptors non-blocking") ;
   if (!clock++) tain_now_set_stopwatch_g() ;
   else tain_now_g() ;
-  tain_addsec_g(&lifetime, SMTPD_LIFETIME) ;
+  start = STAMP ;
+  tain_addsec(&lifetime, &start, SMTPD_SESSIONTIME) ;
+  smtpd_io_line() ;
 }
 
-/* now + timeout, or the end of the lifetime if sooner; 1 if the
-   lifetime is what ends it */
-static int deadline (tain *d)
+void smtpd_io_session (void)
+{
+  tain_addsec(&lifetime, &start, (int)smtpd_config.sessiontime) ;
+}
+
+void smtpd_io_line (void)
 {
   tain_now_g() ;
-  tain_addsec_g(d, (int)smtpd_config.timeout) ;
+  tain_addsec_g(&linedl, (int)smtpd_config.timeout) ;
+  got = 0 ;
+}
+
+/* d, or the end of the lifetime if sooner; 1 if the lifetime is what
+   ends it */
+static int bounded (tain *d)
+{
   if (tain_less(&lifetime, d)) { *d = lifetime ; return 1 ; }
   return 0 ;
 }
 
-/* waits until fd is ready; 0 on timeout */
-static int await (int fd, short events, int *life)
+/* waits until fd is ready or the deadline d (bounded by the lifetime);
+   0 on timeout */
+static int await (int fd, short events, tain d, int *life)
 {
   iopause_fd x = { .fd = fd, .events = events } ;
-  tain d ;
   int r ;
-  *life = deadline(&d) ;
+  *life = bounded(&d) ;
   r = iopause_g(&x, 1, &d) ;
   if (r < 0) strerr_diefu1sys(111, "iopause") ;
   return r ;
@@ -70,7 +85,10 @@ void smtpd_flush (void)
       smtpd_log_end() ;
       _exit(0) ;
     }
-    if (!await(1, IOPAUSE_WRITE, &life))
+    tain d ;
+    tain_now_g() ;
+    tain_addsec_g(&d, (int)smtpd_config.timeout) ;
+    if (!await(1, IOPAUSE_WRITE, d, &life))
     {
       dead = 1 ;
       smtpd_log_start("end") ;
@@ -134,15 +152,16 @@ int smtpd_fill (void)
   {
     ssize_t r = read(0, inbuf + inlen, sizeof inbuf - inlen) ;
     int life ;
-    if (r > 0) { inlen += (size_t)r ; return 1 ; }
+    if (r > 0) { inlen += (size_t)r ; got = 1 ; return 1 ; }
     if (!r) return 0 ;
     if (errno == EINTR) continue ;
     if (errno == ECONNRESET) return 0 ;
     if (errno != EAGAIN) strerr_diefu1sys(111, "read from the client") ;
-    if (!await(0, IOPAUSE_READ, &life))
+    if (!await(0, IOPAUSE_READ, linedl, &life))
     {
       if (life) smtpd_bye("4.4.2", "session too long, closing", "lifetime exceeded") ;
-      smtpd_bye("4.4.2", "timeout, closing", "timeout") ;
+      /* some of the line came, not all of it: a slow sender */
+      smtpd_bye("4.4.2", "timeout, closing", got ? "timeout, line incomplete" : "timeout") ;
     }
   }
 }
@@ -158,44 +177,58 @@ void smtpd_consume (size_t n)
   inpos += n ;
 }
 
-/* the LF of the first CR LF in s, or 0 */
-static char *crlf (char *s, size_t n)
+int smtpd_barelf = 0 ;
+
+int smtpd_io_quiet (unsigned long ms)
 {
-  char *p = s ;
-  while ((p = memchr(p, '\n', n - (size_t)(p - s))))
+  tain d, wait ;
+  int life ;
+  tain_now_g() ;
+  tain_from_millisecs(&wait, (int)ms) ;
+  tain_add_g(&d, &wait) ;
+  if (!await(0, IOPAUSE_READ, d, &life)) return 1 ;
+  for (;;)
   {
-    if (p > s && p[-1] == '\r') return p ;
-    p++ ;
+    /* what it said is read, so that the reply is not lost to a reset */
+    ssize_t r = read(0, inbuf, sizeof inbuf) ;
+    if (r > 0) return 0 ;
+    if (!r) return -1 ;
+    if (errno == EINTR) continue ;
+    return errno == EAGAIN ? 1 : -1 ;
   }
-  return 0 ;
 }
 
-/* Only CR LF ends a line: a bare CR or LF makes the line that holds it
-   bad, whole, up to the next CR LF. */
+/* A line ends at LF, with or without a CR before it (a bare LF is taken
+   as CR LF, as Postfix's smtpd_forbid_bare_newline = normalize does); a
+   CR anywhere else makes the line bad, whole. */
 enum smtpd_line smtpd_getline (char **line, size_t *len)
 {
+  smtpd_io_line() ;
+  got = inlen > inpos ;
   for (;;)
   {
     char *s = inbuf + inpos ;
     size_t n = inlen - inpos ;
-    char *lf = crlf(s, n) ;
+    char *lf = memchr(s, '\n', n) ;
     if (lf)
     {
-      size_t ll = (size_t)(lf - s) + 1 ;
-      inpos += ll ;
-      if (skipping || ll > SMTPD_LINE_MAX) { skipping = 0 ; return LINE_LONG ; }
-      if (memchr(s, '\r', ll - 2) || memchr(s, '\n', ll - 2)) return LINE_BARE ;
-      *len = ll - 2 ;
-      s[ll - 2] = 0 ;
+      size_t ll = (size_t)(lf - s) ;
+      inpos += ll + 1 ;
+      smtpd_barelf = !ll || s[ll - 1] != '\r' ;
+      if (!smtpd_barelf) ll-- ;
+      /* counted as if it ended in CR LF */
+      if (skipping || ll + 2 > SMTPD_LINE_MAX) { skipping = 0 ; return LINE_LONG ; }
+      if (memchr(s, '\r', ll)) return LINE_BARE ;
+      *len = ll ;
+      s[ll] = 0 ;
       *line = s ;
-      return memchr(s, 0, ll - 2) ? LINE_NUL : LINE_OK ;
+      return memchr(s, 0, ll) ? LINE_NUL : LINE_OK ;
     }
     if (skipping || n >= SMTPD_LINE_MAX)
     {
-      /* too long: drop what we have but a CR that may start the CR LF,
-         and keep reading to the line's end */
+      /* too long: drop what we have and keep reading to the line's end */
       skipping = 1 ;
-      inpos = n && s[n - 1] == '\r' ? inlen - 1 : inlen ;
+      inpos = inlen ;
     }
     if (!smtpd_fill()) return LINE_EOF ;
   }

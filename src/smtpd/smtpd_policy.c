@@ -62,6 +62,15 @@ static char const *relay (smtpd_path const *p)
   return r ? 0 : "554 5.7.1 relaying denied" ;
 }
 
+int smtpd_policy_local (smtpd_path const *p)
+{
+  char local[ROUTE_LOCALNAME_MAX] ;
+  size_t n ;
+  enum route_kind k = route_classify(&rt, local, &n, p->addr, p->len) ;
+  if (k == ROUTE_NONE) return -1 ;
+  return k != ROUTE_REMOTE ;
+}
+
 char const *smtpd_policy_rcpt (smtpd_path const *p)
 {
   char local[ROUTE_LOCALNAME_MAX] ;
