@@ -36,6 +36,14 @@ def line(s):
     return buf.decode(errors="replace")
 
 
+def rest_of_greeting(s, first):
+    """reads on to the greeting's last line: a stranger's starts with a
+    "220-" line at once, and must not talk before the last one"""
+    while first.startswith("220-"):
+        first = line(s)
+    return first
+
+
 class Case(unittest.TestCase):
     args = ()
     host = "127.0.0.1"
@@ -57,8 +65,20 @@ class Case(unittest.TestCase):
 
     def greeted(self, source):
         s = self.open(source)
-        self.assertTrue(line(s).startswith("220 "), self.srv.logtext()[-2000:])
+        first = line(s)
+        self.assertTrue(first.startswith("220"), self.srv.logtext()[-2000:])
+        self.assertTrue(rest_of_greeting(s, first).startswith("220 "))
         return s
+
+    def greeted_many(self, source, n):
+        """n sessions greeted, connected at once: a stranger's greeting
+        ends after a pause, which one at a time would add up"""
+        socks = [self.open(source) for _ in range(n)]
+        for s in socks:
+            first = line(s)
+            self.assertTrue(first.startswith("220"), self.srv.logtext()[-2000:])
+            self.assertTrue(rest_of_greeting(s, first).startswith("220 "))
+        return socks
 
     def refused(self, source, why):
         s = self.open(source)
@@ -73,7 +93,13 @@ class SlowlorisTest(Case):
     args = ("-c", "300", "-C", "200", "-N", "0")
 
     def test_200_slow_connections_leave_room_for_another_address(self):
-        slow = [self.greeted("127.0.0.2") for _ in range(200)]
+        # connect all, then read: each greeting ends after the pause for
+        # strangers, so one at a time would take 200 pauses
+        slow = [self.open("127.0.0.2") for _ in range(200)]
+        for s in slow:
+            first = line(s)
+            self.assertTrue(first.startswith("220"), self.srv.logtext()[-2000:])
+            self.assertTrue(rest_of_greeting(s, first).startswith("220 "))
         stop = threading.Event()
 
         def trickle():
@@ -98,9 +124,11 @@ class SlowlorisTest(Case):
             for _ in range(3):
                 t0 = time.monotonic()
                 s = self.open("127.0.0.3")
-                self.assertTrue(line(s).startswith("220 "))
+                first = line(s)
                 took = time.monotonic() - t0
+                self.assertTrue(first.startswith("220"), first)
                 self.assertLess(took, 1.0)
+                self.assertTrue(rest_of_greeting(s, first).startswith("220 "))
                 s.sendall(b"QUIT\r\n")
                 self.assertTrue(line(s).startswith("221 "))
             # the slow ones are still held, each by its own worker
@@ -112,7 +140,7 @@ class SlowlorisTest(Case):
 
 class DefaultLimitTest(Case):
     def test_an_address_gets_10_sessions_and_then_421(self):
-        held = [self.greeted("127.0.0.2") for _ in range(10)]
+        held = self.greeted_many("127.0.0.2", 10)
         for _ in range(5):
             self.refused("127.0.0.2", "address")
         self.assertEqual(len(re.findall(r"(?m)^smtpd-listen: limit - .* :127\.0\.0\.2::\d+: "
@@ -130,7 +158,7 @@ class DefaultLimitTest(Case):
         for _ in range(50):
             s = self.open("127.0.0.2")
             reply = line(s)
-            if reply.startswith("220 "):
+            if reply.startswith("220"):
                 ok = True
                 break
             time.sleep(0.1)
@@ -171,8 +199,7 @@ class NoLimitTest(Case):
     args = ("-C", "0", "-N", "0")
 
     def test_0_is_no_limit(self):
-        for _ in range(25):
-            self.greeted("127.0.0.2")
+        self.greeted_many("127.0.0.2", 25)
 
 
 class BusyTest(Case):

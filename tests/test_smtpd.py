@@ -816,11 +816,24 @@ class GreetTest(SmtpdCase):
 
     def test_stranger_talking_first_is_dropped(self):
         r = self.early(STRANGER)
-        self.assertEqual(r.reply(), (554, ["5.5.1 protocol error: you talked before the greeting, closing"]))
+        # the greeting's first line came at once; the drop ends it
+        code, lines = r.reply()
+        self.assertEqual(code, 554)
+        self.assertEqual(lines[1:], ["5.5.1 protocol error: you talked before the greeting, closing"])
+        self.assertRegex(lines[0], r" ESMTP postern$")
         self.assertEqual(r.reply(), (None, []))
         self.assertQueued(0)
         self.assertTrue(harness.wait_for(lambda: "talked before the greeting" in self.srv.logtext(), 10))
         self.assertRegex(self.srv.logtext(), r"start pid \d+ ip 127\.0\.0\.2\nend pid \d+: talked before the greeting\n")
+
+    def test_stranger_gets_the_first_line_at_once_and_the_rest_after_the_pause(self):
+        r = self.srv.raw(STRANGER)
+        self.addCleanup(r.close)
+        first = r.f.readline()
+        self.assertRegex(first, rb"^220-.* ESMTP postern\r\n$")
+        self.assertEqual(r.f.readline(), b"220 " + first[4:])
+        r.send(b"QUIT\r\n")
+        self.assertEqual(r.reply()[0], 221)
 
     def test_stranger_that_waits_is_served(self):
         s = self.srv.smtp(STRANGER)
