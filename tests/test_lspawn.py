@@ -315,6 +315,30 @@ class LspawnTest(unittest.TestCase):
         self.assertEqual(self.one("bob-y-x")[0], "K")
         self.assertEqual(self.ran("bob-y-x")["args"][0:4], ["bob", self.uhome, "bob-y-x", "y-x"])
 
+    def test_plus_is_a_delimiter_by_default(self):
+        self.assertEqual(self.one("alice+Tag")[0], "K")
+        self.assertEqual(self.ran("alice+Tag")["args"][0:4], ["alice", self.uhome, "alice+Tag", "tag"])
+        self.ls.kill()
+        # the first delimiter from the right that leaves a user: bob-x+y is bob-x, ext y
+        self.assertEqual(self.one("bob-x+y-z")[0], "K")
+        self.assertEqual(self.ran("bob-x+y-z")["args"][0:4], ["bobx", self.uhome, "bob-x+y-z", "y-z"])
+
+    def test_control_delimiters(self):
+        self.home.control("delimiters", "+\n")
+        self.assertEqual(self.one("alice+tag")[0], "K")
+        self.ls.kill()
+        self.assertEqual(self.one("alice-tag"), ("D", "5.1.1 no such user: alice-tag"))
+        self.ls.kill()
+        # empty: no extensions at all
+        self.home.control("delimiters", "\n")
+        self.assertEqual(self.one("alice+tag"), ("D", "5.1.1 no such user: alice+tag"))
+        self.ls.kill()
+        self.assertEqual(self.one("alice")[0], "K")
+        self.ls.kill()
+        self.home.control("delimiters", "- +\n")
+        self.assertEqual(self.one("alice+tag"),
+                         ("Z", "4.3.0 unable to look up alice+tag: Invalid argument"))
+
     def test_no_at_in_address_empty_domain(self):
         self.assertEqual(self.one("alice", addr="alice")[0], "K")
         self.assertEqual(self.ran("alice")["args"][4:], ["", "sender@example.org", "alice"])

@@ -10,6 +10,12 @@
    Paths are relative to the home, every program's cwd. */
 #define RESOLVE_ALIASES "control/aliases.cdb"
 #define RESOLVE_USERS "control/users.cdb"
+/* control/delimiters: the characters that may end a user's part of a
+   local name, the extension following (qmail's '-', and '+'); absent:
+   RESOLVE_DELIMS, empty: none. At most RESOLVE_DELIMS_MAX of them. */
+#define RESOLVE_DELIMS_FILE "delimiters"
+#define RESOLVE_DELIMS "-+"
+#define RESOLVE_DELIMS_MAX 32
 
 enum resolve_kind { RESOLVE_NONE = 0, RESOLVE_ALIAS, RESOLVE_USER } ;
 
@@ -34,6 +40,19 @@ struct resolve_dest_s
    unknown). Returns 1 and fills d if found, 0 if unknown, -1 with errno
    on a temporary error (EINVAL: a malformed table entry). */
 extern int resolve_local (resolve_dest *d, char const *localname, size_t len) ;
+
+/* control/delimiters into d (RESOLVE_DELIMS_MAX + 1 bytes, NUL-ended):
+   1, or -1 with errno (EINVAL: too long, or a NUL or blank in it) */
+extern int resolve_delims (char *d) ;
+
+/* The names a user's instruction file for a non-empty extension may
+   have after ".postern-" (local(8)), most specific first: the extension,
+   then PREFIX-default for each shorter prefix cut at '-', then default;
+   lowercased, '.' and '/' written ':' (qmail's rule). *next starts at 0;
+   each call writes the next name into sa from offset base, NUL-ended,
+   and returns 1; 0 when none is left; -1 out of memory. */
+extern int resolve_ext_next (stralloc *sa, size_t base, char const *ext, size_t len, size_t *next) ;
+#define RESOLVE_EXT_DONE ((size_t)-1)
 
 /* The steps of resolve_local, each with the same return convention.
    name is lowercased already. */
