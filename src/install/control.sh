@@ -3,7 +3,8 @@
 # needs, each only if it does not exist yet (an operator's file is never
 # changed), then compiles every table whose cdb is missing or older than
 # its text: locals, rcpthosts, virtualdomains, users, aliases, routes with the
-# home's bin/table-compile, tcp.smtp with tcprules (ucspi-tcp).
+# home's bin/table-compile, tcp.smtp with tcprules (ucspi-tcp); then
+# control/recipients.cdb with bin/recipients-compile.
 set -eu
 home=$1
 c=$home/control
@@ -37,6 +38,9 @@ for t in locals rcpthosts virtualdomains users aliases routes; do
     "$home/bin/table-compile" "$c/$t"
   fi
 done
+# the local names smtpd accepts (recipients-compile(8)): always, since
+# users' .postern-EXT files change without any table changing
+[ -x "$home/bin/recipients-compile" ] && POSTERN_HOME=$home "$home/bin/recipients-compile"
 if [ ! -e "$c/tcp.smtp.cdb" ] || [ "$c/tcp.smtp" -nt "$c/tcp.smtp.cdb" ]; then
   tcprules "$c/tcp.smtp.cdb" "$c/tcp.smtp.tmp" < "$c/tcp.smtp"
   chmod 644 "$c/tcp.smtp.cdb"
