@@ -148,6 +148,30 @@ static void keys (char const *path)
   fd_close(fd) ;
 }
 
+/* the new table (fd) is the old one byte for byte, with the same
+   owner and mode */
+static int same (int fd)
+{
+  stralloc a = STRALLOC_ZERO, b = STRALLOC_ZERO ;
+  struct stat sa, sb ;
+  int r = 0 ;
+  if (fstat(fd, &sa) < 0) die("stat ", tmp) ;
+  if (stat(RCPT_TABLE, &sb) < 0)
+  {
+    if (errno != ENOENT) die("stat ", RCPT_TABLE) ;
+    return 0 ;
+  }
+  if (sa.st_size != sb.st_size || sa.st_uid != sb.st_uid || sa.st_gid != sb.st_gid
+   || (sa.st_mode & 07777) != (sb.st_mode & 07777))
+    return 0 ;
+  if (!openslurpclose(&a, tmp)) die("read ", tmp) ;
+  if (!openslurpclose(&b, RCPT_TABLE)) die("read ", RCPT_TABLE) ;
+  r = a.len == b.len && !memcmp(a.s, b.s, a.len) ;
+  stralloc_free(&a) ;
+  stralloc_free(&b) ;
+  return r ;
+}
+
 int main (int argc, char const *const *argv)
 {
   struct passwd *pw ;
@@ -186,6 +210,13 @@ int main (int argc, char const *const *argv)
     else if (fchown(fd, 0, pw->pw_gid) < 0) die("chown ", tmp) ;
   }
   if (fchmod(fd, 0640) < 0) die("chmod ", tmp) ;
+  if (same(fd))
+  {
+    /* nothing changed: no write, no fsync, the old file's time kept */
+    fd_close(fd) ;
+    unlink(tmp) ;
+    return 0 ;
+  }
   /* else a crash after the rename can leave it short or empty */
   if (fsync(fd) < 0) die("fsync ", tmp) ;
   fd_close(fd) ;
