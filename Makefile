@@ -153,7 +153,7 @@ check: deps accounts all $(TEST_BINS) $(RUN_BINS) $(UNIT_BINS) $(BENCH_BINS)
 MANDIR = $(HOME_DIR)/man
 install: accounts all
 	sh src/install/mkhome.sh $(HOME_DIR) build/bin
-	sh src/install/control.sh $(HOME_DIR)
+	ADMIN='$(ADMIN)' sh src/install/control.sh $(HOME_DIR)
 	sh src/install/services.sh $(HOME_DIR)
 	for m in man/*.[1-8] ; do \
 	  d=$(MANDIR)/man$${m##*.} ; mkdir -p $$d && install -m 644 $$m $$d/ || exit 1 ; \

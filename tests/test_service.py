@@ -248,6 +248,53 @@ class ServiceTest(Running):
         self.assertRegex(local, r"(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ new msg ")
         self.assertRegex(self.log("smtpd"), r"smtpd-listen: (ok|end) \d+ ")
 
+    def test_mail_to_root_mailer_daemon_and_abuse_reaches_demo(self):
+        """the quick start aliases them (and postmaster) to demo: nothing
+        waits a week as 'refusing to deliver as root'"""
+        s = self.smtp("127.0.0.2")
+        try:
+            for n, name in enumerate(("root", "MAILER-DAEMON", "abuse", "postmaster")):
+                self.assertEqual(s.sendmail("sender@example.test", [f"{name}@example.test"],
+                                            self.message(n)), {})
+        finally:
+            s.quit()
+        self.assertAllDelivered(range(4), 60, once=True)
+        self.assertNotIn("refusing to deliver as root", self.log())
+
+    def test_extensions_checked_at_rcpt_and_plus_delivers(self):
+        """demo-typo is refused at RCPT (no bounce to a forged sender);
+        demo+tag reaches demo once demo has a file for it and the table is
+        compiled again"""
+        s = self.smtp("127.0.0.2")
+        try:
+            s.mail("stranger@client.test")
+            self.assertEqual(s.rcpt("demo-typo@example.test"), (550, b"5.1.1 no such user here"))
+            self.assertEqual(s.rcpt("demo+tag@example.test")[0], 550)
+            self.assertEqual(s.rcpt("demo@example.test")[0], 250)
+        finally:
+            s.quit()
+        demo = os.path.join(HOME, "mail", "demo")
+        tagfile = os.path.join(demo, ".postern-tag")
+        with open(tagfile, "w") as f:
+            f.write("./Maildir/\n")
+        st = os.stat(demo)
+        os.chown(tagfile, st.st_uid, st.st_gid)
+        self.addCleanup(os.unlink, tagfile)
+        env = dict(os.environ, POSTERN_HOME=HOME)
+        rc = subprocess.run([os.path.join(HOME, "bin", "recipients-compile")], env=env,
+                            capture_output=True, text=True)
+        self.assertEqual((rc.returncode, rc.stderr), (0, ""))
+        s = self.smtp("127.0.0.2")
+        try:
+            self.assertEqual(s.sendmail("sender@example.test", ["demo+tag@example.test"],
+                                        self.message(1)), {})
+        finally:
+            s.quit()
+        self.assertAllDelivered([1], 60, once=True)
+        md = mailbox.Maildir(self.maildir, create=False)
+        m = [m for m in md if self.tag in (m["Subject"] or "")][0]
+        self.assertEqual(m["Delivered-To"], "demo+tag@example.test")
+
     def test_smtpd_queues_through_the_writer(self):
         s = self.smtp()
         try:

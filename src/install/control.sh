@@ -32,6 +32,22 @@ dflt concurrencyincoming 40
 dflt tcp.smtp '127.0.0.1:allow,RELAYCLIENT=""
 :allow'
 
+# root, postmaster, MAILER-DAEMON and abuse reach a person (lspawn never
+# delivers as root): the account ADMIN names (make install ADMIN=name),
+# by default the first one of uid 1000 to 59999 (Debian's people)
+if [ ! -e "$c/aliases" ]; then
+  admin=${ADMIN:-$(getent passwd | awk -F: '$3 >= 1000 && $3 < 60000 { print $3, $1 }' \
+    | sort -n | head -n 1 | cut -d' ' -f2)}
+  if [ -n "$admin" ] && [ "$admin" != root ]; then
+    dflt aliases "root $admin
+postmaster $admin
+MAILER-DAEMON $admin
+abuse $admin"
+  else
+    echo "control.sh: no person's account (ADMIN=name): write control/aliases for root, postmaster, MAILER-DAEMON and abuse, or their mail waits" >&2
+  fi
+fi
+
 for t in locals rcpthosts virtualdomains users aliases routes; do
   [ -e "$c/$t" ] || continue
   if [ ! -e "$c/$t.cdb" ] || [ "$c/$t" -nt "$c/$t.cdb" ]; then
