@@ -369,6 +369,36 @@ class LspawnTest(unittest.TestCase):
         self.assertEqual(int(r["uid"]), a.pw_uid)
         self.assertEqual(r["cwd"].strip(), alias_home)
 
+    def test_aliases_of_aliases_expanded_each_address_once(self):
+        self.table("locals", {"example.test": ""})
+        self.table("aliases", {"a1": "a2@example.test, x@remote.test",
+                               "a2": "bob@Example.TEST, x@REMOTE.test, A1@example.test, a3",
+                               "a3": "bob@example.test, y@remote.test"})
+        self.assertEqual(self.one("a1")[0], "K")
+        self.assertEqual(self.ran("a1")["args"][0:2], ["-a", "x@remote.test,bob@Example.TEST,y@remote.test"])
+
+    def test_alias_ring_is_one_permanent_failure(self):
+        self.table("locals", {"example.test": ""})
+        names = [f"r{i}" for i in range(5)]
+        self.table("aliases", {n: ", ".join(f"{m}@example.test" for m in names if m != n) for n in names})
+        self.assertEqual(self.one("r0"), ("D", "5.4.6 alias loop: r0: its aliases lead only back to each other"))
+        self.assertIsNone(self.ran("r0"))
+
+    def test_alias_expansion_limits(self):
+        self.table("locals", {"example.test": ""})
+        chain = {f"d{i}": f"d{i + 1}@example.test" for i in range(10)}
+        chain["d10"] = "bob@example.test"
+        self.table("aliases", dict(chain, wide=", ".join(f"w{i}@r.test" for i in range(257)),
+                                   full=", ".join(f"w{i}@r.test" for i in range(256))))
+        self.assertEqual(self.one("d0"), ("D", "5.4.6 aliases nested more than 10 deep: d0"))
+        self.ls.kill()
+        self.assertEqual(self.one("d1")[0], "K")
+        self.assertEqual(self.ran("d1")["args"][1], "bob@example.test")
+        self.ls.kill()
+        self.assertEqual(self.one("wide"), ("D", "5.4.6 alias expands to more than 256 addresses: wide"))
+        self.ls.kill()
+        self.assertEqual(self.one("full")[0], "K")
+
     def test_alias_before_users(self):
         self.table("aliases", {"alice": "bob@example.org"})
         self.assertEqual(self.one("alice")[0], "K")

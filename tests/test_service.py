@@ -295,6 +295,53 @@ class ServiceTest(Running):
         m = [m for m in md if self.tag in (m["Subject"] or "")][0]
         self.assertEqual(m["Delivered-To"], "demo+tag@example.test")
 
+    def test_five_aliases_forwarding_to_each_other_bounce_once(self):
+        """one message to a ring of five aliases, each forwarding to the
+        four others (issue 15: 258 queued messages, 64 double bounces):
+        the alias expansion sees the loop at once, so the message and
+        its one bounce are all that is ever queued"""
+        names = [f"loop{i}" for i in range(5)]
+        aliases = self.read_control("aliases")
+        self.addCleanup(self.set_aliases, aliases)
+        self.set_aliases(aliases + "".join(
+            f"{n} " + ", ".join(f"{m}@example.test" for m in names if m != n) + "\n" for n in names))
+        start = len(self.log())
+        s = self.smtp("127.0.0.2")
+        try:
+            self.assertEqual(s.sendmail("demo@example.test", ["loop0@example.test"], self.message(1)), {})
+        finally:
+            s.quit()
+
+        def bounces():
+            try:
+                msgs = list(mailbox.Maildir(self.maildir, factory=None, create=False))
+            except (FileNotFoundError, mailbox.Error):
+                return []
+            return [m for m in msgs if "MAILER-DAEMON" in (m["From"] or "") and self.tag in m.as_string()]
+        self.assertTrue(wait_for(lambda: bounces(), 60), self.log()[start:][-3000:])
+        # the rest of any storm would come within seconds
+        time.sleep(5)
+        log = self.log()[start:]
+        self.assertEqual(len(bounces()), 1, log[-3000:])
+        self.assertEqual(len(re.findall(r"new msg ", log)), 2, log[-3000:])
+        self.assertNotIn("triple", log)
+        self.assertRegex(log, r"5\.4\.6 alias loop")
+
+    def read_control(self, name):
+        with open(os.path.join(HOME, "control", name)) as f:
+            return f.read()
+
+    def set_aliases(self, text):
+        """control/aliases, compiled, and the recipients table again"""
+        path = os.path.join(HOME, "control", "aliases")
+        with open(path, "w") as f:
+            f.write(text)
+        env = dict(os.environ, POSTERN_HOME=HOME)
+        for argv in ([os.path.join(HOME, "bin", "table-compile"), path],
+                     [os.path.join(HOME, "bin", "recipients-compile")]):
+            p = subprocess.run(argv, env=env, capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+
     def test_smtpd_queues_through_the_writer(self):
         s = self.smtp()
         try:

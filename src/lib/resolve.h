@@ -54,6 +54,27 @@ extern int resolve_delims (char *d) ;
 extern int resolve_ext_next (stralloc *sa, size_t base, char const *ext, size_t len, size_t *next) ;
 #define RESOLVE_EXT_DONE ((size_t)-1)
 
+/* An alias's addresses, expanded: what one message to an alias may fan
+   out to. RESOLVE_EXPAND_MAX addresses at most (one queue-inject run,
+   one argument of local -a: 256 x 257 bytes < 128 KiB); aliases nested
+   RESOLVE_EXPAND_DEPTH deep at most; RESOLVE_EXPAND_LOOKUPS aliases
+   looked up at most (a cdb open each). */
+#define RESOLVE_EXPAND_MAX 256
+#define RESOLVE_EXPAND_DEPTH 10
+#define RESOLVE_EXPAND_LOOKUPS 1000
+#define RESOLVE_EXPAND_TOOMANY (-2)
+#define RESOLVE_EXPAND_TOODEEP (-3)
+
+/* Replaces the addresses of the alias d (the local name self, len bytes)
+   by their expansion: an address at a local or virtual domain
+   (route_classify) whose local name is an alias gives that alias's
+   addresses in its place, and so on; every address is kept once (a
+   local one by its local name, self counting as seen). Returns how many
+   are left, 0 if every one led back to an alias already expanded (a
+   loop); RESOLVE_EXPAND_TOOMANY or RESOLVE_EXPAND_TOODEEP past the
+   limits above; -1 with errno on a lookup error. */
+extern int resolve_expand (resolve_dest *d, char const *self, size_t len) ;
+
 /* The steps of resolve_local, each with the same return convention.
    name is lowercased already. */
 /* control/aliases.cdb: sets kind, addrs */
