@@ -651,6 +651,24 @@ class PrivilegeServiceTest(Running):
         return subprocess.run(["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
                                "--clear-groups", *cmd], stderr=subprocess.PIPE, **kw)
 
+    def test_user_and_alias_tables_are_private(self):
+        """control/users, control/aliases, their tables and recipients.cdb
+        hold every user's ids and home: 0640, root's, group smtpd's, so
+        that smtpd reads them and no other account does"""
+        if not ROOT:
+            self.skipTest("needs root")
+        u = harness.users()
+        sgid = pwd.getpwnam(u["smtpd"]).pw_gid
+        for name in ("users", "users.cdb", "aliases", "aliases.cdb", "recipients.cdb"):
+            path = os.path.join(HOME, "control", name)
+            with self.subTest(name=name):
+                st = os.stat(path)
+                self.assertEqual((stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid), (0o640, 0, sgid))
+                self.assertEqual(subprocess.run(["s6-setuidgid", u["smtpd"], "cat", path],
+                                                capture_output=True).returncode, 0)
+                self.assertNotEqual(subprocess.run(["s6-setuidgid", u["remote"], "cat", path],
+                                                   capture_output=True).returncode, 0)
+
     def test_smtpd_account_cannot_write_the_queue(self):
         q = os.path.join(HOME, "queue")
         svc("-wD", "-T", "60000", "-d", os.path.join(SCAN, "send"))

@@ -7,6 +7,7 @@
 # control/recipients.cdb with bin/recipients-compile.
 set -eu
 home=$1
+top=$(cd "$(dirname "$0")/../.." && pwd)
 c=$home/control
 mkdir -p "$c"
 
@@ -47,6 +48,21 @@ abuse $admin"
     echo "control.sh: no person's account (ADMIN=name): write control/aliases for root, postmaster, MAILER-DAEMON and abuse, or their mail waits" >&2
   fi
 fi
+
+# control/users and aliases list every user's ids and home: mode 0640,
+# group smtpd's account's (smtpd reads them without recipients.cdb);
+# their tables follow (table-compile gives a table its text's mode and
+# group), recipients.cdb too (recipients-compile)
+sgroup=
+if [ "$(id -u)" = 0 ]; then
+  smtpd=$(awk '$1 == "smtpd" { print $2; exit }' "$top/conf-users")
+  if id -u "$smtpd" >/dev/null 2>&1; then sgroup=$(id -gn "$smtpd"); fi
+fi
+for f in "$c/users" "$c/users.cdb" "$c/aliases" "$c/aliases.cdb"; do
+  [ -e "$f" ] || continue
+  chmod 640 "$f"
+  if [ -n "$sgroup" ]; then chgrp "$sgroup" "$f"; fi
+done
 
 for t in locals rcpthosts virtualdomains users aliases routes; do
   [ -e "$c/$t" ] || continue
