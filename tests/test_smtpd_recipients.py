@@ -93,6 +93,24 @@ class RecipientsTest(unittest.TestCase):
         self.assertEqual(got, {"root@example.test": 451, "boss-x@example.test": 451,
                                "demo@example.test": 250})
 
+    def test_an_alias_that_would_bounce_is_refused(self):
+        """aliases expanded as lspawn expands them: a ring of aliases, one
+        past 256 addresses or nested past 10 would only bounce"""
+        self.srv.table("locals", "example.test\n")
+        ring = "".join(f"r{i} r{(i + 1) % 3}@example.test\n" for i in range(3))
+        chain = "".join(f"d{i} d{i + 1}@example.test\n" for i in range(10)) + "d10 demo@example.test\n"
+        wide = "wide " + ", ".join(f"w{i}@r.test" for i in range(257)) + "\n"
+        self.srv.table("aliases", "postmaster demo@example.test\nexit r0@example.test, demo@example.test\n"
+                       + ring + chain + wide)
+        p = subprocess.run([COMPILE], env=self.srv.home.env, capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("recipients-compile: warning: alias r0 loops: refused", p.stderr)
+        self.assertIn("alias wide expands past the limits of lspawn(8): refused", p.stderr)
+        want = {"r0@example.test": 550, "r2@example.test": 550, "wide@example.test": 550,
+                "d0@example.test": 550, "d1@example.test": 250, "exit@example.test": 250,
+                "postmaster@example.test": 250}
+        self.assertEqual(self.answers(want), want)
+
     def test_table_mode_and_group(self):
         self.compile()
         st = os.stat(self.srv.home.path("control", "recipients.cdb"))

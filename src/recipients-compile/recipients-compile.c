@@ -106,6 +106,17 @@ static void add (char const *s, size_t len)
   r = resolve_alias(&d, name, len) ;
   /* a malformed entry defers delivery: accept, as for a good one */
   if (r < 0) { strerr_warnw2sys("unable to look up alias ", name) ; }
+  /* one lspawn would bounce (a loop, past a limit) is refused at RCPT */
+  if (r > 0)
+  {
+    int x = resolve_expand(&d, name, len) ;
+    if (x == -1) strerr_warnw2sys("unable to expand alias ", name) ;
+    else if (x <= 0)
+    {
+      strerr_warnw3x("alias ", name, x ? " expands past the limits of lspawn(8): refused" : " loops: refused") ;
+      return ;  /* a user by that name never gets it either */
+    }
+  }
   if (r) v[n++] = RCPT_ALIAS ;
   r = resolve_user(&d, name, len) ;
   if (r < 0)
