@@ -14,8 +14,9 @@ LDLIBS = -lcdb -lskarnet
 # it looks recipients up at RCPT (a static getpwnam crashes in
 # libnss_systemd for a name not in /etc/passwd). inject too: getpwuid
 # must find any caller, LDAP or systemd accounts included; the queue
-# tools look the queue account up (operator tools: start cost is moot).
-DYNAMIC = send-start lspawn smtpd inject queue-list queue-stats queue-ctl
+# tools look the queue account up (operator tools: start cost is moot);
+# recipients-compile reads the whole password database.
+DYNAMIC = send-start lspawn smtpd inject queue-list queue-stats queue-ctl recipients-compile
 # they still take skalibs and tinycdb statically: two libraries fewer to
 # map and relocate at every start (smtpd: 2.10 -> 1.80 ms of CPU here)
 BSTATIC = -Wl,-Bstatic
@@ -153,7 +154,7 @@ check: deps accounts all $(TEST_BINS) $(RUN_BINS) $(UNIT_BINS) $(BENCH_BINS)
 MANDIR = $(HOME_DIR)/man
 install: accounts all
 	sh src/install/mkhome.sh $(HOME_DIR) build/bin
-	sh src/install/control.sh $(HOME_DIR)
+	ADMIN='$(ADMIN)' sh src/install/control.sh $(HOME_DIR)
 	sh src/install/services.sh $(HOME_DIR)
 	for m in man/*.[1-8] ; do \
 	  d=$(MANDIR)/man$${m##*.} ; mkdir -p $$d && install -m 644 $$m $$d/ || exit 1 ; \

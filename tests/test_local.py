@@ -415,6 +415,41 @@ class LocalTest(unittest.TestCase):
         hops = FIRST + b"Received: x\nDelivered-To: a@b\nDelivered-To: c@d\n\nbody\n"
         self.assertEqual(self.run_local(msg=hops), (100, "5.4.6 too many hops"))
 
+    def test_forwarding_generations_capped(self):
+        """a copy already forwarded control/maxforwards times (Delivered-To
+        fields, default 10) is not forwarded again: one bounce"""
+        self.with_queue_inject()
+        self.write(".postern", "&a@x.test\n")
+
+        def msg(n):
+            return FIRST + b"".join(b"Delivered-To: g%d@example.test\n" % i for i in range(n)) + MSG[len(FIRST):]
+        self.assertEqual(self.run_local(msg=msg(10)),
+                         (100, "5.4.6 not forwarded: the message was forwarded 10 times already "
+                               "(control/maxforwards)"))
+        self.assertEqual(self.home.files("todo"), {})
+        rc, out = self.run_local(msg=msg(9))
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(len(self.home.files("todo")), 1)
+        # aliases too; a Maildir delivery is not a forward
+        self.home.control("maxforwards", "2\n")
+        self.assertEqual(self.run_local(msg=msg(2), alias="p@q.test")[0], 100)
+        self.write(".postern", "./Maildir/\n")
+        self.assertEqual(self.run_local(msg=msg(5))[0], 0)
+        self.home.control("maxforwards", "two\n")
+        self.assertEqual(self.run_local()[0], 111)
+
+    def test_forward_addresses_capped_at_256(self):
+        self.with_queue_inject()
+        self.write(".postern", "".join(f"&a{i}@x.test\n" for i in range(257)))
+        self.assertEqual(self.run_local(),
+                         (100, "5.4.6 more than 256 forward addresses in .postern"))
+        self.assertEqual(self.home.files("todo"), {})
+        self.write(".postern", "".join(f"&a{i}@x.test\n" for i in range(256)))
+        rc, out = self.run_local()
+        self.assertEqual(rc, 0, out)
+        _, _, rcpts = parse_todo(open(next(iter(self.home.files("todo").values())), "rb").read())
+        self.assertEqual(len(rcpts), 256)
+
     def test_bad_maxhops_is_temporary(self):
         self.home.control("maxhops", "many\n")
         rc, out = self.run_local()

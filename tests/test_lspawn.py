@@ -315,6 +315,30 @@ class LspawnTest(unittest.TestCase):
         self.assertEqual(self.one("bob-y-x")[0], "K")
         self.assertEqual(self.ran("bob-y-x")["args"][0:4], ["bob", self.uhome, "bob-y-x", "y-x"])
 
+    def test_plus_is_a_delimiter_by_default(self):
+        self.assertEqual(self.one("alice+Tag")[0], "K")
+        self.assertEqual(self.ran("alice+Tag")["args"][0:4], ["alice", self.uhome, "alice+Tag", "tag"])
+        self.ls.kill()
+        # the first delimiter from the right that leaves a user: bob-x+y is bob-x, ext y
+        self.assertEqual(self.one("bob-x+y-z")[0], "K")
+        self.assertEqual(self.ran("bob-x+y-z")["args"][0:4], ["bobx", self.uhome, "bob-x+y-z", "y-z"])
+
+    def test_control_delimiters(self):
+        self.home.control("delimiters", "+\n")
+        self.assertEqual(self.one("alice+tag")[0], "K")
+        self.ls.kill()
+        self.assertEqual(self.one("alice-tag"), ("D", "5.1.1 no such user: alice-tag"))
+        self.ls.kill()
+        # empty: no extensions at all
+        self.home.control("delimiters", "\n")
+        self.assertEqual(self.one("alice+tag"), ("D", "5.1.1 no such user: alice+tag"))
+        self.ls.kill()
+        self.assertEqual(self.one("alice")[0], "K")
+        self.ls.kill()
+        self.home.control("delimiters", "- +\n")
+        self.assertEqual(self.one("alice+tag"),
+                         ("Z", "4.3.0 unable to look up alice+tag: Invalid argument"))
+
     def test_no_at_in_address_empty_domain(self):
         self.assertEqual(self.one("alice", addr="alice")[0], "K")
         self.assertEqual(self.ran("alice")["args"][4:], ["", "sender@example.org", "alice"])
@@ -344,6 +368,36 @@ class LspawnTest(unittest.TestCase):
                                      "example.test", "sender@example.org", "postmaster@Example.TEST"])
         self.assertEqual(int(r["uid"]), a.pw_uid)
         self.assertEqual(r["cwd"].strip(), alias_home)
+
+    def test_aliases_of_aliases_expanded_each_address_once(self):
+        self.table("locals", {"example.test": ""})
+        self.table("aliases", {"a1": "a2@example.test, x@remote.test",
+                               "a2": "bob@Example.TEST, x@REMOTE.test, A1@example.test, a3",
+                               "a3": "bob@example.test, y@remote.test"})
+        self.assertEqual(self.one("a1")[0], "K")
+        self.assertEqual(self.ran("a1")["args"][0:2], ["-a", "x@remote.test,bob@Example.TEST,y@remote.test"])
+
+    def test_alias_ring_is_one_permanent_failure(self):
+        self.table("locals", {"example.test": ""})
+        names = [f"r{i}" for i in range(5)]
+        self.table("aliases", {n: ", ".join(f"{m}@example.test" for m in names if m != n) for n in names})
+        self.assertEqual(self.one("r0"), ("D", "5.4.6 alias loop: r0: its aliases lead only back to each other"))
+        self.assertIsNone(self.ran("r0"))
+
+    def test_alias_expansion_limits(self):
+        self.table("locals", {"example.test": ""})
+        chain = {f"d{i}": f"d{i + 1}@example.test" for i in range(10)}
+        chain["d10"] = "bob@example.test"
+        self.table("aliases", dict(chain, wide=", ".join(f"w{i}@r.test" for i in range(257)),
+                                   full=", ".join(f"w{i}@r.test" for i in range(256))))
+        self.assertEqual(self.one("d0"), ("D", "5.4.6 aliases nested more than 10 deep: d0"))
+        self.ls.kill()
+        self.assertEqual(self.one("d1")[0], "K")
+        self.assertEqual(self.ran("d1")["args"][1], "bob@example.test")
+        self.ls.kill()
+        self.assertEqual(self.one("wide"), ("D", "5.4.6 alias expands to more than 256 addresses: wide"))
+        self.ls.kill()
+        self.assertEqual(self.one("full")[0], "K")
 
     def test_alias_before_users(self):
         self.table("aliases", {"alice": "bob@example.org"})

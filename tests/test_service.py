@@ -211,6 +211,12 @@ class Running(unittest.TestCase):
         if once:
             self.assertEqual({n: c for n, c in got.items() if c != 1}, {}, "delivered more than once")
 
+    def recipients_compile(self):
+        """control/recipients.cdb again, after a .postern- file changed"""
+        p = subprocess.run([os.path.join(HOME, "bin", "recipients-compile")], capture_output=True,
+                           text=True, env=dict(os.environ, POSTERN_HOME=HOME))
+        self.assertEqual(p.returncode, 0, p.stderr)
+
     def new_pid(self, name, old):
         st = wait_for(lambda: (svstat(name) or {}).get("up") and svstat(name)["pid"] != old
                       and svstat(name), 30)
@@ -247,6 +253,108 @@ class ServiceTest(Running):
                                text=True).stdout
         self.assertRegex(local, r"(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ new msg ")
         self.assertRegex(self.log("smtpd"), r"smtpd-listen: (ok|end) \d+ ")
+
+    def test_mail_to_root_mailer_daemon_and_abuse_reaches_demo(self):
+        """the quick start aliases them (and postmaster) to demo: nothing
+        waits a week as 'refusing to deliver as root'"""
+        s = self.smtp("127.0.0.2")
+        try:
+            for n, name in enumerate(("root", "MAILER-DAEMON", "abuse", "postmaster")):
+                self.assertEqual(s.sendmail("sender@example.test", [f"{name}@example.test"],
+                                            self.message(n)), {})
+        finally:
+            s.quit()
+        self.assertAllDelivered(range(4), 60, once=True)
+        self.assertNotIn("refusing to deliver as root", self.log())
+
+    def test_extensions_checked_at_rcpt_and_plus_delivers(self):
+        """demo-typo is refused at RCPT (no bounce to a forged sender);
+        demo+tag reaches demo once demo has a file for it and the table is
+        compiled again"""
+        s = self.smtp("127.0.0.2")
+        try:
+            s.mail("stranger@client.test")
+            self.assertEqual(s.rcpt("demo-typo@example.test"), (550, b"5.1.1 no such user here"))
+            self.assertEqual(s.rcpt("demo+tag@example.test")[0], 550)
+            self.assertEqual(s.rcpt("demo@example.test")[0], 250)
+        finally:
+            s.quit()
+        demo = os.path.join(HOME, "mail", "demo")
+        tagfile = os.path.join(demo, ".postern-tag")
+        with open(tagfile, "w") as f:
+            f.write("./Maildir/\n")
+        st = os.stat(demo)
+        os.chown(tagfile, st.st_uid, st.st_gid)
+        self.addCleanup(os.unlink, tagfile)
+        self.recipients_compile()
+        s = self.smtp("127.0.0.2")
+        try:
+            self.assertEqual(s.sendmail("sender@example.test", ["demo+tag@example.test"],
+                                        self.message(1)), {})
+        finally:
+            s.quit()
+        self.assertAllDelivered([1], 60, once=True)
+        md = mailbox.Maildir(self.maildir, create=False)
+        m = [m for m in md if self.tag in (m["Subject"] or "")][0]
+        self.assertEqual(m["Delivered-To"], "demo+tag@example.test")
+
+    def test_five_aliases_forwarding_to_each_other_bounce_once(self):
+        """one message to a ring of five aliases, each forwarding to the
+        four others (issue 15: 258 queued messages, 64 double bounces):
+        the alias expansion sees the loop at once, so the message and
+        its one bounce are all that is ever queued"""
+        names = [f"loop{i}" for i in range(5)]
+        aliases = self.read_control("aliases")
+        self.addCleanup(self.set_aliases, aliases)
+        err = self.set_aliases(aliases + "".join(
+            f"{n} " + ", ".join(f"{m}@example.test" for m in names if m != n) + "\n" for n in names))
+        self.assertEqual(err.count(" loops: refused"), 5, err)
+        start = len(self.log())
+        # smtpd refuses it (recipients-compile expands aliases as lspawn
+        # does); what comes another way bounces once
+        s = self.smtp("127.0.0.2")
+        try:
+            s.mail("demo@example.test")
+            self.assertEqual(s.rcpt("loop0@example.test"), (550, b"5.1.1 no such user here"))
+        finally:
+            s.quit()
+        p = subprocess.run([os.path.join(HOME, "bin", "inject"), "-f", "demo@example.test",
+                            "loop0@example.test"], input=self.message(1), capture_output=True,
+                           env=dict(os.environ, POSTERN_HOME=HOME))
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+        def bounces():
+            try:
+                msgs = list(mailbox.Maildir(self.maildir, factory=None, create=False))
+            except (FileNotFoundError, mailbox.Error):
+                return []
+            return [m for m in msgs if "MAILER-DAEMON" in (m["From"] or "") and self.tag in m.as_string()]
+        self.assertTrue(wait_for(lambda: bounces(), 60), self.log()[start:][-3000:])
+        # the rest of any storm would come within seconds
+        time.sleep(5)
+        log = self.log()[start:]
+        self.assertEqual(len(bounces()), 1, log[-3000:])
+        self.assertEqual(len(re.findall(r"new msg ", log)), 2, log[-3000:])
+        self.assertNotIn("triple", log)
+        self.assertRegex(log, r"5\.4\.6 alias loop")
+
+    def read_control(self, name):
+        with open(os.path.join(HOME, "control", name)) as f:
+            return f.read()
+
+    def set_aliases(self, text):
+        """control/aliases, compiled, and the recipients table again"""
+        path = os.path.join(HOME, "control", "aliases")
+        with open(path, "w") as f:
+            f.write(text)
+        env = dict(os.environ, POSTERN_HOME=HOME)
+        err = ""
+        for argv in ([os.path.join(HOME, "bin", "table-compile"), path],
+                     [os.path.join(HOME, "bin", "recipients-compile")]):
+            p = subprocess.run(argv, env=env, capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            err += p.stderr
+        return err
 
     def test_smtpd_queues_through_the_writer(self):
         s = self.smtp()
@@ -439,6 +547,7 @@ class ServiceTest(Running):
         st = os.stat(demo)
         if ROOT:
             os.chown(dot, st.st_uid, st.st_gid)
+        self.recipients_compile()  # smtpd takes demo-<tag> once it is in the table
         start = time.monotonic()
         s = self.smtp()
         try:
@@ -565,6 +674,24 @@ class PrivilegeServiceTest(Running):
         kw.setdefault("stdout", subprocess.PIPE)
         return subprocess.run(["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
                                "--clear-groups", *cmd], stderr=subprocess.PIPE, **kw)
+
+    def test_user_and_alias_tables_are_private(self):
+        """control/users, control/aliases, their tables and recipients.cdb
+        hold every user's ids and home: 0640, root's, group smtpd's, so
+        that smtpd reads them and no other account does"""
+        if not ROOT:
+            self.skipTest("needs root")
+        u = harness.users()
+        sgid = pwd.getpwnam(u["smtpd"]).pw_gid
+        for name in ("users", "users.cdb", "aliases", "aliases.cdb", "recipients.cdb"):
+            path = os.path.join(HOME, "control", name)
+            with self.subTest(name=name):
+                st = os.stat(path)
+                self.assertEqual((stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid), (0o640, 0, sgid))
+                self.assertEqual(subprocess.run(["s6-setuidgid", u["smtpd"], "cat", path],
+                                                capture_output=True).returncode, 0)
+                self.assertNotEqual(subprocess.run(["s6-setuidgid", u["remote"], "cat", path],
+                                                   capture_output=True).returncode, 0)
 
     def test_smtpd_account_cannot_write_the_queue(self):
         q = os.path.join(HOME, "queue")

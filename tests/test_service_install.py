@@ -114,6 +114,34 @@ class InstallTest(unittest.TestCase):
                            capture_output=True)
         self.assertEqual(q.returncode, 0)
 
+    def test_aliases_send_root_mailer_daemon_abuse_postmaster_to_a_person(self):
+        env = dict(os.environ, ADMIN="alice")
+        p = subprocess.run(["sh", os.path.join(INSTALL, "control.sh"), self.home], env=env,
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for name in ("root", "postmaster", "MAILER-DAEMON", "abuse"):
+            q = subprocess.run(["cdb", "-q", self.path("control", "aliases.cdb"), name.lower()],
+                               capture_output=True, text=True)
+            self.assertEqual(q.stdout, "alice", name)
+        # an operator's file is kept
+        self.write("aliases", "root bob\n")
+        env["ADMIN"] = "carol"
+        self.assertEqual(subprocess.run(["sh", os.path.join(INSTALL, "control.sh"), self.home],
+                                        env=env, capture_output=True).returncode, 0)
+        self.assertEqual(self.read("control", "aliases"), "root bob\n")
+
+    def test_aliases_default_to_the_first_persons_account(self):
+        env = {k: v for k, v in os.environ.items() if k != "ADMIN"}
+        p = subprocess.run(["sh", os.path.join(INSTALL, "control.sh"), self.home], env=env,
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        people = sorted((pw.pw_uid, pw.pw_name) for pw in pwd.getpwall() if 1000 <= pw.pw_uid < 60000)
+        if people:
+            self.assertIn(f"MAILER-DAEMON {people[0][1]}\n", self.read("control", "aliases"))
+        else:
+            self.assertFalse(os.path.exists(self.path("control", "aliases")))
+            self.assertIn("ADMIN=name", p.stderr)
+
     def test_services_filled_in_and_idempotent(self):
         p = self.script("services.sh", self.home)
         self.assertEqual(p.returncode, 0, p.stderr)

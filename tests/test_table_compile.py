@@ -136,6 +136,28 @@ class TableCompile(unittest.TestCase):
         self.assertEqual(sorted(cdb_dump(self.cdb)), [(b"big", value), (key, value[1:])])
         self.assertEqual(self.lookup(key.upper().decode()), (0, value[1:] + b"\n"))
 
+    def test_table_takes_the_texts_mode_and_group(self):
+        """control/users and aliases are private (uids and homes): their
+        tables too, whatever the umask"""
+        self.write(b"alice alice:1:1:/home/alice\n")
+        os.chmod(self.table, 0o640)
+        gid = os.getgid()
+        if os.getuid() == 0:
+            import pwd
+            gid = pwd.getpwnam(harness.users()["smtpd"]).pw_gid
+            os.chown(self.table, 0, gid)
+        old = os.umask(0)
+        try:
+            p = self.compile()
+        finally:
+            os.umask(old)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        st = os.stat(self.cdb)
+        self.assertEqual((st.st_mode & 0o777, st.st_gid), (0o640, gid))
+        os.chmod(self.table, 0o644)
+        self.assertEqual(self.compile().returncode, 0)
+        self.assertEqual(os.stat(self.cdb).st_mode & 0o777, 0o644)
+
     def test_relative_path(self):
         self.write(b"Example.ORG\n")
         p = self.compile(path="rcpthosts", cwd=self.home.path("control"))

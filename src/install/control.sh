@@ -3,9 +3,11 @@
 # needs, each only if it does not exist yet (an operator's file is never
 # changed), then compiles every table whose cdb is missing or older than
 # its text: locals, rcpthosts, virtualdomains, users, aliases, routes with the
-# home's bin/table-compile, tcp.smtp with tcprules (ucspi-tcp).
+# home's bin/table-compile, tcp.smtp with tcprules (ucspi-tcp); then
+# control/recipients.cdb with bin/recipients-compile.
 set -eu
 home=$1
+top=$(cd "$(dirname "$0")/../.." && pwd)
 c=$home/control
 mkdir -p "$c"
 
@@ -31,12 +33,46 @@ dflt concurrencyincoming 40
 dflt tcp.smtp '127.0.0.1:allow,RELAYCLIENT=""
 :allow'
 
+# root, postmaster, MAILER-DAEMON and abuse reach a person (lspawn never
+# delivers as root): the account ADMIN names (make install ADMIN=name),
+# by default the first one of uid 1000 to 59999 (Debian's people)
+if [ ! -e "$c/aliases" ]; then
+  admin=${ADMIN:-$(getent passwd | awk -F: '$3 >= 1000 && $3 < 60000 { print $3, $1 }' \
+    | sort -n | head -n 1 | cut -d' ' -f2)}
+  if [ -n "$admin" ] && [ "$admin" != root ]; then
+    dflt aliases "root $admin
+postmaster $admin
+MAILER-DAEMON $admin
+abuse $admin"
+  else
+    echo "control.sh: no person's account (ADMIN=name): write control/aliases for root, postmaster, MAILER-DAEMON and abuse, or their mail waits" >&2
+  fi
+fi
+
+# control/users and aliases list every user's ids and home: mode 0640,
+# group smtpd's account's (smtpd reads them without recipients.cdb);
+# their tables follow (table-compile gives a table its text's mode and
+# group), recipients.cdb too (recipients-compile)
+sgroup=
+if [ "$(id -u)" = 0 ]; then
+  smtpd=$(awk '$1 == "smtpd" { print $2; exit }' "$top/conf-users")
+  if id -u "$smtpd" >/dev/null 2>&1; then sgroup=$(id -gn "$smtpd"); fi
+fi
+for f in "$c/users" "$c/users.cdb" "$c/aliases" "$c/aliases.cdb"; do
+  [ -e "$f" ] || continue
+  chmod 640 "$f"
+  if [ -n "$sgroup" ]; then chgrp "$sgroup" "$f"; fi
+done
+
 for t in locals rcpthosts virtualdomains users aliases routes; do
   [ -e "$c/$t" ] || continue
   if [ ! -e "$c/$t.cdb" ] || [ "$c/$t" -nt "$c/$t.cdb" ]; then
     "$home/bin/table-compile" "$c/$t"
   fi
 done
+# the local names smtpd accepts (recipients-compile(8)): always, since
+# users' .postern-EXT files change without any table changing
+[ -x "$home/bin/recipients-compile" ] && POSTERN_HOME=$home "$home/bin/recipients-compile"
 if [ ! -e "$c/tcp.smtp.cdb" ] || [ "$c/tcp.smtp" -nt "$c/tcp.smtp.cdb" ]; then
   tcprules "$c/tcp.smtp.cdb" "$c/tcp.smtp.tmp" < "$c/tcp.smtp"
   chmod 644 "$c/tcp.smtp.cdb"

@@ -27,6 +27,8 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 INSTALL = os.path.join(TOP, "src", "install")
 DOMAIN = "example.test"
 DEMO_ACCOUNT = "postern-demo"
+# aliased to demo: nothing sent to them waits for a week as undeliverable
+ADMIN_ALIASES = ("postmaster", "root", "MAILER-DAEMON", "abuse")
 SERVICES = ("send", "smtpd", "queue-writer")
 PATH = "/usr/bin:/bin:/usr/sbin:/sbin"
 # what an instance runs: supervision, ucspi-tcp (the tcpserver mode) and ours
@@ -90,6 +92,27 @@ def write_if_missing(path, text, mode=0o644):
     os.rename(path + ".new", path)
 
 
+def ensure_aliases(path, names, target):
+    """an aliases line "name target" for each of names the file lacks
+    (its other lines kept; the file made if missing)"""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        text = ""
+    have = {ln.split()[0].lower() for ln in text.splitlines() if ln.split() and not ln.lstrip().startswith("#")}
+    missing = [n for n in names if n.lower() not in have]
+    if not missing:
+        return
+    if text and not text.endswith("\n"):
+        text += "\n"
+    text += "".join(f"{n} {target}\n" for n in missing)
+    with open(path + ".new", "w") as f:
+        f.write(text)
+    os.chmod(path + ".new", 0o644)
+    os.rename(path + ".new", path)
+
+
 def check_reachable(home):
     """every directory above home must let the accounts through"""
     d = os.path.dirname(home)
@@ -136,7 +159,9 @@ def setup(home, bindir, port):
     write_if_missing(os.path.join(c, "locals"), DOMAIN + "\n")
     write_if_missing(os.path.join(c, "rcpthosts"), DOMAIN + "\n")
     write_if_missing(os.path.join(c, "users"), f"demo {name}:{uid}:{gid}:{demo}\n")
-    write_if_missing(os.path.join(c, "aliases"), f"postmaster demo@{DOMAIN}\n")
+    # mail and bounces for these reach a person, demo (CONTRACTS.md);
+    # an older instance's aliases get the names it lacks
+    ensure_aliases(os.path.join(c, "aliases"), ADMIN_ALIASES, f"demo@{DOMAIN}")
     write_if_missing(os.path.join(c, "smtpdaddress"), "127.0.0.1\n")
     write_if_missing(os.path.join(c, "smtpdport"), f"{port}\n")
     # first retry within 60 s: (5 x 1)^2 = 25 s (send(8))

@@ -4,7 +4,7 @@
 #include "addr.h"
 #include "resolve.h"
 
-/* the extension: what follows the user part and its '-', lowercased */
+/* the extension: what follows the user part and its delimiter, lowercased */
 static int set_ext (resolve_dest *d, char const *s, size_t len)
 {
   d->ext = d->sa.len ;
@@ -14,10 +14,11 @@ static int set_ext (resolve_dest *d, char const *s, size_t len)
 }
 
 /* Aliases by the whole name; then users by the whole name and by each
-   prefix before a '-', longest first. */
+   prefix before a delimiter (control/delimiters), longest first. */
 int resolve_local (resolve_dest *d, char const *localname, size_t len)
 {
   char name[ADDR_MAX + 1] ;
+  char delims[RESOLVE_DELIMS_MAX + 1] ;
   size_t i = len ;
   int r ;
   d->kind = RESOLVE_NONE ;
@@ -28,12 +29,13 @@ int resolve_local (resolve_dest *d, char const *localname, size_t len)
   case_lowerb(name, len) ;
   r = resolve_alias(d, name, len) ;
   if (r) return r ;
+  if (resolve_delims(delims) < 0) return -1 ;
   for (;;)
   {
     r = resolve_user(d, name, i) ;
     if (r < 0) return r ;
     if (r) return i == len ? set_ext(d, "", 0) : set_ext(d, localname + i + 1, len - i - 1) ;
-    do if (!--i) return 0 ; while (name[i] != '-') ;
+    do if (!--i) return 0 ; while (!strchr(delims, name[i])) ;
     name[i] = 0 ;
   }
 }

@@ -26,6 +26,8 @@
 static local_ctx ctx ;
 static stralloc text = STRALLOC_ZERO, done = STRALLOC_ZERO, fwd = STRALLOC_ZERO ;
 static unsigned int nlines, ndone, nfiles, nfwd, nprogs ;
+/* Delivered-To fields of the message, and how many may be forwarded on */
+static unsigned long generations, maxforwards ;
 
 /* the line: the failure's text, or what was done, into *line */
 static stralloc *line_out ;
@@ -57,6 +59,8 @@ static int add_forward (char const *s, size_t len, char const *where)
   if (!len || addr_check(s, len) != ADDR_OK)
     return local_say(&text, LOCAL_TEMP, "4.2.0 bad forward address in ", where, "") ;
   if (++nlines > LINES_MAX) return local_say(&text, LOCAL_TEMP, "4.2.0 more than 1000 instructions in ", where, "") ;
+  /* a copy each, forwarded again maybe: bounce once rather than retry */
+  if (nfwd >= LOCAL_FORWARD_MAX) return local_say(&text, LOCAL_PERM, "5.4.6 more than 256 forward addresses in ", where, "") ;
   if (!stralloc_catb(&fwd, s, len) || !stralloc_0(&fwd)) return local_temp(&text, "allocate", "") ;
   nfwd++ ;
   return LOCAL_OK ;
@@ -111,6 +115,12 @@ static int follow (char *s, size_t len, char const *where)
   if (nfwd)
   {
     int r ;
+    if (generations >= maxforwards)
+    {
+      char num[ULONG_FMT] ;
+      num[ulong_fmt(num, generations)] = 0 ;
+      return local_say(&text, LOCAL_PERM, "5.4.6 not forwarded: the message was forwarded ", num, " times already (control/maxforwards)") ;
+    }
     if (local_sync_flush(&text)) return LOCAL_TEMP ;
     r = did(local_forward(&ctx, fwd.s, fwd.len, nfwd, &text)) ;
     if (r != LOCAL_OK) return r ;
@@ -130,6 +140,16 @@ static int aliases (char const *list)
   }
   if (!nfwd) return local_say(&text, LOCAL_TEMP, "4.3.5 empty alias for ", ctx.localname, "") ;
   return follow(0, 0, "the alias") ;
+}
+
+/* control/name as a number into *u, left alone if there is none: 0 or
+   1, -1 with errno (EINVAL: not a number) */
+static int readulong (stralloc *sa, char const *name, unsigned long *u)
+{
+  int r = local_control_readline(sa, name) ;
+  if (r > 0 && !stralloc_0(sa)) return -1 ;
+  if (r > 0 && (!*sa->s || sa->s[ulong_scan(sa->s, u)])) return (errno = EINVAL, -1) ;
+  return r ;
 }
 
 /* One delivery: f holds user home localname ext domain sender
@@ -153,11 +173,10 @@ int local_deliver (char const *const *f, char const *alias, stralloc *out)
   if (!stralloc_cats(&ctx.lines, "Delivered-To: ") || !stralloc_cats(&ctx.lines, ctx.recipient) || !stralloc_cats(&ctx.lines, "\n"))
     return finish(local_temp(&text, "allocate", "")) ;
 
-  r = local_control_readline(&name, "maxhops") ;
-  if (r > 0 && !stralloc_0(&name)) r = -1 ;
-  else if (r > 0 && (!*name.s || name.s[ulong_scan(name.s, &maxhops)])) { errno = EINVAL ; r = -1 ; }
-  if (r < 0) return finish(local_temp(&text, "read control/maxhops", "")) ;
-  r = local_hops(&ctx, maxhops, &text) ;
+  maxforwards = LOCAL_MAXFORWARDS ;
+  if (readulong(&name, "maxhops", &maxhops) < 0) return finish(local_temp(&text, "read control/maxhops", "")) ;
+  if (readulong(&name, "maxforwards", &maxforwards) < 0) return finish(local_temp(&text, "read control/maxforwards", "")) ;
+  r = local_hops(&ctx, maxhops, &generations, &text) ;
   if (r) return finish(r) ;
   if (alias) return finish(aliases(alias)) ;
 

@@ -13,6 +13,13 @@
 /* the one line local prints: lspawn keeps 1000 bytes of it */
 #define LOCAL_TEXT_MAX 1000
 
+/* what one delivery may fan out to: forward addresses (one queue-inject
+   run; as many as an alias expands to, resolve.h), and the forwarding
+   generations a message may already carry, as Delivered-To fields, and
+   be forwarded again (control/maxforwards, default LOCAL_MAXFORWARDS) */
+#define LOCAL_FORWARD_MAX 256
+#define LOCAL_MAXFORWARDS 10
+
 typedef struct local_ctx_s local_ctx, *local_ctx_ref ;
 struct local_ctx_s
 {
@@ -32,8 +39,9 @@ extern int local_program (local_ctx const *c, char const *cmd, stralloc *t) ;
 /* addrs: n NUL-terminated addresses, len bytes in all */
 extern int local_forward (local_ctx const *c, char const *addrs, size_t len, unsigned int n, stralloc *t) ;
 
-/* loop checks on the message's header: LOCAL_OK or LOCAL_PERM */
-extern int local_hops (local_ctx const *c, unsigned long maxhops, stralloc *t) ;
+/* loop checks on the message's header: LOCAL_OK or LOCAL_PERM; the
+   Delivered-To fields (forwarding generations) counted in *forwards */
+extern int local_hops (local_ctx const *c, unsigned long maxhops, unsigned long *forwards, stralloc *t) ;
 /* reads the instruction file for c->ext into file, its name into name:
    1 found, 0 none exists, -1 error (*t set) */
 extern int local_instr_read (local_ctx const *c, stralloc *file, stralloc *name, stralloc *t) ;

@@ -7,6 +7,7 @@
 #include <skalibs/djbunix.h>
 #include <skalibs/stralloc.h>
 #include "local.h"
+#include "resolve.h"
 
 /* an instruction file is at most this big (a long forward list fits) */
 #define INSTR_MAX 65536
@@ -36,41 +37,26 @@ static int try (stralloc *file, stralloc const *name, stralloc *t)
   return -1 ;
 }
 
-/* .postern-EXT, then .postern-PREFIX-default for each shorter prefix
-   cut at '-', then .postern-default; .postern for an empty EXT. The
-   extension is lowercased and '.' and '/' become ':' (qmail's rule), so
-   no name leaves the home or hides as a dot file */
+/* .postern for an empty EXT; else .postern- and each name
+   resolve_ext_next() gives (EXT, PREFIX-default..., default), the first
+   that exists: no name leaves the home or hides as a dot file */
 int local_instr_read (local_ctx const *c, stralloc *file, stralloc *name, stralloc *t)
 {
   struct stat st ;
-  size_t extlen = strlen(c->ext), cut = extlen, base ;
-  int r ;
+  size_t extlen = strlen(c->ext), next = 0 ;
+  int r = 0 ;
   /* a home others can write lets them write its instruction files */
   if (stat(".", &st) < 0) return (local_temp(t, "stat the home directory ", c->home), -1) ;
   if (st.st_mode & S_IWOTH) return (local_say(t, LOCAL_TEMP, "4.7.0 home directory ", c->home, " is world-writable"), -1) ;
-  if (!stralloc_copys(name, ".postern")) return (local_temp(t, "allocate", ""), -1) ;
-  if (!extlen)
-  {
-    if (!stralloc_0(name)) return (local_temp(t, "allocate", ""), -1) ;
-    return try(file, name, t) ;
-  }
-  if (!stralloc_catb(name, "-", 1)) return (local_temp(t, "allocate", ""), -1) ;
-  base = name->len ;
-  if (!stralloc_catb(name, c->ext, extlen)) return (local_temp(t, "allocate", ""), -1) ;
-  for (size_t i = base ; i < name->len ; i++)
-  {
-    char ch = name->s[i] ;
-    name->s[i] = ch == '.' || ch == '/' ? ':' : ch >= 'A' && ch <= 'Z' ? ch + 32 : ch ;
-  }
-  if (!stralloc_0(name)) return (local_temp(t, "allocate", ""), -1) ;
-  r = try(file, name, t) ;
+  if (!stralloc_copys(name, extlen ? ".postern-" : ".postern") || (!extlen && !stralloc_0(name)))
+    return (local_temp(t, "allocate", ""), -1) ;
+  if (!extlen) return try(file, name, t) ;
   while (!r)
   {
-    while (cut && name->s[base + --cut] != '-') ;
-    name->len = base + cut + !!cut ;
-    if (!stralloc_cats(name, "default") || !stralloc_0(name)) return (local_temp(t, "allocate", ""), -1) ;
+    int n = resolve_ext_next(name, 9, c->ext, extlen, &next) ;
+    if (n < 0) return (local_temp(t, "allocate", ""), -1) ;
+    if (!n) break ;
     r = try(file, name, t) ;
-    if (!cut) break ;
   }
   return r ;
 }

@@ -47,6 +47,13 @@ static void start (unsigned int r, job_view const *v, unsigned int i)
   d.addrs = 0 ;
   if (dest.kind == RESOLVE_ALIAS)
   {
+    /* aliases of aliases are followed here, each address kept once: a
+       ring of aliases is one bounce, not a storm of forwarded copies */
+    x = resolve_expand(&dest, v->local[i], strlen(v->local[i])) ;
+    if (x == -1) { lspawn_final(r, 'Z', "4.3.0 unable to expand alias ", v->local[i], strerror(errno)) ; return ; }
+    if (x == RESOLVE_EXPAND_TOOMANY) { lspawn_final(r, 'D', "5.4.6 alias expands to more than 256 addresses: ", v->local[i], 0) ; return ; }
+    if (x == RESOLVE_EXPAND_TOODEEP) { lspawn_final(r, 'D', "5.4.6 aliases nested more than 10 deep: ", v->local[i], 0) ; return ; }
+    if (!x) { lspawn_final(r, 'D', "5.4.6 alias loop: ", v->local[i], "its aliases lead only back to each other") ; return ; }
     /* aliases run as the alias account in the home's alias/ directory
        (made by the install), qmail's ~alias; not root: as ourselves */
     if (lspawn_root)

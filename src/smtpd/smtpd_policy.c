@@ -1,11 +1,13 @@
 /* Which recipients we take (smtpd(8), Policy): the relay rules, then
-   the local name, looked up as local delivery will look it up. */
+   the local name, in the recipients table local delivery's files are
+   compiled into. */
 
 #include <string.h>
 #include <strings.h>
 #include <arpa/inet.h>
 #include <skalibs/stralloc.h>
-#include "resolve.h"
+#include <skalibs/strerr.h>
+#include "rcpt.h"
 #include "route.h"
 #include "smtpd.h"
 #include "table.h"
@@ -13,7 +15,7 @@
 #define RCPTHOSTS "control/rcpthosts.cdb"
 
 static route rt = ROUTE_ZERO ;
-static resolve_dest dest = RESOLVE_DEST_ZERO ;
+static int warned = 0 ;
 static stralloc value = STRALLOC_ZERO ;
 
 void smtpd_policy_reset (void)
@@ -76,7 +78,7 @@ char const *smtpd_policy_rcpt (smtpd_path const *p)
   char local[ROUTE_LOCALNAME_MAX] ;
   size_t n ;
   enum route_kind k ;
-  int r ;
+  int r, notable ;
   if (!smtpd_config.relayclient)
   {
     char const *no = relay(p) ;
@@ -86,11 +88,16 @@ char const *smtpd_policy_rcpt (smtpd_path const *p)
   if (k == ROUTE_NONE)
     return rt.table ? "451 4.3.5 unable to read a routing table" : "550 5.1.1 no such user here" ;
   if (k == ROUTE_REMOTE) return 0 ;
-  /* local and virtual: the same lookup as delivery's (lspawn(8)) */
-  r = resolve_local(&dest, local, n) ;
+  /* local and virtual: what delivery would find (rcpt.h) */
+  r = rcpt_known(local, n, &notable) ;
+  if (notable && !warned)
+  {
+    strerr_warnw1x("no " RCPT_TABLE ": extension addresses are not checked (see recipients-compile(8))") ;
+    warned = 1 ;
+  }
   if (r < 0) return "451 4.3.5 unable to look the recipient up" ;
-  if (!r) return "550 5.1.1 no such user here" ;
+  if (r == RCPT_UNKNOWN) return "550 5.1.1 no such user here" ;
   /* lspawn never delivers as root: such mail would only wait */
-  if (dest.kind == RESOLVE_USER && !dest.uid) return "451 4.3.0 mail for root must be aliased" ;
+  if (r == RCPT_ROOT) return "451 4.3.0 mail for root must be aliased" ;
   return 0 ;
 }

@@ -1,12 +1,14 @@
 /* table-compile: compiles the text table named on the command line into
    file.cdb beside it, read by table_lookup(). Run by the administrator,
-   no privileges. Reads file; writes file.cdb.tmp.<pid>, then renames it
-   over file.cdb. Format, limits and exit codes in table-compile(8). */
+   no privileges. Reads file; writes file.cdb.tmp.<pid> with file's mode
+   and group, then renames it over file.cdb. Format, limits and exit
+   codes in table-compile(8). */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <cdb.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/stralloc.h>
@@ -41,6 +43,7 @@ int main (int argc, char const *const *argv)
   stralloc cdb = STRALLOC_ZERO ;
   stralloc dir = STRALLOC_ZERO ;
   struct cdb_make cm ;
+  struct stat st ;
   char pid[PID_FMT] ;
   char const *file ;
   unsigned int errors ;
@@ -55,6 +58,7 @@ int main (int argc, char const *const *argv)
     strerr_diefu1sys(111, "allocate") ;
   in = open(file, O_RDONLY | O_CLOEXEC) ;
   if (in < 0) strerr_diefu2sys(111, "open ", file) ;
+  if (fstat(in, &st) < 0) strerr_diefu2sys(111, "stat ", file) ;
   /* O_EXCL: a same-named file is another run's (or a crashed run's),
      never ours to overwrite */
   out = open(tmp.s, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) ;
@@ -69,6 +73,10 @@ int main (int argc, char const *const *argv)
     strerr_dief4x(100, file, " is malformed: ", cdb.s, " left unchanged") ;
   }
   if (cdb_make_finish(&cm) < 0) table_compile_die("write ", tmp.s) ;
+  /* the table is as readable as its text (control/users and aliases
+     are 0640, group smtpd's: they list every user's ids and home) */
+  if (st.st_gid != getegid() && fchown(out, -1, st.st_gid) < 0) table_compile_die("give the group of ", file) ;
+  if (fchmod(out, st.st_mode & 0666) < 0) table_compile_die("chmod ", tmp.s) ;
   /* else a crash after the rename can leave file.cdb short or empty */
   if (fsync(out) < 0) table_compile_die("fsync ", tmp.s) ;
   fd_close(out) ;
