@@ -250,6 +250,28 @@ class ListAndInjectTest(unittest.TestCase):
                                  env=self.inst.env, timeout=60).stdout
         self.assertRegex(listing, rb"<demo@example\.test> unsorted\n  <u@dead\.test> ")
 
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to run inject as another user")
+    def test_inject_bs_by_a_user_who_cannot_read_the_user_tables(self):
+        """the user tables are private (0640, smtpd's group): a user's
+        -bs session leaves local names to delivery instead of 451"""
+        self.inst.table("locals", "example.test\n")
+        demo = self.inst.mailbox_user("demo")
+        self.inst.users({"demo": demo})
+        for n in os.listdir(os.path.join(self.inst.dir, "control")):
+            if n.startswith(("users", "aliases", "recipients")):
+                os.chmod(os.path.join(self.inst.dir, "control", n), 0o600)
+        nobody = pwd.getpwnam("nobody")
+        session = (b"EHLO client.test\r\nMAIL FROM:<nobody@example.test>\r\nRCPT TO:<demo@example.test>\r\n"
+                   b"DATA\r\nSubject: via -bs\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+
+        def become():
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+        p = subprocess.run([os.path.join(self.inst.bin, "inject"), "-bs"], input=session, cwd="/",
+                           capture_output=True, env=self.inst.env, timeout=60, preexec_fn=become)
+        codes = [line[:3] for line in p.stdout.decode().splitlines() if line[3:4] == " "]
+        self.assertEqual(codes, ["220", "250", "250", "250", "354", "250", "221"], p.stdout + p.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -10,7 +10,9 @@
    queue-list (which lets only root and the queue owner read the queue);
    -bs is a local SMTP session, smtpd on fds 0 and 1 as a client of
    127.0.0.1 with RELAYCLIENT set, the environment tcpserver's rules
-   give a local client (as sendmail -bs treats its caller) */
+   give a local client (as sendmail -bs treats its caller), and
+   NORCPTCHECK, as the caller may not read the user tables: local names
+   are checked at delivery, as for inject's other modes */
 void inject_mode_exec (char mode)
 {
   stralloc path = STRALLOC_ZERO ;
@@ -20,7 +22,8 @@ void inject_mode_exec (char mode)
     strerr_diefu1sys(INJECT_ETEMP, "allocate") ;
   if (mode == 's'
    && (setenv("PROTO", "TCP", 1) < 0 || setenv("TCPREMOTEIP", "127.0.0.1", 1) < 0
-    || setenv("TCPLOCALIP", "127.0.0.1", 1) < 0 || setenv("RELAYCLIENT", "", 1) < 0))
+    || setenv("TCPLOCALIP", "127.0.0.1", 1) < 0 || setenv("RELAYCLIENT", "", 1) < 0
+    || setenv("NORCPTCHECK", "1", 1) < 0))
     strerr_diefu1sys(INJECT_ETEMP, "set the environment") ;
   argv[0] = path.s ;
   execv(path.s, (char *const *)argv) ;

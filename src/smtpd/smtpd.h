@@ -57,6 +57,7 @@ struct smtpd_conf_s
   char const *remoteip ;     /* TCPREMOTEIP or "unknown" */
   char const *localip ;      /* TCPLOCALIP or 0 */
   int relayclient ;          /* RELAYCLIENT is set */
+  int norcptcheck ;          /* NORCPTCHECK: local names left to delivery */
   stralloc me ;              /* NUL-terminated */
   stralloc greeting ;        /* NUL-terminated, the text after "220 " */
 } ;

@@ -18,6 +18,7 @@ smtpd_conf smtpd_config =
   .sessiontime = SMTPD_SESSIONTIME, .greetdelay = SMTPD_GREETDELAY,
   .maxhops = CONTROL_MAXHOPS,
   .remoteip = "unknown", .localip = 0, .relayclient = 0,
+  .norcptcheck = 0,
   .me = STRALLOC_ZERO, .greeting = STRALLOC_ZERO
 } ;
 
@@ -58,6 +59,7 @@ void smtpd_conf_env (void)
   x = getenv("TCPLOCALIP") ;
   smtpd_config.localip = x && *x ? x : 0 ;
   smtpd_config.relayclient = !!getenv("RELAYCLIENT") ;
+  smtpd_config.norcptcheck = !!getenv("NORCPTCHECK") ;
 }
 
 /* what smtpd_conf_read reads, and how each looked then */

@@ -88,6 +88,9 @@ char const *smtpd_policy_rcpt (smtpd_path const *p)
   if (k == ROUTE_NONE)
     return rt.table ? "451 4.3.5 unable to read a routing table" : "550 5.1.1 no such user here" ;
   if (k == ROUTE_REMOTE) return 0 ;
+  /* inject -bs runs smtpd as its caller, who may not read the user
+     tables: like inject, it leaves local names to delivery */
+  if (smtpd_config.norcptcheck) return 0 ;
   /* local and virtual: what delivery would find (rcpt.h) */
   r = rcpt_known(local, n, &notable) ;
   if (notable && !warned)
