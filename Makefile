@@ -187,7 +187,7 @@ FUZZ_LIB_OBJ := $(LIB_SRC:src/lib/%.c=build/fuzz/lib/%.o) build/fuzz/auto/auto_h
 # a program's objects: every file of src/<program>/, main renamed away
 fuzz_prog = $(patsubst src/%.c,build/fuzz/%.o,$(wildcard src/$(1)/*.c))
 FUZZ_OBJ_smtpd_session = $(call fuzz_prog,smtpd)
-FUZZ_OBJ_smtpd_addr = build/fuzz/smtpd/smtpd_addr.o
+FUZZ_OBJ_addr = build/fuzz/smtpd/smtpd_addr.o build/fuzz/inject/inject_addrlist.o
 FUZZ_OBJ_inject_header = $(call fuzz_prog,inject)
 FUZZ_OBJ_local_header = build/fuzz/local/local_hops.o build/fuzz/local/local_copy.o build/fuzz/local/local_text.o
 FUZZ_OBJ_remote_reply = $(call fuzz_prog,remote)

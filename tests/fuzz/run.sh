@@ -9,13 +9,15 @@ set -u
 secs=$1
 shift
 fail=0
+# the harnesses chdir to a scratch home: paths given to them are absolute
+top=$(pwd)
 mkdir -p build/fuzz/crashes
 for n in "$@"; do
   mkdir -p "build/fuzz/corpus/$n"
   log="build/fuzz/$n.log"
   "build/fuzz/bin/$n" -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len=16384 \
-    -print_final_stats=1 -artifact_prefix="build/fuzz/crashes/$n-" \
-    "build/fuzz/corpus/$n" "tests/fuzz/corpus/$n" > "$log" 2>&1
+    -print_final_stats=1 -artifact_prefix="$top/build/fuzz/crashes/$n-" \
+    "$top/build/fuzz/corpus/$n" "$top/tests/fuzz/corpus/$n" > "$log" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   units=$(ls "build/fuzz/corpus/$n" | wc -l)
