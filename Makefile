@@ -196,7 +196,8 @@ FUZZ_OBJ_control = $(call fuzz_prog,table-compile)
 FUZZ_OBJ_cyclog = build/fuzz/cyclog/cyclog_line.o
 FUZZ_LIBS_remote_reply = -lcares
 FUZZ_LIBS_remote_dns = -lcares
-# what a harness catches or replaces: -Wl,--wrap=f makes calls to f go to __wrap_f
+# what a harness catches or replaces: -Wl,--wrap=f makes calls to f go
+# to __wrap_f (skalibs is linked statically, so its calls are caught too)
 FUZZ_WRAP_smtpd_session = -Wl,--wrap=allwrite -Wl,--wrap=smtpd_data
 FUZZ_WRAP_remote_reply = -Wl,--wrap=socket_deadlineconnstamp46_g
 FUZZ_WRAP_remote_dns = -Wl,--wrap=ares_query
@@ -224,7 +225,7 @@ build/fuzz/bin/$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/fuzz.h build/fuzz/common.
 	@mkdir -p $$(@D)
 	$$(FUZZ_CC) $$(FUZZ_CFLAGS) -Werror $$(addprefix -Isrc/,$$(sort $$(dir $$(patsubst build/fuzz/%,%,$$(FUZZ_OBJ_$(1)))))) \
 	  -fsanitize=fuzzer -o $$@ $$< build/fuzz/common.o $$(FUZZ_OBJ_$(1)) build/fuzz/libpostern.a \
-	  $$(FUZZ_LIBS_$(1)) -lcdb -lskarnet -Wl,--wrap=_exit $$(FUZZ_WRAP_$(1))
+	  $$(FUZZ_LIBS_$(1)) $$(BSTATIC) -lcdb -lskarnet $$(BDYNAMIC) -Wl,--wrap=_exit $$(FUZZ_WRAP_$(1))
 endef
 $(foreach f,$(FUZZ_NAMES),$(eval $(call fuzzbin,$(f))))
 fuzzbins: $(FUZZ_BINS)

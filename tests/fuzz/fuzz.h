@@ -37,6 +37,11 @@ extern void fuzz_file (char const *path, char const *s) ;
    sanitizer reports still go to stderr */
 extern void fuzz_quiet (void) ;
 
+/* a copy of s (len bytes, at most 4 MiB) that ends where a page nobody
+   may read begins: a read past its end crashes even in code built
+   without ASan (skalibs, tinycdb). Valid until the next call. */
+extern char *fuzz_guard (void const *s, size_t len) ;
+
 /* memmem for byte strings, 0 if absent */
 extern void const *fuzz_find (void const *hay, size_t n, void const *needle, size_t m) ;
 

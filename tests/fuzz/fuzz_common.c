@@ -135,3 +135,19 @@ void const *fuzz_find (void const *hay, size_t n, void const *needle, size_t m)
 {
   return memmem(hay, n, needle, m) ;
 }
+
+#define GUARD_ROOM (4u << 20)
+
+char *fuzz_guard (void const *s, size_t len)
+{
+  static char *region = 0 ;
+  long page = sysconf(_SC_PAGESIZE) ;
+  if (!region)
+  {
+    region = mmap(0, GUARD_ROOM + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) ;
+    if (region == MAP_FAILED || mprotect(region + GUARD_ROOM, page, PROT_NONE) < 0) { perror("fuzz: guard") ; abort() ; }
+  }
+  if (len > GUARD_ROOM) abort() ;
+  if (len) memcpy(region + GUARD_ROOM - len, s, len) ;
+  return region + GUARD_ROOM - len ;
+}
