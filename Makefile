@@ -199,7 +199,7 @@ FUZZ_LIBS_remote_dns = -lcares
 # what a harness catches or replaces: -Wl,--wrap=f makes calls to f go
 # to __wrap_f (skalibs is linked statically, so its calls are caught too)
 FUZZ_WRAP_smtpd_session = -Wl,--wrap=allwrite -Wl,--wrap=smtpd_data
-FUZZ_WRAP_remote_reply = -Wl,--wrap=socket_deadlineconnstamp46_g
+FUZZ_WRAP_remote_reply = -Wl,--wrap=socket_deadlineconnstamp46
 FUZZ_WRAP_remote_dns = -Wl,--wrap=ares_query
 
 build/fuzz/lib/%.o: src/lib/%.c $(LIB_HDR)
