@@ -200,7 +200,7 @@ FUZZ_LIBS_remote_dns = -lcares
 # to __wrap_f (skalibs is linked statically, so its calls are caught too)
 FUZZ_WRAP_smtpd_session = -Wl,--wrap=allwrite -Wl,--wrap=smtpd_data
 FUZZ_WRAP_remote_reply = -Wl,--wrap=socket_deadlineconnstamp46
-FUZZ_WRAP_remote_dns = -Wl,--wrap=ares_query
+FUZZ_WRAP_remote_dns = -Wl,--wrap=ares_query -Wl,--wrap=remote_dns_init
 
 build/fuzz/lib/%.o: src/lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
