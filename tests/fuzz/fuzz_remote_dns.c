@@ -9,6 +9,8 @@
    Checked: counts within their bounds, host names NUL-ended within
    REMOTE_NAME_MAX, a status that agrees with what was found, and no
    address without a recipient left undecided. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/nameser.h>
 #include <ares.h>
@@ -107,6 +109,14 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
     FUZZ_ASSERT(c.rcpts[i].text.len <= REMOTE_TEXT_MAX) ;
     stralloc_free(&c.rcpts[i].text) ;
   }
+  /* FUZZ_VERBOSE=1: the addresses found, on stderr */
+  if (getenv("FUZZ_VERBOSE"))
+    for (unsigned int i = 0 ; i < n ; i++)
+    {
+      char fmt[IP46_FMT] ;
+      fmt[ip46_fmt(fmt, &d[i].ip)] = 0 ;
+      fprintf(stderr, "%s %s %u\n", d[i].host, fmt, d[i].port) ;
+    }
   for (unsigned int i = 0 ; i < n ; i++)
   {
     FUZZ_ASSERT(strlen(d[i].host) <= REMOTE_NAME_MAX && d[i].port) ;
