@@ -19,6 +19,9 @@ static void state (char const *s, size_t len)
   unsigned int n = 0 ;
   if (!state_parse(&m, s, len)) return ;
   FUZZ_ASSERT(m.len == len && m.nrcpts >= 1 && m.rcpts_at < len) ;
+  /* state.h: no field but the last is empty, so the file is one framed
+     record as it is (it travels so on send's pipes) */
+  for (size_t i = 0 ; i + 1 < len ; i++) FUZZ_ASSERT(s[i] || (i && s[i - 1])) ;
   FUZZ_ASSERT(m.sender > s && m.sender < s + m.rcpts_at) ;
   FUZZ_ASSERT(state_put_header(&sa, m.uid, m.size, m.sender, strlen(m.sender))) ;
   pos = m.rcpts_at ;
