@@ -12,7 +12,7 @@
 
 struct cyclog_s cyclog_state ;
 static char outmem[CYCLOG_OUT + 64 + CYCLOG_OVERHEAD + 1] ;
-static char got[1 << 17] ;
+static char got[1 << 22] ;  /* 16 KiB of newlines make 16 Ki records of a stamp each */
 static size_t gotlen ;
 static unsigned int rotations ;
 
