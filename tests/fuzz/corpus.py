@@ -162,3 +162,18 @@ put("remote_dns", "nodata", dns(0x02, packet(b"example.test", 15, []), b"", A))
 put("remote_dns", "nxdomain", dns(0x80, NXD, NXD, NXD))
 put("remote_dns", "routed", dns(0x03, MX, AAAA, A))
 put("remote_dns", "literal", dns(0x06, b"", b"", b""))
+
+# log-summary: log lines as cyclog writes them, stamps removed
+MID = "6740e4a0000001f2.1"
+put("logsum", "send-smtpd", ("\n".join([
+    "start pid 10 ip 127.0.0.1", "ok pid 10 qp 11 from <a@example.test> rcpts 2 bytes 500",
+    "rcpt pid 10 from <a@x.test> to <b@y.test>: 550 5.1.1 no such user",
+    "reject pid 10 from <a@x.test> rcpts 1 bytes 50: 552 5.3.4 too big", "end pid 10: quit",
+    "new msg %s: bytes 300 from <a@example.test> uid 0 rcpts 3" % MID,
+    "starting delivery 150: msg %s to remote u1@Fail.Example u2@fail.example" % MID,
+    "delivery 150: deferral: fail.example[192.0.2.1] said: 451 later",
+    "starting delivery 151: msg %s to local demo@example.test" % MID,
+    "delivery 151: success: did 1+0+0: maildir",
+    "delivery 152: failure: 5.1.1 no such mailbox", "bounce msg %s qp 99" % MID,
+    "end msg %s" % MID, "status: local 1/10 remote 0/20 queue 4"]) + "\n").encode())
+put("logsum", "escaped", b"delivery 7: failure: x\\033[31m red \\\\ \xc3\xa9\nnew msg zz: junk\n")
