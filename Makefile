@@ -233,7 +233,8 @@ fuzzbins: $(FUZZ_BINS)
 
 # each harness in turn (one core), new inputs kept in build/fuzz/corpus/,
 # crashes written to build/fuzz/crashes/; the committed corpus is read only
-FUZZ_RUN = sh tests/fuzz/run.sh
+# FUZZ_FLAGS: more libFuzzer flags, e.g. -detect_leaks=0 where ptrace is denied
+FUZZ_RUN = FUZZ_FLAGS="$(FUZZ_FLAGS)" sh tests/fuzz/run.sh
 fuzz: $(FUZZ_BINS)
 	$(FUZZ_RUN) $(FUZZ_SECONDS) $(FUZZ_NAMES)
 fuzz-smoke: $(FUZZ_BINS)

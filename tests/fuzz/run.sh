@@ -16,7 +16,7 @@ for n in "$@"; do
   mkdir -p "build/fuzz/corpus/$n"
   log="build/fuzz/$n.log"
   "build/fuzz/bin/$n" -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len=16384 \
-    -print_final_stats=1 -artifact_prefix="$top/build/fuzz/crashes/$n-" \
+    -print_final_stats=1 -artifact_prefix="$top/build/fuzz/crashes/$n-" ${FUZZ_FLAGS:-} \
     "$top/build/fuzz/corpus/$n" "$top/tests/fuzz/corpus/$n" > "$log" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
