@@ -195,6 +195,7 @@ FUZZ_OBJ_remote_dns = $(call fuzz_prog,remote)
 FUZZ_OBJ_control = $(call fuzz_prog,table-compile)
 FUZZ_OBJ_cyclog = build/fuzz/cyclog/cyclog_line.o
 FUZZ_OBJ_logsum = $(call fuzz_prog,log-summary)
+FUZZ_OBJ_queue_writer = build/fuzz/queue-writer/qw_read.o
 FUZZ_LIBS_remote_reply = -lcares
 FUZZ_LIBS_remote_dns = -lcares
 # what a harness catches or replaces: -Wl,--wrap=f makes calls to f go

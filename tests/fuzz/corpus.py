@@ -177,3 +177,16 @@ put("logsum", "send-smtpd", ("\n".join([
     "delivery 152: failure: 5.1.1 no such mailbox", "bounce msg %s qp 99" % MID,
     "end msg %s" % MID, "status: local 1/10 remote 0/20 queue 4"]) + "\n").encode())
 put("logsum", "escaped", b"delivery 7: failure: x\\033[31m red \\\\ \xc3\xa9\nnew msg zz: junk\n")
+
+# queue-writer: what a client sends, netstrings: chunks, 0:, then the envelope
+
+
+def ns(b):
+    return b"%d:" % len(b) + b + b","
+
+
+put("queue_writer", "message", ns(b"Subject: x\n\nhello\n") + ns(b"more\n") + b"0:," + ns(env(b"a@b.test", b"demo@example.test")))
+put("queue_writer", "empty-body", b"0:," + ns(env(b"", b"x@y")))
+put("queue_writer", "bad-envelope", ns(b"x\n") + b"0:," + ns(b"Fa\0\0"))
+put("queue_writer", "too-big", ns(b"y" * 1001) + b"0:," + ns(env(b"a@b", b"c@d")))
+put("queue_writer", "trailing", b"3:abc,0:," + ns(env(b"a@b", b"c@d") + b"junk") + b"more")
