@@ -199,7 +199,9 @@ FUZZ_OBJ_queue_writer = build/fuzz/queue-writer/qw_read.o
 FUZZ_LIBS_remote_reply = -lcares
 FUZZ_LIBS_remote_dns = -lcares
 # what a harness catches or replaces: -Wl,--wrap=f makes calls to f go
-# to __wrap_f (skalibs is linked statically, so its calls are caught too)
+# to __wrap_f (skalibs is linked statically, so its calls are caught too);
+# every harness catches exits and execs (fuzz_common.c)
+FUZZ_WRAP = $(foreach f,_exit execve execv execvp execvpe,-Wl,--wrap=$(f))
 FUZZ_WRAP_smtpd_session = -Wl,--wrap=allwrite -Wl,--wrap=smtpd_data
 FUZZ_WRAP_remote_reply = -Wl,--wrap=socket_deadlineconnstamp46
 FUZZ_WRAP_remote_dns = -Wl,--wrap=ares_query -Wl,--wrap=remote_dns_init
@@ -227,7 +229,7 @@ build/fuzz/bin/$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/fuzz.h build/fuzz/common.
 	@mkdir -p $$(@D)
 	$$(FUZZ_CC) $$(FUZZ_CFLAGS) -Werror $$(addprefix -Isrc/,$$(sort $$(dir $$(patsubst build/fuzz/%,%,$$(FUZZ_OBJ_$(1)))))) \
 	  -fsanitize=fuzzer -o $$@ $$< build/fuzz/common.o $$(FUZZ_OBJ_$(1)) build/fuzz/libpostern.a \
-	  $$(FUZZ_LIBS_$(1)) $$(BSTATIC) -lcdb -lskarnet $$(BDYNAMIC) -Wl,--wrap=_exit $$(FUZZ_WRAP_$(1))
+	  $$(FUZZ_LIBS_$(1)) $$(BSTATIC) -lcdb -lskarnet $$(BDYNAMIC) $$(FUZZ_WRAP) $$(FUZZ_WRAP_$(1))
 endef
 $(foreach f,$(FUZZ_NAMES),$(eval $(call fuzzbin,$(f))))
 fuzzbins: $(FUZZ_BINS)

@@ -12,6 +12,9 @@
    code is in fuzz_exitcode. Use: if (!setjmp(fuzz_jmp)) { fuzz_armed = 1 ;
    call() ; fuzz_armed = 0 ; } else ... (fuzz_armed is 0 again) */
 extern jmp_buf fuzz_jmp ;
+/* execve, execv, execvp, execvpe are wrapped too: while armed, an exec
+   comes back the same way with this code (the fuzzer is never replaced) */
+#define FUZZ_EXECED 1000
 extern volatile int fuzz_armed ;
 extern volatile int fuzz_exitcode ;
 

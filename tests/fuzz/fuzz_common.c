@@ -30,6 +30,46 @@ void __wrap__exit (int code)
   __real__exit(code) ;
 }
 
+static void execed (void) __attribute__((noreturn)) ;
+static void execed (void)
+{
+  fuzz_armed = 0 ;
+  fuzz_exitcode = FUZZ_EXECED ;
+  longjmp(fuzz_jmp, 1) ;
+}
+
+extern int __real_execve (char const *, char *const *, char *const *) ;
+int __wrap_execve (char const *path, char *const *argv, char *const *envp) ;
+int __wrap_execve (char const *path, char *const *argv, char *const *envp)
+{
+  if (fuzz_armed) execed() ;
+  return __real_execve(path, argv, envp) ;
+}
+
+extern int __real_execv (char const *, char *const *) ;
+int __wrap_execv (char const *path, char *const *argv) ;
+int __wrap_execv (char const *path, char *const *argv)
+{
+  if (fuzz_armed) execed() ;
+  return __real_execv(path, argv) ;
+}
+
+extern int __real_execvp (char const *, char *const *) ;
+int __wrap_execvp (char const *file, char *const *argv) ;
+int __wrap_execvp (char const *file, char *const *argv)
+{
+  if (fuzz_armed) execed() ;
+  return __real_execvp(file, argv) ;
+}
+
+extern int __real_execvpe (char const *, char *const *, char *const *) ;
+int __wrap_execvpe (char const *file, char *const *argv, char *const *envp) ;
+int __wrap_execvpe (char const *file, char *const *argv, char *const *envp)
+{
+  if (fuzz_armed) execed() ;
+  return __real_execvpe(file, argv, envp) ;
+}
+
 void fuzz_fail (char const *what, char const *file, int line)
 {
   fprintf(stderr, "\n%s:%d: invariant broken: %s\n", file, line, what) ;
