@@ -103,6 +103,21 @@ static unsigned int count (char const *s, size_t n, char const *what)
   return k ;
 }
 
+/* "250" lines that name the queued message (the recorder's id "fuzz") */
+static unsigned int oks (char const *s, size_t n)
+{
+  unsigned int k = 0 ;
+  size_t pos = 0 ;
+  while (pos < n)
+  {
+    char const *crlf = fuzz_find(s + pos, n - pos, "\r\n", 2) ;
+    size_t len = crlf ? (size_t)(crlf - (s + pos)) : n - pos ;
+    if (len > 4 && !memcmp(s + pos, "250 ", 4) && fuzz_find(s + pos, len, "fuzz", 4)) k++ ;
+    pos += len + 2 ;
+  }
+  return k ;
+}
+
 static void replies (char const *s, size_t n)
 {
   size_t pos = 0 ;
@@ -177,6 +192,6 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
   replies(out, outlen) ;
   d354 = count(out, outlen, "\r\n354 ") ;
   FUZZ_ASSERT(datas <= d354 && d354 <= datas + 1) ;
-  FUZZ_ASSERT(accepted == count(out, outlen, "\r\n250 2.0.0 ok qp fuzz\r\n")) ;
+  FUZZ_ASSERT(accepted == oks(out, outlen)) ;
   return 0 ;
 }
