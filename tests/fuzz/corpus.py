@@ -190,3 +190,10 @@ put("queue_writer", "empty-body", b"0:," + ns(env(b"", b"x@y")))
 put("queue_writer", "bad-envelope", ns(b"x\n") + b"0:," + ns(b"Fa\0\0"))
 put("queue_writer", "too-big", ns(b"y" * 1001) + b"0:," + ns(env(b"a@b", b"c@d")))
 put("queue_writer", "trailing", b"3:abc,0:," + ns(env(b"a@b", b"c@d") + b"junk") + b"more")
+
+# ldeliver: byte 0 bit 0 = an fd comes along, then the request packet
+REQ = b"demo\0/home/demo\0demo\0\0example.test\0a@b.test\0demo@example.test\0"
+put("ldeliver", "request", b"\x01" + REQ)
+put("ldeliver", "no-fd", b"\x00" + REQ)
+put("ldeliver", "short", b"\x01" + b"demo\0/home/demo\0demo\0")
+put("ldeliver", "long-home", b"\x01demo\0/" + b"h" * 4100 + b"\0demo\0\0d\0s\0r\0")
