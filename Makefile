@@ -180,7 +180,7 @@ FUZZ_CC = clang
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS = -std=c99 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE -Isrc/lib -Wall -Wextra $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 FUZZ_SECONDS = 600
-FUZZ_SMOKE_SECONDS = 3
+FUZZ_SMOKE_SECONDS = 2
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(filter-out tests/fuzz/fuzz_common.c,$(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_BINS := $(FUZZ_NAMES:%=build/fuzz/bin/%)
 FUZZ_LIB_OBJ := $(LIB_SRC:src/lib/%.c=build/fuzz/lib/%.o) build/fuzz/auto/auto_home.o build/fuzz/auto/auto_split.o build/fuzz/auto/auto_users.o
