@@ -40,7 +40,10 @@ class FuzzTest(unittest.TestCase):
             n = os.path.basename(os.path.dirname(path))
             found += 1
             with self.subTest(input=os.path.relpath(path, FUZZ)):
-                r = subprocess.run([os.path.join(BIN, n), path], timeout=120,
+                # scratch homes go where make clean removes them, even after a crash
+                tmp = os.path.join(harness.TOP, "build", "fuzz", "tmp")
+                os.makedirs(tmp, exist_ok=True)
+                r = subprocess.run([os.path.join(BIN, n), path], timeout=120, env=dict(os.environ, TMPDIR=tmp),
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                 self.assertEqual(r.returncode, 0, r.stdout[-3000:])
         self.assertGreaterEqual(found, 1)

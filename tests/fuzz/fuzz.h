@@ -29,8 +29,9 @@ extern void fuzz_input_fd (int fd, uint8_t const *s, size_t len) ;
 extern void fuzz_output_fd (int fd) ;
 extern char const *fuzz_output (int fd, size_t *len) ;
 
-/* a scratch home under /tmp with control/, made the cwd and POSTERN_HOME;
-   removed at exit */
+/* a scratch home under $TMPDIR (or /tmp) with control/, made the cwd and
+   POSTERN_HOME; removed at exit when libFuzzer exits through exit()
+   (run.sh gives each run a TMPDIR of its own and empties it) */
 extern char const *fuzz_home (void) ;
 /* writes a cdb (tinycdb) at path from key, value pairs ended by 0 */
 extern void fuzz_cdb (char const *path, ...) ;

@@ -117,7 +117,7 @@ char const *fuzz_output (int fd, size_t *len)
   return outbuf ;
 }
 
-static char home[64] ;
+static char home[4096] ;
 
 static int rm1 (char const *path, struct stat const *st, int flag, struct FTW *ftw)
 {
@@ -134,7 +134,10 @@ static void rmhome (void)
 char const *fuzz_home (void)
 {
   if (home[0]) return home ;
-  strcpy(home, "/tmp/postern-fuzz-XXXXXX") ;
+  char const *tmp = getenv("TMPDIR") ;
+  if (!tmp || !*tmp || strlen(tmp) > sizeof home - 32) tmp = "/tmp" ;
+  strcpy(home, tmp) ;
+  strcat(home, "/postern-fuzz-XXXXXX") ;
   if (!mkdtemp(home) || chdir(home) < 0 || mkdir("control", 0755) < 0 || setenv("POSTERN_HOME", home, 1) < 0)
   { perror("fuzz: home") ; abort() ; }
   atexit(&rmhome) ;

@@ -11,7 +11,10 @@ shift
 fail=0
 # the harnesses chdir to a scratch home: paths given to them are absolute
 top=$(pwd)
-mkdir -p build/fuzz/crashes
+mkdir -p build/fuzz/crashes build/fuzz/tmp
+# the harnesses' scratch homes: whatever an abort leaves is removed below
+TMPDIR="$top/build/fuzz/tmp"
+export TMPDIR
 for n in "$@"; do
   mkdir -p "build/fuzz/corpus/$n"
   log="build/fuzz/$n.log"
@@ -19,6 +22,7 @@ for n in "$@"; do
     -print_final_stats=1 -artifact_prefix="$top/build/fuzz/crashes/$n-" ${FUZZ_FLAGS:-} \
     "$top/build/fuzz/corpus/$n" "$top/tests/fuzz/corpus/$n" > "$log" 2>&1
   rc=$?
+  rm -rf "$TMPDIR"/postern-fuzz-*
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   units=$(ls "build/fuzz/corpus/$n" | wc -l)
   if [ "$rc" = 0 ]; then
