@@ -169,5 +169,78 @@ clean:
 
 FORCE:
 
-.PHONY: all deps accounts check bench clean run stop install runbins testbins FORCE
+.PHONY: all deps accounts check bench clean run stop install runbins testbins fuzz fuzz-smoke fuzzbins FORCE
 .SECONDARY:
+
+# Fuzzing (tests/fuzz/README): libFuzzer harnesses built with clang,
+# ASan and UBSan, from objects of their own (build/fuzz/). A harness
+# links the program objects it drives by name, so a renamed file or
+# function breaks this build instead of leaving a parser unfuzzed.
+# make fuzz: each harness for FUZZ_SECONDS; make fuzz-smoke: a few
+# seconds each, failing on a crash (tests/test_fuzz.py runs it).
+FUZZ_CC = clang
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = -std=c99 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE -Isrc/lib -Wall -Wextra $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_SECONDS = 600
+FUZZ_SMOKE_SECONDS = 2
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(filter-out tests/fuzz/fuzz_common.c,$(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_BINS := $(FUZZ_NAMES:%=build/fuzz/bin/%)
+FUZZ_LIB_OBJ := $(LIB_SRC:src/lib/%.c=build/fuzz/lib/%.o) build/fuzz/auto/auto_home.o build/fuzz/auto/auto_split.o build/fuzz/auto/auto_users.o
+# a program's objects: every file of src/<program>/, main renamed away
+fuzz_prog = $(patsubst src/%.c,build/fuzz/%.o,$(wildcard src/$(1)/*.c))
+FUZZ_OBJ_smtpd_session = $(call fuzz_prog,smtpd)
+FUZZ_OBJ_addr = build/fuzz/smtpd/smtpd_addr.o build/fuzz/inject/inject_addrlist.o
+FUZZ_OBJ_inject_header = $(call fuzz_prog,inject)
+FUZZ_OBJ_local_header = build/fuzz/local/local_hops.o build/fuzz/local/local_copy.o build/fuzz/local/local_text.o
+FUZZ_OBJ_remote_reply = $(call fuzz_prog,remote)
+FUZZ_OBJ_remote_dns = $(call fuzz_prog,remote)
+FUZZ_OBJ_control = $(call fuzz_prog,table-compile)
+FUZZ_OBJ_cyclog = build/fuzz/cyclog/cyclog_line.o
+FUZZ_OBJ_logsum = $(call fuzz_prog,log-summary)
+FUZZ_OBJ_queue_writer = build/fuzz/queue-writer/qw_read.o
+FUZZ_LIBS_remote_reply = -lcares
+FUZZ_LIBS_remote_dns = -lcares
+# what a harness catches or replaces: -Wl,--wrap=f makes calls to f go
+# to __wrap_f (skalibs is linked statically, so its calls are caught too);
+# every harness catches exits and execs (fuzz_common.c)
+FUZZ_WRAP = $(foreach f,_exit execve execv execvp execvpe,-Wl,--wrap=$(f))
+FUZZ_WRAP_smtpd_session = -Wl,--wrap=allwrite -Wl,--wrap=smtpd_data
+FUZZ_WRAP_remote_reply = -Wl,--wrap=socket_deadlineconnstamp46
+FUZZ_WRAP_remote_dns = -Wl,--wrap=ares_query -Wl,--wrap=remote_dns_init
+
+build/fuzz/lib/%.o: src/lib/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+build/fuzz/auto/%.o: build/auto/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+build/fuzz/libpostern.a: $(FUZZ_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+define fuzzprog
+build/fuzz/$(1)/%.o: src/$(1)/%.c $$(LIB_HDR) $$(wildcard src/$(1)/*.h)
+	@mkdir -p $$(@D)
+	$$(FUZZ_CC) $$(FUZZ_CFLAGS) -Isrc/$(1) -Dmain=fuzz_unused_main_$(subst -,_,$(1)) -c $$< -o $$@
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call fuzzprog,$(p))))
+build/fuzz/common.o: tests/fuzz/fuzz_common.c tests/fuzz/fuzz.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -c $< -o $@
+define fuzzbin
+build/fuzz/bin/$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/fuzz.h build/fuzz/common.o $$(FUZZ_OBJ_$(1)) build/fuzz/libpostern.a
+	@mkdir -p $$(@D)
+	$$(FUZZ_CC) $$(FUZZ_CFLAGS) -Werror $$(addprefix -Isrc/,$$(sort $$(dir $$(patsubst build/fuzz/%,%,$$(FUZZ_OBJ_$(1)))))) \
+	  -fsanitize=fuzzer -o $$@ $$< build/fuzz/common.o $$(FUZZ_OBJ_$(1)) build/fuzz/libpostern.a \
+	  $$(FUZZ_LIBS_$(1)) $$(BSTATIC) -lcdb -lskarnet $$(BDYNAMIC) $$(FUZZ_WRAP) $$(FUZZ_WRAP_$(1))
+endef
+$(foreach f,$(FUZZ_NAMES),$(eval $(call fuzzbin,$(f))))
+fuzzbins: $(FUZZ_BINS)
+
+# each harness in turn (one core), new inputs kept in build/fuzz/corpus/,
+# crashes written to build/fuzz/crashes/; the committed corpus is read only
+# FUZZ_FLAGS: more libFuzzer flags, e.g. -detect_leaks=0 where ptrace is denied
+FUZZ_RUN = FUZZ_FLAGS="$(FUZZ_FLAGS)" sh tests/fuzz/run.sh
+fuzz: $(FUZZ_BINS)
+	$(FUZZ_RUN) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+fuzz-smoke: $(FUZZ_BINS)
+	$(FUZZ_RUN) $(FUZZ_SMOKE_SECONDS) $(FUZZ_NAMES)

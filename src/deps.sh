@@ -3,7 +3,8 @@
 # quick start need, with apt-get as root; does nothing when all are there.
 set -eu
 # postfix only for smtp-source/smtp-sink (tests, bench); never run: stopped below
-PKGS="gcc make libc6-dev skalibs-dev libcdb-dev tinycdb libc-ares-dev python3 python3-aiosmtpd dnsmasq-base strace mandoc s6 execline ucspi-tcp swaks postfix"
+# clang and libclang-rt-14-dev (libFuzzer, sanitizers): tests/fuzz
+PKGS="gcc make libc6-dev skalibs-dev libcdb-dev tinycdb libc-ares-dev python3 python3-aiosmtpd dnsmasq-base strace mandoc s6 execline ucspi-tcp swaks postfix clang libclang-rt-14-dev"
 
 missing=
 for p in $PKGS; do

@@ -87,6 +87,10 @@ extern int qread_load (qread_msg *m, stralloc *sa, char const *id) ;
 /* qread_load for the tools: dies (111) on a read error, warns and
    returns 0 for a message to skip, 1 when m is loaded */
 extern int qread_get (qread_msg *m, stralloc *sa, char const *id) ;
+/* Parses a todo file (s, len bytes: queue-inject's u and p info
+   fields, then the envelope) into m's env, sender and nrcpts. 1 if
+   well-formed, else 0. */
+extern int qread_todo_parse (qread_msg *m, char const *s, size_t len) ;
 /* Next recipient: *pos starts at 0; returns 1 and fills r, 0 at the
    end. An unsorted recipient's channel comes from route_classify(), as
    record(8) will decide it; rt is the caller's, reset per message. */

@@ -23,22 +23,6 @@ static int get (qread_msg *m, stralloc *sa, char const *tree, size_t max)
   return r ? 1 : -1 ;
 }
 
-/* queue-inject's info fields (u, p), then the envelope, as record reads it */
-static int todo_parse (qread_msg *m, char const *s, size_t len)
-{
-  size_t pos = 0 ;
-  while (pos < len && (s[pos] == 'u' || s[pos] == 'p'))
-  {
-    char const *z = memchr(s + pos, 0, len - pos) ;
-    if (!z) return 0 ;
-    pos = (size_t)(z - s) + 1 ;
-  }
-  if (env_parse(&m->env, s + pos, len - pos) != ENV_OK) return 0 ;
-  m->sender = m->env.sender ;
-  m->nrcpts = m->env.nrcpts ;
-  return 1 ;
-}
-
 static void body_size (qread_msg *m)
 {
   char path[QUEUE_PATH_MAX] ;
@@ -75,7 +59,7 @@ int qread_load (qread_msg *m, stralloc *sa, char const *id)
     if (r > 0)
     {
       /* a todo file is renamed in whole: malformed stays malformed */
-      if (!todo_parse(m, sa->s, sa->len)) return (errno = EINVAL, 0) ;
+      if (!qread_todo_parse(m, sa->s, sa->len)) return (errno = EINVAL, 0) ;
       m->unsorted = 1 ;
       m->s = sa->s ;
       body_size(m) ;

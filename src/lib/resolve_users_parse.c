@@ -1,16 +1,25 @@
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <skalibs/stralloc.h>
-#include <skalibs/types.h>
 #include "resolve.h"
 
-/* a decimal id ending at a ':'; (id_t)-1 is "no id" to the kernel */
+/* a decimal id ending at a ':' within len bytes (the value is not
+   NUL-terminated: the scan stops at len); (id_t)-1 is "no id" to the
+   kernel */
 static size_t scan_id (char const *s, size_t len, uint32_t *id)
 {
-  size_t n ;
-  if (!len || s[0] < '0' || s[0] > '9') return 0 ;
-  n = uint32_scan(s, id) ;
-  return n < len && s[n] == ':' && *id != (uint32_t)-1 ? n + 1 : 0 ;
+  uint32_t x = 0 ;
+  size_t n = 0 ;
+  for (; n < len && s[n] >= '0' && s[n] <= '9' ; n++)
+  {
+    uint32_t d = (uint32_t)(s[n] - '0') ;
+    if (x > (UINT32_MAX - d) / 10) return 0 ;
+    x = x * 10 + d ;
+  }
+  if (!n || n >= len || s[n] != ':' || x == (uint32_t)-1) return 0 ;
+  *id = x ;
+  return n + 1 ;
 }
 
 /* "account:uid:gid:home", home absolute; the rest is EINVAL */

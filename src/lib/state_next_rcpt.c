@@ -20,6 +20,9 @@ int state_next_rcpt (state_msg const *m, char const *s, size_t *pos, state_rcpt 
   char const *z ;
   uint32_t u ;
   if (p + STATE_FIXED + 3 > len || s[p] != 'R' || s[p + STATE_FIXED]) return 0 ;
+  /* a NUL inside the fixed part would end the field early: the file
+     would no longer be one framed record (state.h) */
+  if (memchr(s + p, 0, STATE_FIXED)) return 0 ;
   if (!scan_fixed(s + p + 3, 4, &u)) return 0 ;
   r->attempts = u ;
   if (!scan_fixed(s + p + 7, 10, &r->lasttry)) return 0 ;

@@ -116,6 +116,7 @@ unsigned int table_compile_read (int fd, char const *file, struct cdb_make *cm, 
   int r = 1 ;
   out = cm ;
   outname = tmp ;
+  keys.len = 0 ;  /* each call reads one table from scratch */
   avltree_init(&seen, 64, 3, 8, &key_dtok, &key_cmp, 0) ;
   while (r > 0)
   {

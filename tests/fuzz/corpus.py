@@ -1,0 +1,199 @@
+#!/usr/bin/python3
+"""Writes the committed seed corpus, tests/fuzz/corpus/<harness>/<name>:
+small real examples of what each parser reads (tests/fuzz/README).
+Run from the top of the checkout; files are rewritten, others kept
+(regress-* files are crash inputs kept as regression tests)."""
+import os
+import struct
+
+TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+QID = b"0123456789abcdef.4242"
+
+
+def put(harness, name, data):
+    d = os.path.join(TOP, harness)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def env(sender, *rcpts):
+    return b"F" + sender + b"\0" + b"".join(b"T" + r + b"\0" for r in rcpts) + b"\0"
+
+
+def rfield(status, channel, attempts, lasttry, text):
+    t = text[:200].ljust(200, b" ")
+    return b"R" + status + channel + b"%04d" % attempts + b"%010d" % lasttry + t + b"\0"
+
+
+def state(sender, rcpts, uid=1000, size=123):
+    s = b"V1\0u%d\0z%d\0F%s\0" % (uid, size, sender)
+    for st, ch, att, last, text, addr, local in rcpts:
+        s += rfield(st, ch, att, last, text) + addr + b"\0L" + local + b"\0"
+    return s + b"\0"
+
+
+# envelope: byte 0 also picks the piece size
+put("envelope", "one", env(b"a@b.test", b"demo@example.test"))
+put("envelope", "null-sender", env(b"", b"postmaster@example.test", b"x@y.test"))
+put("envelope", "many", env(b"bounce@b.test", *[b"r%d@example.test" % i for i in range(20)]))
+put("envelope", "no-rcpt", b"Fa@b\0\0")
+put("envelope", "control-byte", b"Fa@b\0Tx\ry@z\0\0")
+put("envelope", "long", env(b"a@b", b"x" * 256))
+
+# state and todo files
+put("state", "local-remote", state(b"a@b.test", [
+    (b"T", b"L", 0, 0, b"", b"demo@example.test", b"demo"),
+    (b"D", b"R", 1, 1764000000, b"mx.example.net[192.0.2.1] accepted: 250 ok", b"x@example.net", b""),
+    (b"F", b"R", 3, 1764000100, b"5.1.1 said: 550 no such user", b"y@example.net", b"")]))
+put("state", "bounced", state(b"", [(b"B", b"L", 9999, 4294967295, b"x" * 200, b"p@example.test", b"virt-p")]))
+put("state", "todo", b"u1000\0p4242\0" + env(b"a@b.test", b"demo@example.test", b"x@example.net"))
+put("state", "todo-bare", env(b"", b"demo@example.test"))
+
+# cyclog: linemax byte, two bytes of read size, then the input
+put("cyclog", "lines", b"\x10\x05\x00" + b"start pid 12 ip 127.0.0.1\nok pid 12 qp 0123 from <a@b>\nshort\n\n")
+put("cyclog", "long-unfinished", b"\x08\x40\x00" + b"a line longer than eight bytes\nand one without newline")
+put("cyclog", "cut-at-newline", b"\x03\x01\x00" + b"abc\nabcd\n\n\nx")
+
+# local headers: maxhops byte, then the message
+put("local_header", "plain", b"\x05Received: from a\nDelivered-To: other@example.test\nSubject: x\n\nFrom me\n>From you\nbody")
+put("local_header", "loop", b"\x05Delivered-To: DEMO@example.test \r\nSubject: x\r\n\r\nbody\r\n")
+put("local_header", "hops", b"\x02Received: 1\nreceived: 2\nRECEIVED: 3\n\n")
+put("local_header", "mbox-quoting", b"\x0f\nFrom x\n>From y\n>>From z\nFro\nFrom")
+
+# addresses: byte 0 bit 0 is RCPT, then the argument (or a header list)
+for i, a in enumerate([b"FROM:<a@b.test>", b"FROM:<> SIZE=1000 BODY=8BITMIME",
+                       b"FROM:<\"john smith\"@example.test>", b"FROM:<\"john\"@example.test>",
+                       b"FROM:<@relay.test,@[192.0.2.1]:a@b.test>", b"from: <a@b.test> size=99999999999999999999999"]):
+    put("addr", "mail-%d" % i, b"\x00" + a)
+for i, a in enumerate([b"TO:<demo@example.test>", b"TO:<postmaster>", b"TO:<Demo@Virt.Test>",
+                       b"TO:<a%b@example.test>", b"TO:<x@[IPv6:2001:db8::1]>", b"TO:<x@[127.0.0.1]>",
+                       b"TO:<x@-bad.test>", b"TO:<\"a\\\"b\"@example.test> NOTIFY=NEVER"]):
+    put("addr", "rcpt-%d" % i, b"\x01" + a)
+put("addr", "list", b"\x00Joe (the \"boss\") <joe@example.test>, group: a@b.test, \"x, y\" <c@d.test>;, e@f")
+
+# control files (0), tables (1), users.cdb values (2)
+put("control", "file-line", b"\x00mx.example.test  \t\r\nsecond line")
+put("control", "file-number", b"\x00" + b"1200\n")
+put("control", "table", b"\x01# comment\nexample.test\t\n.sub.example.test  value with  spaces \nKEY v\n")
+put("control", "table-dup", b"\x01a 1\nA 2\n")
+put("control", "table-bad", b"\x01ok 1\nbad\x01line\n")
+put("control", "users", b"\x02demo:1000:1000:/home/demo")
+put("control", "users-bad", b"\x02demo:4294967295:1:/h")
+
+# frames and job records: byte 0 = bound and with_local
+put("frame", "jobs", b"\xff" + b"J7\0M" + QID + b"\0Fa@b\0Tdemo@example.test\0Ldemo\0\0"
+    + b"J8\0M" + QID + b"\0F\0Tx@y\0Lx\0Ty@y\0Ly\0\0")
+put("frame", "remote-job", b"\xfe" + b"J9\0M" + QID + b"\0Fa@b\0Tx@example.net\0Ty@example.net\0\0")
+put("frame", "no-j", b"\xff" + b"M" + QID + b"\0\0")
+
+# SMTP sessions (the client's side)
+HELLO = b"EHLO client.example.test\r\n"
+TX = b"MAIL FROM:<a@b.test>\r\nRCPT TO:<demo@example.test>\r\nDATA\r\n"
+put("smtpd_session", "plain", HELLO + TX + b"Subject: hi\r\n\r\nhello\r\n..dot\r\n.\r\nQUIT\r\n")
+put("smtpd_session", "pipelined", HELLO + TX + b"Subject: 1\r\n\r\n.\r\n" + TX + b"x\r\n.\r\nRSET\r\nNOOP\r\nQUIT\r\n")
+put("smtpd_session", "helo-errors", b"HELO\r\nMAIL FROM:<a@b>\r\nHELO x\r\nRCPT TO:<x@y>\r\nDATA\r\nVRFY x\r\nHELP\r\nFOO\r\nQUIT\r\n")
+put("smtpd_session", "relay", HELLO + b"MAIL FROM:<>\r\nRCPT TO:<x@example.net>\r\nRCPT TO:<a%b@example.test>\r\n"
+    b"RCPT TO:<x@[127.0.0.1]>\r\nRCPT TO:<root@example.test>\r\nRCPT TO:<nobody-here@example.test>\r\nQUIT\r\n")
+put("smtpd_session", "hops", HELLO + TX + b"Received: a\r\nReceived: b\r\nDelivered-To: c\r\nReceived: d\r\n"
+    b"Received: e\r\nReceived: f\r\n\r\nx\r\n.\r\nQUIT\r\n")
+put("smtpd_session", "long-line", HELLO + TX + b"To: " + b"x@example.test, " * 80 + b"\r\n\r\nbody\r\n.\r\n"
+    + b"NOOP " + b"y" * 600 + b"\r\nQUIT\r\n")
+put("smtpd_session", "bare-lf", b"EHLO x\nMAIL FROM:<a@b.test>\nRCPT TO:<demo@example.test>\nDATA\nSubject: lf\n\nbody\n.\r\nQUIT\n")
+put("smtpd_session", "nul", HELLO + b"NOOP \0\r\n" + TX + b"a\0b\r\n.\r\nQUIT\r\n")
+put("smtpd_session", "eof-in-data", HELLO + TX + b"Subject: cut\r\n\r\npartial")
+# the smuggling battery: a message end that is not <CR><LF>.<CR><LF>,
+# then a second transaction a server might take from inside the first
+SMUGGLED = b"MAIL FROM:<admin@example.test>\r\nRCPT TO:<demo@example.test>\r\nDATA\r\nSubject: smuggled\r\n\r\nx\r\n.\r\n"
+for i, end in enumerate([b"\n.\n", b"\n.\r\n", b"\r.\r", b"\r\n.\r", b"\r\n.\n", b"\n.\r", b"\r.\r\n",
+                         b"\r\n\x00.\r\n", b"\r\n.\x00\r\n"]):
+    put("smtpd_session", "smuggle-%d" % i, HELLO + TX + b"Subject: first\r\n\r\nbody" + end + SMUGGLED + b"\r\n.\r\nQUIT\r\n")
+
+# inject: arguments, NUL-ended, an empty one, then the message
+put("inject_header", "t-flag", b"-t\0\0From: Joe <joe@example.test>\nTo: a@b.test, \"x y\" <c@d.test>\n"
+    b"Cc: e@f.test\nBcc: hidden@g.test\nSubject: hi\n\nbody\n.\nafter dot\n")
+put("inject_header", "i-flag", b"-i\0-f\0<>\0-F\0J\xc3\xa9r\xc3\xb4me \"Q\" Smith\0--\0x@y.test\0\0"
+    b"From x@y Mon Jan  1 00:00:00 2026\r\nSubject: crlf\r\nReturn-Path: <z@z>\r\n\r\n.\r\nbody\r\n")
+put("inject_header", "no-header", b"-oi\0demo\0\0just a body line\nand another\n")
+put("inject_header", "continuation", b"-t\0\0To: a@b.test,\n c@d.test\nSubject: folded\n\tline\nnot a field line\n")
+put("inject_header", "bad-option", b"-bs\0\0x\n")
+
+# remote: byte 0 (recipients), the server's bytes, "\0\0", the body
+GOOD = (b"220 mx.example.net ESMTP\r\n250-mx.example.net\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
+        b"250 8BITMIME\r\n250 2.1.0 ok\r\n250 2.1.5 ok\r\n250 2.1.5 ok\r\n354 go ahead\r\n250 2.0.0 queued\r\n221 bye\r\n")
+BODY = b"Subject: x\n\n.leading dot\n..two\nbare\rcr\r\ncrlf\n\xc3\xa9\nno newline at end"
+put("remote_reply", "pipelining", b"\x01" + GOOD + b"\0\0" + BODY)
+put("remote_reply", "no-pipelining", b"\x00220 mx\r\n250 mx\r\n250 ok\r\n550 5.1.1 no\r\n")
+put("remote_reply", "helo-fallback", b"\x02220 mx\r\n502 no ehlo\r\n250 mx\r\n250 ok\r\n451 later\r\n250 ok\r\n250 ok\r\n354 go\r\n550 no\r\n\0\0x\n")
+put("remote_reply", "size-limit", b"\x00220 mx\r\n250-mx\r\n250 SIZE 10\r\n\0\0" + b"y" * 100)
+put("remote_reply", "greeting-4xx", b"\x03421 busy\r\n")
+put("remote_reply", "multiline-bad", b"\x00220-mx\r\n220-more\r\n2x0 bad\r\n")
+
+
+def name(n):
+    return b"".join(bytes([len(p)]) + p for p in n.split(b".") if p) + b"\0"
+
+
+def packet(qname, qtype, answers):
+    h = struct.pack(">HHHHHH", 4242, 0x8180, 1, len(answers), 0, 0)
+    q = name(qname) + struct.pack(">HH", qtype, 1)
+    a = b""
+    for rtype, rdata in answers:
+        a += b"\xc0\x0c" + struct.pack(">HHIH", rtype, 1, 300, len(rdata)) + rdata
+    return h + q + a
+
+
+MX = packet(b"example.test", 15, [(15, struct.pack(">H", 10) + name(b"mx1.example.test")),
+                                  (15, struct.pack(">H", 20) + name(b"mx2.example.test")),
+                                  (15, struct.pack(">H", 10) + name(b"mx3.example.test"))])
+NULLMX = packet(b"example.test", 15, [(15, struct.pack(">H", 0) + b"\0")])
+AAAA = packet(b"mx1.example.test", 28, [(28, bytes.fromhex("20010db8000000000000000000000001"))])
+A = packet(b"mx1.example.test", 1, [(1, bytes([192, 0, 2, 1])), (1, bytes([192, 0, 2, 2]))])
+NXD = struct.pack(">HHHHHH", 4242, 0x8183, 1, 0, 0, 0) + name(b"example.test") + struct.pack(">HH", 15, 1)
+
+
+def dns(flags, mx, aaaa, a):
+    return bytes([flags]) + struct.pack("<HH", len(mx), len(aaaa)) + mx + aaaa + a
+
+
+put("remote_dns", "mx", dns(0x00 | 0x18, MX, AAAA, A))
+put("remote_dns", "null-mx", dns(0x01, NULLMX, AAAA, A))
+put("remote_dns", "nodata", dns(0x02, packet(b"example.test", 15, []), b"", A))
+put("remote_dns", "nxdomain", dns(0x80, NXD, NXD, NXD))
+put("remote_dns", "routed", dns(0x03, MX, AAAA, A))
+put("remote_dns", "literal", dns(0x06, b"", b"", b""))
+
+# log-summary: log lines as cyclog writes them, stamps removed
+MID = "6740e4a0000001f2.1"
+put("logsum", "send-smtpd", ("\n".join([
+    "start pid 10 ip 127.0.0.1", "ok pid 10 qp 11 from <a@example.test> rcpts 2 bytes 500",
+    "rcpt pid 10 from <a@x.test> to <b@y.test>: 550 5.1.1 no such user",
+    "reject pid 10 from <a@x.test> rcpts 1 bytes 50: 552 5.3.4 too big", "end pid 10: quit",
+    "new msg %s: bytes 300 from <a@example.test> uid 0 rcpts 3" % MID,
+    "starting delivery 150: msg %s to remote u1@Fail.Example u2@fail.example" % MID,
+    "delivery 150: deferral: fail.example[192.0.2.1] said: 451 later",
+    "starting delivery 151: msg %s to local demo@example.test" % MID,
+    "delivery 151: success: did 1+0+0: maildir",
+    "delivery 152: failure: 5.1.1 no such mailbox", "bounce msg %s qp 99" % MID,
+    "end msg %s" % MID, "status: local 1/10 remote 0/20 queue 4"]) + "\n").encode())
+put("logsum", "escaped", b"delivery 7: failure: x\\033[31m red \\\\ \xc3\xa9\nnew msg zz: junk\n")
+
+# queue-writer: what a client sends, netstrings: chunks, 0:, then the envelope
+
+
+def ns(b):
+    return b"%d:" % len(b) + b + b","
+
+
+put("queue_writer", "message", ns(b"Subject: x\n\nhello\n") + ns(b"more\n") + b"0:," + ns(env(b"a@b.test", b"demo@example.test")))
+put("queue_writer", "empty-body", b"0:," + ns(env(b"", b"x@y")))
+put("queue_writer", "bad-envelope", ns(b"x\n") + b"0:," + ns(b"Fa\0\0"))
+put("queue_writer", "too-big", ns(b"y" * 1001) + b"0:," + ns(env(b"a@b", b"c@d")))
+put("queue_writer", "trailing", b"3:abc,0:," + ns(env(b"a@b", b"c@d") + b"junk") + b"more")
+
+# ldeliver: byte 0 bit 0 = an fd comes along, then the request packet
+REQ = b"demo\0/home/demo\0demo\0\0example.test\0a@b.test\0demo@example.test\0"
+put("ldeliver", "request", b"\x01" + REQ)
+put("ldeliver", "no-fd", b"\x00" + REQ)
+put("ldeliver", "short", b"\x01" + b"demo\0/home/demo\0demo\0")
+put("ldeliver", "long-home", b"\x01demo\0/" + b"h" * 4100 + b"\0demo\0\0d\0s\0r\0")
