@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
   local_ctx c = { .user = "demo", .home = "/nonexistent", .localname = "demo", .ext = "",
                   .domain = "example.test", .sender = "a@b.test", .recipient = rcpt } ;
   stralloc t = STRALLOC_ZERO ;
-  unsigned long maxhops ;
+  unsigned long maxhops, forwards ;
   char const *out, *msg ;
   size_t outlen, msglen ;
   int r ;
@@ -79,8 +79,10 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
   maxhops = data[0] % 16 ;
   msg = (char const *)data + 1 ; msglen = size - 1 ;
   fuzz_input_fd(0, (uint8_t const *)msg, msglen) ;
-  r = local_hops(&c, maxhops, &t) ;
+  r = local_hops(&c, maxhops, &forwards, &t) ;
   FUZZ_ASSERT(r == LOCAL_OK || r == LOCAL_PERM) ;
+  /* Delivered-To lines are hops too: within the bound when accepted */
+  FUZZ_ASSERT(r != LOCAL_OK || forwards <= maxhops) ;
   FUZZ_ASSERT(r == LOCAL_OK || (t.len && !memcmp(t.s, "5.4.6 ", 6))) ;
   FUZZ_ASSERT((r == LOCAL_PERM) == refused(msg, msglen, maxhops)) ;
 
