@@ -74,7 +74,8 @@ int qinject_finish (qinject *q, char const *env, size_t envlen)
   while ((r = env_next_rcpt(&v, &p)))
   {
     FUZZ_ASSERT(strchr(r, '@')) ;
-    if (last) FUZZ_ASSERT(strcmp(last, r) < 0) ;
+    /* sorted without case, then exactly, and each address once */
+    if (last) FUZZ_ASSERT(strcasecmp(last, r) < 0 || (!strcasecmp(last, r) && strcmp(last, r) < 0)) ;
     last = r ;
   }
   FUZZ_ASSERT(msg.len && msg.s[msg.len - 1] == '\n') ;
