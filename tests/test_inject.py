@@ -259,6 +259,16 @@ class InjectTest(unittest.TestCase):
         _, _, rcpts = parse_todo(open(self.todo(), "rb").read())
         self.assertEqual(rcpts, [b"demo@example.test"])
 
+    def test_source_route_ends_outside_literals_and_quotes(self):
+        """RFC 5322 obs-route: <@a,@b:u@d> is u@d; a ':' inside a domain
+        literal or a quoted string does not end the route"""
+        msg = (b'To: <@[IPv6:::1]:u1@example.test>, <@a.test,@"x:y":u2@example.test>,'
+               b' <@r.test:u3@example.test>\n\nbody\n')
+        rc, err = self.inject(["-t"], msg)
+        self.assertEqual(rc, 0, err)
+        _, _, rcpts = parse_todo(open(self.todo(), "rb").read())
+        self.assertEqual(sorted(rcpts), [b"u1@example.test", b"u2@example.test", b"u3@example.test"])
+
     def test_queue_inject_failures_are_75_with_the_reason(self):
         body = self.inst.path("queue", "body")
         os.rename(body, body + ".off")

@@ -70,8 +70,18 @@ static int emit (mbox *m, inject_addr_func *f, void *data)
   size_t n = m->seenangle ? m->angle.len : m->words.len ;
   if (m->seenangle && n && a[0] == '@')
   {
-    char const *colon = memchr(a, ':', n) ;
-    if (colon) { n -= (size_t)(colon + 1 - a) ; a = colon + 1 ; }
+    /* the route ends at the first ':' outside a domain literal or a
+       quoted string: <@[IPv6:::1]:u@d> is u@d */
+    size_t i = 0 ;
+    char close = 0 ;
+    for (; i < n ; i++)
+    {
+      if (close) { if (a[i] == '\\' && i + 1 < n) i++ ; else if (a[i] == close) close = 0 ; }
+      else if (a[i] == '[') close = ']' ;
+      else if (a[i] == '"') close = '"' ;
+      else if (a[i] == ':') break ;
+    }
+    if (i < n) { a += i + 1 ; n -= i + 1 ; }
   }
   m->out.len = 0 ;
   if (n)
