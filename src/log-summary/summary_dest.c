@@ -11,6 +11,13 @@
 /* chains of a hash of the domain: twice the table, so chains stay short */
 #define DEST_HASH (2 * SUMMARY_DEST_MAX)
 
+/* a foreign log may hold control bytes: the report shows them as '?' */
+static void printable (char *s, size_t n)
+{
+  for (size_t i = 0 ; i < n ; i++)
+    if ((unsigned char)s[i] < 32 || s[i] == 127) s[i] = '?' ;
+}
+
 static struct dest tab[SUMMARY_DEST_MAX] ;
 static unsigned int ntab = 0 ;
 static int heads[DEST_HASH] ;   /* index + 1 into tab; 0: empty */
@@ -63,8 +70,11 @@ static struct dest *find (char const *domain, size_t dlen)
 void logsum_dest_add (char const *domain, size_t dlen, int failure, char const *text, size_t tlen)
 {
   struct dest *d ;
+  char clean[SUMMARY_DOMAIN_MAX] ;
   if (dlen > SUMMARY_DOMAIN_MAX) dlen = SUMMARY_DOMAIN_MAX ;
-  d = find(domain, dlen) ;
+  memcpy(clean, domain, dlen) ;
+  printable(clean, dlen) ;  /* before the hash: one key per shown name */
+  d = find(clean, dlen) ;
   if (failure) d->failures++ ; else d->deferrals++ ;
   /* the text shown is the last failure's: a deferral's only until then */
   if (!failure && d->failures) return ;
@@ -75,6 +85,7 @@ void logsum_dest_add (char const *domain, size_t dlen, int failure, char const *
     tlen = SUMMARY_TEXT_MAX ;
   }
   else memcpy(d->text, text, tlen) ;
+  printable(d->text, tlen) ;
   d->tlen = tlen ;
 }
 

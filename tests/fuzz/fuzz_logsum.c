@@ -48,11 +48,8 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
   logsum_report_text() ;
   out = fuzz_output(1, &n) ;
   FUZZ_ASSERT(n && out[n - 1] == '\n') ;
-  /* KNOWN (tests/fuzz/crashes/logsum-control-bytes, reported, not
-     fixed here: log-summary is being changed elsewhere): a control
-     byte in a log line's text is shown as is in the report. postern's
-     programs escape what they log, so only a foreign log has them; the
-     report is checked for NUL only until summary_dest.c cleans texts */
-  FUZZ_ASSERT(!memchr(out, 0, n)) ;
+  /* a control byte of a foreign log never reaches the report: only
+     line ends (corpus/logsum/regress-control-bytes) */
+  for (size_t i = 0 ; i < n ; i++) FUZZ_ASSERT((unsigned char)out[i] >= 32 || out[i] == '\n') ;
   return 0 ;
 }
