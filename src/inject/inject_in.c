@@ -36,7 +36,12 @@ enum inject_line inject_in_line (stralloc *sa, size_t max)
   {
     char *s, *nl ;
     size_t n = inject_in_avail(&s), k ;
-    if (!n) return IN_EOF ;
+    if (!n)
+    {
+      /* a last line without LF loses a CR at its end, as CR LF would */
+      if (got && sa->s[sa->len - 1] == '\r') sa->len-- ;
+      return IN_EOF ;
+    }
     if (got == max) return IN_LONG ;
     k = n < max - got ? n : max - got ;
     nl = memchr(s, '\n', k) ;
