@@ -347,7 +347,9 @@ class AbnormalEndTest(ListenerCase):
         self.srv.home.control("smtpgreeting", "changed greeting here\n")
         r = self.srv.raw("127.0.0.2")
         self.addCleanup(r.close)
-        self.assertEqual(r.reply(), (220, "changed greeting here"))
+        # a stranger's greeting: its 220- line at once, its 220 line after
+        # the pause (smtpd(8)), both with the new text
+        self.assertEqual(r.reply(), (220, "changed greeting here\nchanged greeting here"))
         self.assertEqual(len(self.srv.workers()), 1)
 
 

@@ -1,4 +1,5 @@
-/* Only tinycdb's cdb here (NOTES-deps.md): skalibs' cdb stays out. */
+/* Only tinycdb's cdb here (the team's notes on dependencies): skalibs'
+   cdb stays out. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
