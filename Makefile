@@ -24,7 +24,11 @@ BDYNAMIC = -Wl,-Bdynamic
 ldflags_of = $(if $(filter $(1),$(DYNAMIC)),,$(LDFLAGS))
 libs_of = $(if $(filter $(1),$(DYNAMIC)),$(BSTATIC) $(LIBS_$(1)) $(LDLIBS) $(BDYNAMIC),$(LIBS_$(1)) $(LDLIBS))
 # a program's own libraries, before LDLIBS: remote resolves with c-ares
-LIBS_remote = -lcares
+LIBS_remote = -lcares -ltls -lssl -lcrypto -lpthread
+# tlsd: libtls (libretls over OpenSSL 3); checkpw and auth-passwd: crypt(3)
+LIBS_tlsd = -ltls -lssl -lcrypto -lpthread
+LIBS_checkpw = -lcrypt
+LIBS_auth-passwd = -lcrypt
 
 # every directory of src/ but lib/ and install/ is one program
 PROGRAMS := $(filter-out lib install,$(notdir $(patsubst %/,%,$(wildcard src/*/))))

@@ -4,7 +4,8 @@
 set -eu
 # postfix only for smtp-source/smtp-sink (tests, bench); never run: stopped below
 # clang and libclang-rt-14-dev (libFuzzer, sanitizers): tests/fuzz
-PKGS="gcc make libc6-dev skalibs-dev libcdb-dev tinycdb libc-ares-dev python3 python3-aiosmtpd dnsmasq-base strace mandoc s6 execline ucspi-tcp swaks postfix clang libclang-rt-14-dev"
+# libtls-dev (tlsd, remote), libcrypt-dev (checkpw), openssl (certificates)
+PKGS="gcc make libc6-dev skalibs-dev libcdb-dev tinycdb libc-ares-dev python3 python3-aiosmtpd dnsmasq-base strace mandoc s6 execline ucspi-tcp swaks postfix clang libclang-rt-14-dev libtls-dev libcrypt-dev openssl"
 
 missing=
 for p in $PKGS; do

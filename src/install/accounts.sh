@@ -12,7 +12,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 group=$(user group)
 getent group "$group" >/dev/null || groupadd --system "$group"
-for role in queue send remote smtpd log alias; do
+for role in queue send remote smtpd log alias tls auth; do
   name=$(user $role)
   if ! id -u "$name" >/dev/null 2>&1; then
     useradd --system --user-group --no-create-home --home-dir /nonexistent \

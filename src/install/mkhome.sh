@@ -34,6 +34,13 @@ mk "$home/bin" 755 queue
 mk "$home/alias" 700 alias
 [ $owned = yes ] && chown "$(user alias):$(id -gn "$(user alias)")" "$home/alias"
 mk "$home/queue" 750 queue
+# tls/: certificates (NAME.crt, public) and keys (NAME.key, 0400, the tls
+# account's): smtpd may see which exist, only tlsd reads a key
+mk "$home/tls" 755 queue
+[ $owned = yes ] && chown root:root "$home/tls"
+# auth/: the password hashes checkpw reads, its account's alone
+mk "$home/auth" 700 queue
+[ $owned = yes ] && chown "$(user auth):$(id -gn "$(user auth)")" "$home/auth"
 # queue-writer(8)'s socket: its directory is the queue owner's, the
 # socket any local user's to connect to (as queue-inject is theirs to run)
 mk "$home/queue-writer" 755 queue
@@ -89,6 +96,14 @@ if [ -n "$bindir" ]; then
   if [ $owned = yes ]; then
     chown "$(user queue):$(user group)" "$home/bin/queue-inject"
     chmod 4711 "$home/bin/queue-inject"
+    # setuid to the accounts that read the keys and the password hashes,
+    # runnable by the smtpd account only (its group)
+    sgroup=$(id -gn "$(user smtpd)")
+    for p in tlsd:tls checkpw:auth; do
+      [ -e "$home/bin/${p%%:*}" ] || continue
+      chown "$(user "${p#*:}"):$sgroup" "$home/bin/${p%%:*}"
+      chmod 4710 "$home/bin/${p%%:*}"
+    done
   fi
 fi
 exit 0
