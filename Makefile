@@ -134,8 +134,10 @@ accounts:
 # one message through SMTP to demo@example.test and where it went.
 INSTANCE = $(PYTHON) src/install/instance.py
 RUN_PORT = 2525
+# submission (STARTTLS, then AUTH) and smtps (implicit TLS)
+RUN_TLS_PORTS = 2587 2465
 run: deps accounts all $(RUN_BINS)
-	$(INSTANCE) setup $(RUN_HOME) build/run/bin $(RUN_PORT)
+	$(INSTANCE) setup $(RUN_HOME) build/run/bin $(RUN_PORT) $(RUN_TLS_PORTS)
 	$(INSTANCE) start $(RUN_HOME)
 	$(INSTANCE) demo $(RUN_HOME)
 
@@ -147,7 +149,7 @@ stop:
 # check), then the whole suite; test_instance fails, never skips, if
 # the instance is not running (POSTERN_CHECK_INSTANCE)
 check: deps accounts all $(TEST_BINS) $(RUN_BINS) $(UNIT_BINS) $(BENCH_BINS)
-	$(INSTANCE) setup $(RUN_HOME) build/run/bin $(RUN_PORT)
+	$(INSTANCE) setup $(RUN_HOME) build/run/bin $(RUN_PORT) $(RUN_TLS_PORTS)
 	$(INSTANCE) start $(RUN_HOME)
 	POSTERN_CHECK_INSTANCE=1 $(PYTHON) tests/run
 

@@ -3,7 +3,8 @@
 # needs, each only if it does not exist yet (an operator's file is never
 # changed), then compiles every table whose cdb is missing or older than
 # its text: locals, rcpthosts, virtualdomains, users, aliases, routes with the
-# home's bin/table-compile, tcp.smtp with tcprules (ucspi-tcp); then
+# home's bin/table-compile, tcp.smtp and tcp.submission with tcprules
+# (ucspi-tcp); then
 # control/recipients.cdb with bin/recipients-compile.
 set -eu
 home=$1
@@ -32,6 +33,11 @@ dflt concurrencyincoming 40
 # tcprules: the host itself may relay, everyone else may connect
 dflt tcp.smtp '127.0.0.1:allow,RELAYCLIENT=""
 :allow'
+# submission (587, STARTTLS) and smtps (465, implicit TLS): one rules
+# file for both; nobody relays by address there, AUTH gives relaying
+dflt submissionport 587
+dflt smtpsport 465
+dflt tcp.submission ':allow'
 
 # root, postmaster, MAILER-DAEMON and abuse reach a person (lspawn never
 # delivers as root): the account ADMIN names (make install ADMIN=name),
@@ -73,8 +79,11 @@ done
 # the local names smtpd accepts (recipients-compile(8)): always, since
 # users' .postern-EXT files change without any table changing
 [ -x "$home/bin/recipients-compile" ] && POSTERN_HOME=$home "$home/bin/recipients-compile"
-if [ ! -e "$c/tcp.smtp.cdb" ] || [ "$c/tcp.smtp" -nt "$c/tcp.smtp.cdb" ]; then
-  tcprules "$c/tcp.smtp.cdb" "$c/tcp.smtp.tmp" < "$c/tcp.smtp"
-  chmod 644 "$c/tcp.smtp.cdb"
-fi
+for t in tcp.smtp tcp.submission; do
+  [ -e "$c/$t" ] || continue
+  if [ ! -e "$c/$t.cdb" ] || [ "$c/$t" -nt "$c/$t.cdb" ]; then
+    tcprules "$c/$t.cdb" "$c/$t.tmp" < "$c/$t"
+    chmod 644 "$c/$t.cdb"
+  fi
+done
 exit 0

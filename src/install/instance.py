@@ -3,22 +3,31 @@
 `make run`, `make stop` and `make check` use it (./run) and the service
 tests do (build/testhome). Python 3, stdlib only.
 
-  instance.py setup HOME BINDIR PORT   lay out HOME: queue, control, services,
-                                       the demo recipient (idempotent)
+  instance.py setup HOME BINDIR PORT [SUBPORT SMTPSPORT]
+                                       lay out HOME: queue, control, services,
+                                       the demo recipient, a self-signed
+                                       certificate, the demo login
+                                       (idempotent); smtpd on PORT,
+                                       submission on SUBPORT and smtps on
+                                       SMTPSPORT (free ports if not given)
   instance.py start HOME               start s6-svscan on HOME/service (or
                                        restart the services of a running one),
-                                       wait until send is ready and smtpd greets
+                                       wait until send is ready and smtpd,
+                                       submission and smtps greet
   instance.py stop HOME                stop it; wait until none of its
                                        processes is left
   instance.py demo HOME                send one message by SMTP to
-                                       demo@example.test and show its path
+                                       demo@example.test and show its path,
+                                       then the demo login and how to submit
 """
 import os
 import pwd
 import re
+import secrets
 import signal
 import smtplib
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -29,12 +38,17 @@ DOMAIN = "example.test"
 DEMO_ACCOUNT = "postern-demo"
 # aliased to demo: nothing sent to them waits for a week as undeliverable
 ADMIN_ALIASES = ("postmaster", "root", "MAILER-DAEMON", "abuse")
-SERVICES = ("send", "smtpd", "queue-writer")
+SERVICES = ("send", "smtpd", "submission", "smtps", "queue-writer")
+# the demo login of submission (CONTRACTS.md): its password in HOME/demo-password
+DEMO_LOGIN = "demo@" + DOMAIN
+# the quick start's self-signed certificate (tlsd reads tls/default.*)
+CERT_DAYS = 825
+TICKETKEY_BYTES = 48
 PATH = "/usr/bin:/bin:/usr/sbin:/sbin"
 # what an instance runs: supervision, ucspi-tcp (the tcpserver mode) and ours
 PROGRAMS = {"s6-svscan", "s6-supervise", "s6-setuidgid", "tcpserver", "smtpd-listen", "send-start", "send", "record",
             "clean", "lspawn", "local", "bounce", "cyclog", "smtpd", "queue-inject",
-            "rspawn", "remote", "queue-writer"}
+            "rspawn", "remote", "queue-writer", "tlsd", "checkpw"}
 START_TIMEOUT = 30
 STOP_TIMEOUT = 60
 SESSION_GRACE = 10
@@ -146,7 +160,100 @@ def demo_recipient(home):
     return pw.pw_name, pw.pw_uid, pw.pw_gid, demo
 
 
-def setup(home, bindir, port):
+def free_port(addr="127.0.0.1"):
+    with socket.socket() as s:
+        s.bind((addr, 0))
+        return s.getsockname()[1]
+
+
+def write_secret(path, data, owner):
+    """data into path (made afresh, renamed into place), mode 0400 or
+    0600 for text, owned by owner (a passwd entry) when root"""
+    tmp = path + ".new"
+    if os.path.exists(tmp):
+        os.unlink(tmp)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if owner and os.getuid() == 0:
+        os.chown(tmp, owner.pw_uid, owner.pw_gid)
+    os.rename(tmp, path)
+
+
+def tls_files(home):
+    """the quick start's TLS: a self-signed certificate for example.test
+    (and localhost) in tls/default.crt (0644) and its key in
+    tls/default.key (0400, the tls account's: tlsd alone reads it), and
+    a session ticket key tls/ticketkey (0400, the tls account's); each
+    made only if missing, so make run keeps them"""
+    tls = os.path.join(home, "tls")
+    crt, key = os.path.join(tls, "default.crt"), os.path.join(tls, "default.key")
+    owner = account(users().get("tls", "")) if os.getuid() == 0 else None
+    if not (os.path.exists(crt) and os.path.exists(key)):
+        tmpc, tmpk = crt + ".new", key + ".new"
+        for t in (tmpc, tmpk):
+            if os.path.exists(t):
+                os.unlink(t)
+        old = os.umask(0o077)
+        try:
+            r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                                "ec_paramgen_curve:P-256", "-nodes", "-days", str(CERT_DAYS),
+                                "-subj", f"/CN={DOMAIN}",
+                                "-addext", f"subjectAltName=DNS:{DOMAIN},DNS:localhost",
+                                "-keyout", tmpk, "-out", tmpc], capture_output=True, text=True)
+        finally:
+            os.umask(old)
+        if r.returncode:
+            die(f"openssl req could not make the certificate: {r.stderr.strip()}")
+        os.chmod(tmpk, 0o400)
+        os.chmod(tmpc, 0o644)
+        if owner:
+            os.chown(tmpk, owner.pw_uid, owner.pw_gid)
+            os.chown(tmpc, 0, 0)
+        # the key first: smtpd offers TLS once default.crt exists
+        os.rename(tmpk, key)
+        os.rename(tmpc, crt)
+        say(f"{crt}: a self-signed certificate for {DOMAIN} and localhost, {CERT_DAYS} days")
+    tk = os.path.join(tls, "ticketkey")
+    if not os.path.exists(tk):
+        write_secret(tk, secrets.token_bytes(TICKETKEY_BYTES), owner)
+
+
+def demo_login(home):
+    """the submission login demo@example.test with a random password,
+    set with bin/auth-passwd (the password on its stdin) and left in
+    HOME/demo-password (0600) for people and scripts; only if that file
+    is missing"""
+    pwfile = os.path.join(home, "demo-password")
+    if os.path.exists(pwfile):
+        return
+    tool = os.path.join(home, "bin", "auth-passwd")
+    if not os.access(tool, os.X_OK):
+        say(f"no {tool}: no demo login for submission")
+        return
+    password = secrets.token_urlsafe(18)
+    r = subprocess.run([tool, DEMO_LOGIN], input=password + "\n", capture_output=True, text=True,
+                       env={"PATH": PATH, "POSTERN_HOME": home})
+    if r.returncode:
+        die(f"auth-passwd {DEMO_LOGIN}: exit {r.returncode}: {r.stderr.strip()}")
+    tmp = pwfile + ".new"
+    if os.path.exists(tmp):
+        os.unlink(tmp)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, (password + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(tmp, 0o600)
+    os.rename(tmp, pwfile)
+    say(f"submission login {DEMO_LOGIN}, password {password} (in {pwfile})")
+
+
+def setup(home, bindir, port, subport=None, smtpsport=None):
     home = os.path.abspath(home)
     if os.getuid() == 0:
         check_reachable(home)
@@ -164,12 +271,19 @@ def setup(home, bindir, port):
     ensure_aliases(os.path.join(c, "aliases"), ADMIN_ALIASES, f"demo@{DOMAIN}")
     write_if_missing(os.path.join(c, "smtpdaddress"), "127.0.0.1\n")
     write_if_missing(os.path.join(c, "smtpdport"), f"{port}\n")
+    # submission (STARTTLS, then AUTH) and smtps (implicit TLS); a test
+    # instance that names no ports gets free ones, kept from then on
+    write_if_missing(os.path.join(c, "submissionport"), f"{subport or free_port()}\n")
+    write_if_missing(os.path.join(c, "smtpsport"), f"{smtpsport or free_port()}\n")
     # first retry within 60 s: (5 x 1)^2 = 25 s (send(8))
     write_if_missing(os.path.join(c, "retrybase"), "5\n")
     # 127.0.0.1 relays; 127.0.0.2 and up are the outside world
     write_if_missing(os.path.join(c, "tcp.smtp"), '127.0.0.1:allow,RELAYCLIENT=""\n:allow\n')
     subprocess.run(["sh", os.path.join(INSTALL, "control.sh"), home], check=True)
+    # before services.sh, which leaves submission and smtps down without it
+    tls_files(home)
     subprocess.run(["sh", os.path.join(INSTALL, "services.sh"), home], check=True)
+    demo_login(home)
     if owned():
         u = users()
         say(f"{home}: one account per role ({', '.join(f'{r} {u[r]}' for r in ('queue', 'send', 'remote', 'smtpd', 'log'))}); "
@@ -209,17 +323,30 @@ def wait_for(cond, timeout, step=0.1):
         time.sleep(step)
 
 
-def smtp_address(home):
+# the listeners: service, its port's control file and default
+LISTENERS = {"smtpd": ("smtpdport", "25"), "submission": ("submissionport", "587"),
+             "smtps": ("smtpsport", "465")}
+
+
+def smtp_address(home, svc="smtpd"):
     addr = control_value(home, "smtpdaddress", "0.0.0.0")
     if addr in ("0", "0.0.0.0"):
         addr = "127.0.0.1"
-    return addr, int(control_value(home, "smtpdport", "25"))
+    return addr, int(control_value(home, *LISTENERS[svc]))
 
 
-def greeting(home):
-    """smtpd's first reply line, or None"""
+def greeting(home, svc="smtpd"):
+    """the listener's first reply line (smtps: after the TLS handshake),
+    or None"""
     try:
-        with socket.create_connection(smtp_address(home), timeout=5) as s:
+        with socket.create_connection(smtp_address(home, svc), timeout=5) as raw:
+            s = raw
+            if svc == "smtps":
+                # the certificate is the instance's self-signed one
+                ctx = ssl.create_default_context()
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                s = ctx.wrap_socket(raw)
             s.settimeout(5)
             data = b""
             while b"\n" not in data:
@@ -228,8 +355,13 @@ def greeting(home):
                     break
                 data += chunk
             return data.split(b"\n")[0].decode(errors="replace").strip() or None
-    except OSError:
+    except (OSError, ssl.SSLError):
         return None
+
+
+def listeners(home):
+    """the listening services that are meant to run (not marked down)"""
+    return [s for s in LISTENERS if not os.path.exists(os.path.join(scandir(home), s, "down"))]
 
 
 def port_free(addr, port):
@@ -251,6 +383,11 @@ def start(home):
         # already up: restart each service, so the programs and settings
         # just installed are the ones running (s6-svc -t: a clean restart)
         say(f"s6-svscan already runs on {scandir(home)}: restarting its services")
+        # a service new to this set-up (submission, smtps in an older
+        # instance) is supervised once the rescan svscan_running asked for
+        # is done
+        if not wait_for(lambda: all(svstat(home, s) for s in SERVICES), START_TIMEOUT):
+            die(f"s6-svscan did not pick up the new services; see {home}/log/svscan.log")
         old = {}
         for svc in SERVICES:
             for d in (svc, os.path.join(svc, "log")):
@@ -264,10 +401,12 @@ def start(home):
     else:
         # another instance (another checkout's make run, a system MTA)
         # holding the port would answer our greeting check: refuse instead
-        addr, port = smtp_address(home)
-        if not port_free(addr, port):
-            die(f"{addr}:{port} is already in use by another program; stop it "
-                f"(make stop in the checkout that runs it) or set {home}/control/smtpdport")
+        for svc in listeners(home):
+            addr, port = smtp_address(home, svc)
+            if not port_free(addr, port):
+                die(f"{addr}:{port} is already in use by another program; stop it "
+                    f"(make stop in the checkout that runs it) or set "
+                    f"{home}/control/{LISTENERS[svc][0]}")
         logf = open(os.path.join(home, "log", "svscan.log"), "ab")
         # its own session, no terminal, a clean environment: it outlives make
         subprocess.Popen(["s6-svscan", scandir(home)], stdin=subprocess.DEVNULL, stdout=logf,
@@ -286,13 +425,14 @@ def start(home):
     if not wait_for(lambda: (svstat(home, "queue-writer") or {}).get("ready"), START_TIMEOUT):
         die(f"queue-writer is not ready after {START_TIMEOUT} s; see {home}/log/queue-writer/current")
     say(f"queue-writer is up (pid {svstat(home, 'queue-writer')['pid']})")
-    addr, port = smtp_address(home)
-    line = wait_for(lambda: greeting(home), START_TIMEOUT, 0.2)
-    if not line or not line.startswith("220"):
-        hint = "" if os.path.exists(os.path.join(home, "bin", "smtpd")) else \
-            f" ({home}/bin/smtpd is not built yet)"
-        die(f"smtpd does not answer on {addr}:{port}{hint}; see {home}/log/smtpd/current")
-    say(f"smtpd answers on {addr}:{port}: {line}")
+    for svc in listeners(home):
+        addr, port = smtp_address(home, svc)
+        line = wait_for(lambda: greeting(home, svc), START_TIMEOUT, 0.2)
+        if not line or not line.startswith("220"):
+            hint = "" if os.path.exists(os.path.join(home, "bin", "smtpd")) else \
+                f" ({home}/bin/smtpd is not built yet)"
+            die(f"{svc} does not answer on {addr}:{port}{hint}; see {home}/log/{svc}/current")
+        say(f"{svc} answers on {addr}:{port}{' (TLS)' if svc == 'smtps' else ''}: {line}")
 
 
 def instance_pids(home):
@@ -402,12 +542,20 @@ def demo(home):
             f"Message-ID: {msgid}\r\n\r\nThis message went through smtpd, queue-inject, send,\r\n"
             "lspawn and local.\r\n")
     addr, port = smtp_address(home)
+    tls = ""
     with smtplib.SMTP(addr, port, timeout=30) as s:
         s.ehlo("quickstart.example.test")
+        if s.has_extn("starttls"):
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE  # the instance's self-signed certificate
+            s.starttls(context=ctx)
+            s.ehlo("quickstart.example.test")
+            tls = f" with STARTTLS ({s.sock.version()})"
         refused = s.sendmail(f"you@{DOMAIN}", [f"demo@{DOMAIN}"], text)
     if refused:
         die("smtpd refused", refused)
-    say(f"sent one message to demo@{DOMAIN} through smtpd on {addr}:{port}")
+    say(f"sent one message to demo@{DOMAIN} through smtpd on {addr}:{port}{tls}")
     if not wait_for(lambda: set(maildir_files(maildir)) - before, 30):
         die(f"the message did not land in {maildir} within 30 s; see {logs['send']}")
     landed = sorted(set(maildir_files(maildir)) - before)[0]
@@ -442,7 +590,28 @@ def demo(home):
     print(f"\n{logs['send']}, the lines of message {qid or '?'}:")
     for ln in local_time(path):
         print("  " + ln)
-    print(f"\nRead it: cat {landed}\nStop the instance: make stop\n", flush=True)
+    print(f"\nRead it: cat {landed}")
+    submission_help(home)
+    print("Stop the instance: make stop\n", flush=True)
+
+
+def submission_help(home):
+    """the demo login and a swaks line that submits with it"""
+    pwfile = os.path.join(home, "demo-password")
+    try:
+        with open(pwfile) as f:
+            password = f.readline().strip()
+    except OSError:
+        say(f"no {pwfile}: no demo login for submission")
+        return
+    rel = os.path.relpath(pwfile)
+    shown = pwfile if rel.startswith("..") else rel
+    addr, port = smtp_address(home, "submission")
+    saddr, sport = smtp_address(home, "smtps")
+    print(f"\nSubmission (mail clients): {addr}:{port} with STARTTLS, {saddr}:{sport} with TLS at once;"
+          f"\nlogin {DEMO_LOGIN}, password {password} (in {shown}). Send with:"
+          f"\n  swaks --server {addr}:{port} --tls --auth PLAIN --auth-user {DEMO_LOGIN} "
+          f"--auth-password \"$(cat {shown})\" --to {DEMO_LOGIN}")
 
 
 def main(argv):
@@ -452,6 +621,8 @@ def main(argv):
     cmd, home = argv[1], argv[2]
     if cmd == "setup" and len(argv) == 5:
         setup(home, argv[3], int(argv[4]))
+    elif cmd == "setup" and len(argv) == 7:
+        setup(home, argv[3], int(argv[4]), int(argv[5]), int(argv[6]))
     elif cmd == "start" and len(argv) == 3:
         start(home)
     elif cmd == "stop" and len(argv) == 3:

@@ -1,13 +1,15 @@
 #!/bin/sh
 # services.sh home: installs the s6 service directories of the source's
-# service/ (send, smtpd, queue-writer, each with log/) into home/service,
+# service/ (send, smtpd, submission, smtps, queue-writer, each with log/)
+# into home/service,
 # with the home, the log and queue accounts and smtpd's numeric ids
 # filled in, and makes the log directories home/log/<service>. Idempotent: a file
 # is replaced only when its text changes, and the supervise/ and event/
 # directories of a running service are left alone. As root with the
 # accounts of conf-users, cyclog runs as the log account, which owns the
-# log directories, smtpd-listen runs as the smtpd account with its
-# smtpd workers (the ids substituted for @SMTPD_IDS@, as tcpserver's
+# log directories, smtpd-listen (smtpd, submission and smtps) runs as
+# the smtpd account with its smtpd workers (the ids substituted for
+# @SMTPD_IDS@, as tcpserver's
 # -u/-g would take them) and queue-writer runs as the queue account;
 # otherwise every service runs as whoever runs s6-svscan (but
 # smtpd-listen, which refuses to keep root: as root, smtpd needs the
@@ -46,7 +48,17 @@ fi
 
 mkdir -p "$home/service" "$home/log"
 chmod 755 "$home/service" "$home/log"
-for svc in send smtpd queue-writer; do
+for svc in send smtpd submission smtps queue-writer; do
+  # submission and smtps are of no use without a certificate: installed
+  # the first time without one, they stay down (a "down" file) until the
+  # operator has put tls/default.crt and .key in place (INSTALL)
+  case $svc in
+    submission|smtps)
+      if [ ! -d "$home/service/$svc" ] && [ ! -e "$home/tls/default.crt" ]; then
+        mkdir -p "$home/service/$svc"
+        : > "$home/service/$svc/down"
+      fi ;;
+  esac
   (cd "$top/service/$svc" && find . -type f) | while read -r f; do
     src=$top/service/$svc/$f
     dst=$home/service/$svc/$f
