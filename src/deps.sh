@@ -5,7 +5,8 @@ set -eu
 # postfix only for smtp-source/smtp-sink (tests, bench); never run: stopped below
 # clang and libclang-rt-14-dev (libFuzzer, sanitizers): tests/fuzz
 # libtls-dev (tlsd, remote), libcrypt-dev (checkpw), openssl (certificates)
-PKGS="gcc make libc6-dev skalibs-dev libcdb-dev tinycdb libc-ares-dev python3 python3-aiosmtpd dnsmasq-base strace mandoc s6 execline ucspi-tcp swaks postfix clang libclang-rt-14-dev libtls-dev libcrypt-dev openssl"
+# libnet-ssleay-perl: swaks --tls (the README's submission line, tests)
+PKGS="gcc make libc6-dev skalibs-dev libcdb-dev tinycdb libc-ares-dev python3 python3-aiosmtpd dnsmasq-base strace mandoc s6 execline ucspi-tcp swaks postfix clang libclang-rt-14-dev libtls-dev libcrypt-dev openssl libnet-ssleay-perl"
 
 missing=
 for p in $PKGS; do

@@ -370,3 +370,12 @@ def maildir_count(path):
         except FileNotFoundError:
             pass
     return n
+
+
+def tls_client(home, check_hostname=False):
+    """a client TLS context that trusts home's tls/default.crt (the
+    instance's self-signed certificate) and nothing else"""
+    import ssl
+    ctx = ssl.create_default_context(cafile=os.path.join(home, "tls", "default.crt"))
+    ctx.check_hostname = check_hostname
+    return ctx
