@@ -166,13 +166,14 @@ def free_port(addr="127.0.0.1"):
         return s.getsockname()[1]
 
 
-def write_secret(path, data, owner):
-    """data into path (made afresh, renamed into place), mode 0400 or
-    0600 for text, owned by owner (a passwd entry) when root"""
+def write_secret(path, data, owner, mode=0o400):
+    """data into path (made afresh with mode, never readable by others
+    meanwhile, renamed into place), owned by owner (a passwd entry or
+    None) when root"""
     tmp = path + ".new"
     if os.path.exists(tmp):
         os.unlink(tmp)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         os.write(fd, data)
         os.fsync(fd)
@@ -239,17 +240,7 @@ def demo_login(home):
                        env={"PATH": PATH, "POSTERN_HOME": home})
     if r.returncode:
         die(f"auth-passwd {DEMO_LOGIN}: exit {r.returncode}: {r.stderr.strip()}")
-    tmp = pwfile + ".new"
-    if os.path.exists(tmp):
-        os.unlink(tmp)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, (password + "\n").encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, 0o600)
-    os.rename(tmp, pwfile)
+    write_secret(pwfile, (password + "\n").encode(), None, 0o600)
     say(f"submission login {DEMO_LOGIN}, password {password} (in {pwfile})")
 
 
