@@ -16,7 +16,7 @@ static char *first ;
 
 static void restore (void)
 {
-  if (echo_off) tcsetattr(0, TCSAFLUSH, &saved) ;
+  if (echo_off) tcsetattr(0, TCSANOW, &saved) ;
   echo_off = 0 ;
 }
 
@@ -59,15 +59,16 @@ static size_t line (char *pw)
   return n ;
 }
 
-/* on the terminal: prompt on fd 2, read with echo off */
+/* on the terminal: echo off, then the prompt on fd 2 (what is typed
+   after the prompt is never flushed nor shown) */
 static size_t ask (char const *prompt, char *pw)
 {
   struct termios t = saved ;
   size_t n ;
-  allwrite(2, prompt, strlen(prompt)) ;
   t.c_lflag &= ~(ECHO | ECHONL) ;
   echo_off = 1 ;
-  if (tcsetattr(0, TCSAFLUSH, &t) < 0) die(111, "turn the terminal's echo off") ;
+  if (tcsetattr(0, TCSANOW, &t) < 0) die(111, "turn the terminal's echo off") ;
+  allwrite(2, prompt, strlen(prompt)) ;
   n = line(pw) ;
   restore() ;
   allwrite(2, "\n", 1) ;
