@@ -46,7 +46,9 @@ static enum check check (char const *login, size_t ll, char const *pass, size_t 
   if (!pid)
   {
     int null = open("/dev/null", O_RDWR) ;
-    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(p[0], 3) < 0) _exit(111) ;
+    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0) _exit(111) ;
+    /* dup2 onto itself would keep close-on-exec */
+    if (p[0] == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(p[0], 3) < 0) _exit(111) ;
     execv(argv[0], (char *const *)argv) ;
     _exit(111) ;
   }
