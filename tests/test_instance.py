@@ -21,6 +21,9 @@ from harness import wait_for
 RUN = os.path.join(harness.TOP, "run")
 SCAN = os.path.join(RUN, "service")
 ADDR = ("127.0.0.1", 2525)
+SUBMISSION = ("127.0.0.1", 2587)
+SMTPS = ("127.0.0.1", 2465)
+LOGIN = "demo@example.test"
 
 
 def programs():
@@ -57,7 +60,7 @@ class QuickStartTest(unittest.TestCase):
             self.assertTrue(os.path.isfile(os.path.join(RUN, "control", f)), f)
         for t in harness.TREES:
             self.assertTrue(os.path.isdir(os.path.join(RUN, "queue", t, "0")), t)
-        for svc in ("send", "smtpd", "queue-writer"):
+        for svc in ("send", "smtpd", "submission", "smtps", "queue-writer"):
             self.assertTrue(os.access(os.path.join(SCAN, svc, "run"), os.X_OK))
             self.assertTrue(os.access(os.path.join(SCAN, svc, "log", "run"), os.X_OK))
             self.assertTrue(os.path.isfile(os.path.join(RUN, "log", svc, "current")), svc)
@@ -102,6 +105,54 @@ class QuickStartTest(unittest.TestCase):
         self.assertTrue(os.path.isfile(path), path)
         if os.getuid() == 0:
             self.assertEqual(pwd.getpwuid(os.stat(path).st_uid).pw_name, "postern-demo")
+
+    def landed(self, subject):
+        maildir = os.path.join(RUN, "mail", "demo", "Maildir")
+
+        def find():
+            try:
+                return [m for m in mailbox.Maildir(maildir, create=False)
+                        if m["Subject"] == subject]
+            except (FileNotFoundError, mailbox.Error):
+                return []
+        found = wait_for(find, 30, 0.2)
+        self.assertEqual(len(found), 1)
+        return found[0]
+
+    def test_submission_with_the_demo_login(self):
+        """what the README shows: STARTTLS then AUTH on 2587, TLS at once
+        on 2465, with the password make run left in run/demo-password"""
+        pwfile = os.path.join(RUN, "demo-password")
+        self.assertEqual(stat.S_IMODE(os.stat(pwfile).st_mode), 0o600)
+        with open(pwfile) as f:
+            password = f.readline().strip()
+        ctx = harness.tls_client(RUN)
+        for name, addr in (("submission", SUBMISSION), ("smtps", SMTPS)):
+            with self.subTest(service=name):
+                subject = f"quick start {name} {os.getpid()} {time.time_ns()}"
+                if name == "smtps":
+                    s = smtplib.SMTP_SSL(*addr, timeout=30, context=ctx)
+                else:
+                    s = smtplib.SMTP(*addr, timeout=30)
+                with s:
+                    s.ehlo("client.example.test")
+                    if name == "submission":
+                        self.assertFalse(s.has_extn("auth"))
+                        s.starttls(context=ctx)
+                        s.ehlo("client.example.test")
+                    s.login(LOGIN, password)
+                    self.assertEqual(s.sendmail(LOGIN, [LOGIN], f"Subject: {subject}\r\n\r\nhello\r\n"), {})
+                received = [r for r in self.landed(subject).get_all("Received") if " with ESMTP" in r]
+                self.assertEqual(len(received), 1)
+                self.assertIn("with ESMTPSA", received[0])
+
+    def test_starttls_on_2525(self):
+        with smtplib.SMTP(*ADDR, timeout=30) as s:
+            s.ehlo("client.example.test")
+            self.assertTrue(s.has_extn("starttls"))
+            s.starttls(context=harness.tls_client(RUN))
+            s.ehlo("client.example.test")
+            self.assertIn(s.sock.version(), ("TLSv1.2", "TLSv1.3"))
 
     def test_only_127_0_0_1_relays(self):
         for source, relays in (("127.0.0.1", True), ("127.0.0.2", False), ("127.0.0.3", False)):
