@@ -18,7 +18,7 @@ static unsigned char const session_id[] = "postern tlsd" ;
 static void die (struct tls_config *cfg, char const *what)
 {
   char const *e = tls_config_error(cfg) ;
-  strerr_diefu2x(111, what, e ? e : "out of memory") ;
+  strerr_diefu(111, what, e ? e : "out of memory") ;
 }
 
 /* dir/NAME.crt and dir/NAME.key; 0 if either cannot be read */
@@ -68,12 +68,13 @@ static void extras (struct tls_config *cfg, char const *dir, size_t dlen)
 }
 
 /* dir/ticketkey: 48 bytes of key, then optionally 4 naming its revision
-   (big-endian); absent: no tickets, so no resumption across engines */
+   (big-endian, 0 read as 1: libtls takes 0 for an empty slot); absent: no
+   tickets, so no resumption across engines */
 static void ticketkey (struct tls_config *cfg, char const *dir, size_t dlen)
 {
   unsigned char buf[TLS_TICKET_KEY_SIZE + 4] ;
   char path[dlen + 11] ;
-  uint32_t rev = 0 ;
+  uint32_t rev = 1 ;
   ssize_t r ;
   memcpy(path, dir, dlen) ;
   memcpy(path + dlen, "/ticketkey", 11) ;
@@ -89,6 +90,7 @@ static void ticketkey (struct tls_config *cfg, char const *dir, size_t dlen)
     return ;
   }
   if (r == (ssize_t)sizeof(buf)) uint32_unpack_big((char *)buf + TLS_TICKET_KEY_SIZE, &rev) ;
+  if (!rev) rev = 1 ;
   if (tls_config_set_session_id(cfg, session_id, sizeof(session_id) - 1) < 0
    || tls_config_set_session_lifetime(cfg, TLSD_SESSION_LIFETIME) < 0
    || tls_config_add_ticket_key(cfg, rev, buf, TLS_TICKET_KEY_SIZE) < 0)
@@ -104,9 +106,9 @@ struct tls_config *tlsd_config (void)
   struct tls_config *cfg ;
   memcpy(dir, home, hlen) ;
   memcpy(dir + hlen, "/tls", 5) ;
-  if (tls_init() < 0) strerr_diefu1x(111, "initialize libtls") ;
+  if (tls_init() < 0) strerr_diefu(111, "initialize libtls") ;
   cfg = tls_config_new() ;
-  if (!cfg) strerr_diefu1x(111, "create a TLS configuration: out of memory") ;
+  if (!cfg) strerr_diefu(111, "create a TLS configuration: out of memory") ;
   if (tls_config_set_protocols(cfg, TLS_PROTOCOL_TLSv1_2 | TLS_PROTOCOL_TLSv1_3) < 0)
     die(cfg, "set the TLS protocols: ") ;
   if (!keypair(cfg, dir, hlen + 4, "default", 7, 1))

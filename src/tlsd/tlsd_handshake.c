@@ -49,12 +49,12 @@ struct tls *tlsd_handshake (struct tls_config *cfg, unsigned int secs)
 {
   struct tls *srv = tls_server(), *c ;
   tain deadline ;
-  if (!srv) strerr_diefu1x(111, "create a TLS context: out of memory") ;
-  if (tls_configure(srv, cfg) < 0) strerr_diefu2x(111, "configure TLS: ", err(srv)) ;
+  if (!srv) strerr_diefu(111, "create a TLS context: out of memory") ;
+  if (tls_configure(srv, cfg) < 0) strerr_diefu(111, "configure TLS: ", err(srv)) ;
   if (ndelay_on(TLSD_NET_IN) < 0 || ndelay_on(TLSD_NET_OUT) < 0)
     strerr_diefu1sys(111, "make the network descriptors non-blocking") ;
   if (tls_accept_fds(srv, &c, TLSD_NET_IN, TLSD_NET_OUT) < 0)
-    strerr_diefu2x(111, "accept a TLS connection: ", err(srv)) ;
+    strerr_diefu(111, "accept a TLS connection: ", err(srv)) ;
   tain_now_g() ;
   tain_addsec_g(&deadline, secs) ;
   for (;;)
