@@ -181,6 +181,8 @@ class TlsdTest(unittest.TestCase):
 
     def ctx(self, maxver=None, verify=True):
         c = ssl.create_default_context(cafile=self.ca)
+        # a bare TCP EOF must raise SSLEOFError, never read as close_notify
+        c.options &= ~ssl.OP_IGNORE_UNEXPECTED_EOF
         if not verify:
             c.check_hostname = False
             c.verify_mode = ssl.CERT_NONE
@@ -213,7 +215,7 @@ class TlsdTest(unittest.TestCase):
         self.assertEqual(c.cmd(big), "250 echo " + big + "\r\n")
         self.assertEqual(c.cmd("QUIT"), "221 bye\r\n")
         # the application's EOF: close_notify (a bare TCP close would raise
-        # SSLEOFError here: suppress_ragged_eofs is off)
+        # SSLEOFError here: see ctx())
         self.assertEqual(c.s.recv(100), b"")
         c.close()
 
