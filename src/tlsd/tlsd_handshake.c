@@ -1,3 +1,4 @@
+#include <string.h>
 #include <unistd.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/djbunix.h>
@@ -14,9 +15,12 @@ static char const *err (struct tls *c)
   return e ? e : "unknown error" ;
 }
 
+/* libtls's own text may already start so */
 static void failed (char const *why)
 {
-  strerr_die(1, PROG, ": handshake failed: ", why) ;
+  static char const pre[] = "handshake failed: " ;
+  if (!strncmp(why, pre, sizeof(pre) - 1)) why += sizeof(pre) - 1 ;
+  strerr_die(1, PROG, ": ", pre, why) ;
 }
 
 static int add (stralloc *sa, char const *name, char const *value)
