@@ -9,13 +9,16 @@ wait4(2), so the client's work is not counted. Cases:
             that never says STARTTLS: what every connection pays if smtpd
             starts the engine up front);
   full:     a full handshake, no tls/ticketkey;
+  full-tickets: a full handshake with tls/ticketkey (the server issues
+            tickets the client does not use: what a first visit costs);
   resumed:  tls/ticketkey present, each connection resuming the previous
             one's session by ticket (check: every one says SSL_SESSION_REUSED);
   full-1.2: a full TLS 1.2 handshake (client capped at 1.2).
 
-    bench/tls.py [-n count] [-b tlsd] [cases...]
+    bench/tls.py [-n count] [-b tlsd] [-k ec|rsa] [cases...]
 
-count: connections per case (default 500); tlsd: default build/bin/tlsd.
+count: connections per case (default 500); tlsd: default build/bin/tlsd;
+-k: the server's key, EC P-256 (default) or RSA 2048.
 Prints milliseconds of engine CPU per connection (mean, median) and the
 wall time per connection (client included)."""
 import getopt
@@ -105,28 +108,29 @@ def one(tlsd, env, ctx, case, session):
 
 
 def main():
-    opts, cases = getopt.getopt(sys.argv[1:], "n:b:")
+    opts, cases = getopt.getopt(sys.argv[1:], "n:b:k:")
     o = dict(opts)
     count = int(o.get("-n", 500))
     tlsd = os.path.abspath(o.get("-b", os.path.join(TOP, "build", "bin", "tlsd")))
     if not os.access(tlsd, os.X_OK):
         die(111, tlsd + " is not there: make first")
-    cases = cases or ["no-tls", "full", "resumed", "full-1.2"]
+    keytype = o.get("-k", "ec")
+    cases = cases or ["no-tls", "full", "full-tickets", "resumed", "full-1.2"]
     tmp = tempfile.mkdtemp(prefix="postern-bench-tls-")
     try:
         certs = os.path.join(tmp, "certs")
-        cafile = tlsfiles.make_tls_files(certs, [NAME])
+        cafile = tlsfiles.make_tls_files(certs, [NAME], key=keytype)
         home = os.path.join(tmp, "home")
         os.makedirs(os.path.join(home, "tls"))
         for ext in ("crt", "key"):
             shutil.copy(os.path.join(certs, NAME + "." + ext), os.path.join(home, "tls", "default." + ext))
         env = dict(os.environ, POSTERN_HOME=home)
-        print(f"tlsd CPU per connection, {count} connections per case ({tlsd})")
+        print(f"tlsd CPU per connection, {count} connections per case, {keytype} key ({tlsd})")
         print("| case | CPU ms mean | CPU ms median | wall ms/conn |")
         print("|---|---|---|---|")
         for case in cases:
             key = os.path.join(home, "tls", "ticketkey")
-            if case == "resumed":
+            if case in ("resumed", "full-tickets"):
                 with open(key, "wb") as f:
                     f.write(os.urandom(48))
             elif os.path.exists(key):

@@ -10,24 +10,29 @@ def _openssl(*args, cwd):
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def make_tls_files(dir, names, ca="ca", days=30):
+def _newkey(key):
+    if key == "rsa":
+        return ["-newkey", "rsa:2048"]
+    return ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+
+
+def make_tls_files(dir, names, ca="ca", days=30, key="ec"):
     """makes dir/ca.crt (+ ca.key), and for each NAME of names NAME.crt and
-    NAME.key (EC P-256, PEM), signed by that CA, with subjectAltName
+    NAME.key (PEM; key "ec": P-256, "rsa": 2048 bits), signed by that CA, with subjectAltName
     DNS:NAME and CN NAME. Returns the CA certificate's path. Called again
     with the same dir, it keeps the CA and remakes the named keypairs (a
     renewed certificate: new key, new serial)."""
     os.makedirs(dir, exist_ok=True)
     cacrt = os.path.join(dir, ca + ".crt")
     if not os.path.exists(cacrt):
-        _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                 "-nodes", "-keyout", ca + ".key", "-out", ca + ".crt", "-days", str(days),
-                 "-subj", "/CN=postern test CA", cwd=dir)
+        _openssl("req", "-x509", *_newkey(key), "-nodes", "-keyout", ca + ".key",
+                 "-out", ca + ".crt", "-days", str(days), "-subj", "/CN=postern test CA", cwd=dir)
     for name in names:
         ext = name + ".ext"
         with open(os.path.join(dir, ext), "w") as f:
             f.write(f"subjectAltName=DNS:{name}\nbasicConstraints=CA:FALSE\n"
                     "keyUsage=digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n")
-        _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        _openssl("req", *_newkey(key), "-nodes",
                  "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + name, cwd=dir)
         _openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".crt", "-CAkey", ca + ".key",
                  "-set_serial", str(int.from_bytes(os.urandom(8), "big")), "-days", str(days),
