@@ -18,8 +18,8 @@ def _newkey(key):
 
 def make_tls_files(dir, names, ca="ca", days=30, key="ec"):
     """makes dir/ca.crt (+ ca.key), and for each NAME of names NAME.crt and
-    NAME.key (PEM; key "ec": P-256, "rsa": 2048 bits), signed by that CA, with subjectAltName
-    DNS:NAME and CN NAME. Returns the CA certificate's path. Called again
+    NAME.key (PEM; key "ec": P-256, "rsa": 2048 bits), signed by that CA,
+    with subjectAltName DNS:NAME and CN NAME. Returns the CA certificate's path. Called again
     with the same dir, it keeps the CA and remakes the named keypairs (a
     renewed certificate: new key, new serial)."""
     os.makedirs(dir, exist_ok=True)
@@ -27,11 +27,12 @@ def make_tls_files(dir, names, ca="ca", days=30, key="ec"):
     if not os.path.exists(cacrt):
         _openssl("req", "-x509", *_newkey(key), "-nodes", "-keyout", ca + ".key",
                  "-out", ca + ".crt", "-days", str(days), "-subj", "/CN=postern test CA", cwd=dir)
+    usage = "digitalSignature,keyEncipherment" if key == "rsa" else "digitalSignature"
     for name in names:
         ext = name + ".ext"
         with open(os.path.join(dir, ext), "w") as f:
             f.write(f"subjectAltName=DNS:{name}\nbasicConstraints=CA:FALSE\n"
-                    "keyUsage=digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n")
+                    f"keyUsage={usage}\nextendedKeyUsage=serverAuth,clientAuth\n")
         _openssl("req", *_newkey(key), "-nodes",
                  "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + name, cwd=dir)
         _openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".crt", "-CAkey", ca + ".key",
