@@ -158,14 +158,14 @@ class TlsdTest(unittest.TestCase):
             shutil.copy(os.path.join(self.certs, name + "." + ext), dst + ".tmp")
             os.rename(dst + ".tmp", dst)
 
-    def serve(self, opts=(), env=None):
-        """tcpserver running tlsd [opts] python3 app.py on a free port"""
+    def serve(self, opts=(), tcpopts=(), tlsd=TLSD):
+        """tcpserver [tcpopts] running tlsd [opts] python3 app.py on a free port"""
         self.port = harness.free_port()
-        e = dict(os.environ, POSTERN_HOME=self.home, **(env or {}))
         self.server = subprocess.Popen(
-            ["tcpserver", "-q", "127.0.0.1", str(self.port), TLSD] + list(opts)
+            ["tcpserver", "-q"] + list(tcpopts) + ["127.0.0.1", str(self.port), tlsd] + list(opts)
             + ["/usr/bin/python3", self.app],
-            env=e, stderr=open(self.log, "ab"), start_new_session=True)
+            env=dict(os.environ, POSTERN_HOME=self.home), stderr=open(self.log, "ab"),
+            start_new_session=True)
 
         def up():
             try:
@@ -394,6 +394,50 @@ class TlsdTest(unittest.TestCase):
         self.assertEqual(ids(pid), ([nobody.pw_uid] * 4, [nobody.pw_gid] * 4, [str(nobody.pw_gid)]))
         key = os.path.join(self.tls, "default.key")
         self.assertEqual(c.cmd("READ " + key), "550 Permission denied\r\n")
+        self.assertEqual(c.cmd("QUIT"), "221 bye\r\n")
+        c.close()
+
+    @unittest.skipUnless(os.getuid() == 0, "needs root")
+    def test_setuid_engine_takes_tls_account_and_compiled_home(self):
+        """installed as mkhome.sh does (setuid to the tls account, 4710),
+        run by another account: the engine is the tls account wholly, the
+        application the caller wholly, and POSTERN_HOME is ignored (the
+        test programs' compiled home is build/testhome)"""
+        suid_src = os.path.join(harness.TEST_BIN, "tlsd")
+        self.assertTrue(os.path.exists(suid_src), "make testbins first")
+        tls = pwd.getpwnam(harness.users()["tls"])
+        nobody = pwd.getpwnam("nobody")
+        suid = os.path.join(self.home, "tlsd")
+        shutil.copy(suid_src, suid)
+        os.chown(suid, tls.pw_uid, nobody.pw_gid)
+        os.chmod(suid, 0o4710)
+        compiled = os.path.join(harness.TESTHOME, "tls")
+        made = not os.path.exists(harness.TESTHOME)
+        os.makedirs(compiled, exist_ok=True)
+        self.addCleanup(shutil.rmtree, harness.TESTHOME if made else compiled, True)
+        os.chmod(harness.TESTHOME, 0o755)
+        os.chmod(os.path.dirname(harness.TESTHOME), 0o755)
+        # the compiled home's default: other.example.test's pair; POSTERN_HOME's: default.example.test's
+        for ext, mode in (("crt", 0o644), ("key", 0o400)):
+            p = os.path.join(compiled, "default." + ext)
+            shutil.copy(os.path.join(self.certs, "other.example.test." + ext), p)
+            os.chown(p, tls.pw_uid, tls.pw_gid)
+            os.chmod(p, mode)
+        self.serve(tcpopts=["-u", str(nobody.pw_uid), "-g", str(nobody.pw_gid)], tlsd=suid)
+        c = Client(self.port).starttls(self.ctx(verify=False), None)
+        self.assertEqual(c.s.getpeercert(binary_form=True), self.der("other.example.test"))
+        pid = int(c.cmd("PID")[4:])
+        engines = harness.children(pid)
+        self.assertEqual(len(engines), 1)
+
+        def ids(p):
+            with open(f"/proc/{p}/status") as f:
+                st = dict(l.split(":", 1) for l in f if ":" in l)
+            return [int(x) for x in st["Uid"].split()], [int(x) for x in st["Gid"].split()]
+        self.assertEqual(ids(engines[0]), ([tls.pw_uid] * 4, [nobody.pw_gid] * 4))
+        self.assertEqual(ids(pid), ([nobody.pw_uid] * 4, [nobody.pw_gid] * 4))
+        self.assertEqual(c.cmd("READ " + os.path.join(compiled, "default.key")),
+                         "550 Permission denied\r\n")
         self.assertEqual(c.cmd("QUIT"), "221 bye\r\n")
         c.close()
 
