@@ -8,6 +8,7 @@ extern char const auto_user_remote[] ;
 extern char const auto_user_smtpd[] ;
 extern char const auto_user_log[] ;
 extern char const auto_user_alias[] ;
+extern char const auto_user_auth[] ;
 extern char const auto_group[] ;
 
 #endif

@@ -85,7 +85,11 @@ static int hello (char const *arg, int ext)
     size[5 + ulong_fmt(size + 5, smtpd_config.databytes)] = 0 ;
     smtpd_put("250-", 4) ; smtpd_puts(smtpd_config.me.s) ; smtpd_put("\r\n", 2) ;
     smtpd_puts("250-PIPELINING\r\n250-") ; smtpd_puts(size) ;
-    smtpd_puts("\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n") ;
+    smtpd_puts("\r\n250-8BITMIME\r\n") ;
+    if (smtpd_tls_offered()) smtpd_puts("250-STARTTLS\r\n") ;
+    /* a password only ever crosses TLS */
+    if (smtpd_tls.on) smtpd_puts("250-AUTH PLAIN LOGIN\r\n") ;
+    smtpd_puts("250 ENHANCEDSTATUSCODES\r\n") ;
   }
   return S_HELO ;
 }
@@ -98,6 +102,19 @@ static int do_mail (char const *arg)
   smtpd_path p ;
   char const *r = smtpd_path_parse(&p, arg, 0) ;
   if (r) { reply_str(r, 1) ; return KEEP ; }
+  if (smtpd_config.submission && !smtpd_auth_user[0])
+  {
+    smtpd_reply("530", "5.7.0", "authentication required") ;
+    return KEEP ;
+  }
+  /* control/authsender: a user sends as itself only (the null sender
+     too is refused: bounces are not a user's to send) */
+  if (smtpd_auth_user[0] && smtpd_config.authsender
+   && (p.len != strlen(smtpd_auth_user) || strncasecmp(p.addr, smtpd_auth_user, p.len)))
+  {
+    smtpd_reply("553", "5.7.1", "sender address is not yours") ;
+    return KEEP ;
+  }
   if (smtpd_config.databytes && p.size > smtpd_config.databytes)
   {
     smtpd_reply("552", "5.3.4", "message size exceeds fixed maximum message size") ;
@@ -206,6 +223,48 @@ static int do_help (char const *arg)
   return KEEP ;
 }
 
+static int do_starttls (char const *arg)
+{
+  size_t dropped ;
+  if (*arg) return bad("501", "5.5.4", "syntax: STARTTLS takes no parameter") ;
+  if (smtpd_tls.on) return bad("503", "5.5.1", "TLS already active") ;
+  if (!smtpd_tls_offered()) return bad("502", "5.5.1", "STARTTLS not available") ;
+  smtpd_reply("220", "2.0.0", "ready to start TLS") ;
+  smtpd_flush() ;
+  /* what came after STARTTLS in clear text is never run (RFC 3207 4.2,
+     CVE-2011-0411): a command injected before the handshake */
+  dropped = smtpd_io_drop() ;
+  if (!smtpd_tls_start()) { quit = 1 ; return KEEP ; }
+  if (dropped)
+  {
+    char fmt[SIZE_FMT] ;
+    fmt[size_fmt(fmt, dropped)] = 0 ;
+    smtpd_log_start("tls") ;
+    smtpd_log_put(" dropped ") ;
+    smtpd_log_put(fmt) ;
+    smtpd_log_put(" bytes sent in clear text after STARTTLS") ;
+    smtpd_log_end() ;
+  }
+  /* and nothing said before it counts */
+  helo[0] = 0 ;
+  esmtp = 0 ;
+  reset() ;
+  return S_GREET ;
+}
+
+static int do_auth (char const *arg)
+{
+  if (!smtpd_tls.on)
+  {
+    if (smtpd_tls_offered()) return bad("538", "5.7.11", "encryption required: STARTTLS first") ;
+    return bad("503", "5.5.1", "authentication not available") ;
+  }
+  if (smtpd_auth_user[0]) return bad("503", "5.5.1", "already authenticated") ;
+  if (!esmtp) return bad("503", "5.5.1", "EHLO first") ;
+  smtpd_auth(arg) ;
+  return KEEP ;
+}
+
 static int do_quit (char const *arg)
 {
   (void)arg ;
@@ -242,8 +301,8 @@ static struct verb const verbs[] =
   { "turn", ANY, &do_unimpl },
   { "etrn", ANY, &do_unimpl },
   { "bdat", ANY, &do_unimpl },
-  { "auth", ANY, &do_unimpl },
-  { "starttls", ANY, &do_unimpl },
+  { "auth", IN(S_HELO), &do_auth },
+  { "starttls", ANY, &do_starttls },
 } ;
 
 static void command (char const *line)
@@ -273,12 +332,26 @@ void smtpd_session (void)
   nbad = 0 ;
   quit = 0 ;
   smtpd_policy_reset() ;
+  smtpd_tls_reset() ;
+  smtpd_auth_reset() ;
   smtpd_io_session() ;
   smtpd_log_start("start") ;
   smtpd_log_put(" ip ") ;
   smtpd_log_str(smtpd_config.remoteip, strlen(smtpd_config.remoteip)) ;
   if (smtpd_config.relayclient) smtpd_log_put(" relayclient") ;
   smtpd_log_end() ;
+  /* port 465: TLS from the first byte, the greeting inside it */
+  if (smtpd_config.smtps)
+  {
+    if (!smtpd_tls_offered())
+    {
+      smtpd_log_start("end") ;
+      smtpd_log_put(": SMTPS without a certificate (" SMTPD_TLS_CERT ")") ;
+      smtpd_log_end() ;
+      return ;
+    }
+    if (!smtpd_tls_start()) return ;
+  }
   if (!smtpd_greet_wait()) return ;
   smtpd_reply("220", 0, smtpd_config.greeting.s) ;
   while (!quit)

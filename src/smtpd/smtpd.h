@@ -43,6 +43,16 @@
 #define SMTPD_LITERAL_MAX 50
 /* our name in the greeting and the Received line */
 #define SMTPD_ME_MAX 255
+/* an AUTH login, and a password (checkpw(8) reads 512 bytes in all) */
+#define SMTPD_LOGIN_MAX 255
+#define SMTPD_PASSWORD_MAX 200
+/* control/ defaults (smtpd(8)): failed AUTHs per session, then 421;
+   milliseconds before a failure is told */
+#define SMTPD_AUTHMAXFAIL 3
+#define SMTPD_AUTHDELAY 1000
+#define SMTPD_AUTHDELAY_MAX 60000
+/* STARTTLS is offered once the home has its certificate (tlsd(8)) */
+#define SMTPD_TLS_CERT "tls/default.crt"
 
 typedef struct smtpd_conf_s smtpd_conf, *smtpd_conf_ref ;
 struct smtpd_conf_s
@@ -58,6 +68,12 @@ struct smtpd_conf_s
   char const *localip ;      /* TCPLOCALIP or 0 */
   int relayclient ;          /* RELAYCLIENT is set */
   int norcptcheck ;          /* NORCPTCHECK: local names left to delivery */
+  int smtps ;                /* SMTPS: TLS before the greeting (port 465) */
+  int submission ;           /* SUBMISSION: MAIL only after AUTH (port 587) */
+  unsigned long authmaxfail ;
+  unsigned long authdelay ;  /* milliseconds */
+  int authsender ;           /* MAIL FROM must be the login */
+  stralloc checkpassword ;   /* NUL-terminated */
   stralloc me ;              /* NUL-terminated */
   stralloc greeting ;        /* NUL-terminated, the text after "220 " */
 } ;
@@ -82,6 +98,31 @@ extern void smtpd_session (void) ;
 /* smtpd_greet.c: the pause before the greeting; 0 if the client talked
    first or left (logged, and answered), so the session is over */
 extern int smtpd_greet_wait (void) ;
+
+/* smtpd_tls.c: the session's TLS, through a UCSPI-TLS engine */
+typedef struct smtpd_tlsinfo_s smtpd_tlsinfo ;
+struct smtpd_tlsinfo_s
+{
+  int on ;
+  int reused ;
+  char protocol[16] ;        /* cleaned for the Received line */
+  char cipher[64] ;
+} ;
+extern smtpd_tlsinfo smtpd_tls ;
+/* at a session's start: what the session may offer */
+extern void smtpd_tls_reset (void) ;
+/* 1 if STARTTLS may be offered now */
+extern int smtpd_tls_offered (void) ;
+/* the handshake, once "220 ready" is out; 1 when fds 0 and 1 are the
+   clear-text side; 0 (logged) if it failed: the session is over */
+extern int smtpd_tls_start (void) ;
+
+/* smtpd_auth.c: AUTH PLAIN and LOGIN through a checkpassword program */
+extern char smtpd_auth_user[SMTPD_LOGIN_MAX + 1] ;  /* "" until AUTH */
+extern void smtpd_auth_reset (void) ;
+/* the AUTH command (arg after the verb): 1 if the client is now
+   authenticated */
+extern int smtpd_auth (char const *arg) ;
 
 /* smtpd_worker.c: -w, sessions handed over by smtpd-listen(8) */
 extern int smtpd_worker (void) ;
@@ -109,6 +150,8 @@ extern int smtpd_barelf ;
 /* the buffered input, for DATA: smtpd_fill waits for more (0 at EOF) */
 extern size_t smtpd_avail (char **s) ;
 extern void smtpd_consume (size_t n) ;
+/* forgets the buffered input; how many bytes it was */
+extern size_t smtpd_io_drop (void) ;
 extern int smtpd_fill (void) ;
 /* 421 with status and text, logged, then exit */
 extern void smtpd_bye (char const *status, char const *text, char const *why) __attribute__((noreturn)) ;

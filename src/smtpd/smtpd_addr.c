@@ -154,6 +154,9 @@ static char const *params (smtpd_path *p, char const *s, int rcpt)
       }
       p->size = v ;
     }
+    /* RFC 4954 5: AUTH= is taken and ignored (we trust no other
+       server's word on who sent it) */
+    else if (n > 5 && upper_eq(s, "AUTH=")) ;
     else if (!((n == 9 && upper_eq(s, "BODY=7BIT")) || (n == 13 && upper_eq(s, "BODY=8BITMIME"))))
       return "555 5.5.4 unsupported MAIL parameter" ;
     s += n ;

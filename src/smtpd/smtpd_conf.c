@@ -9,6 +9,7 @@
 #include <skalibs/stralloc.h>
 #include "control.h"
 #include "envelope.h"
+#include "home.h"
 #include "smtpd.h"
 
 smtpd_conf smtpd_config =
@@ -18,8 +19,9 @@ smtpd_conf smtpd_config =
   .sessiontime = SMTPD_SESSIONTIME, .greetdelay = SMTPD_GREETDELAY,
   .maxhops = CONTROL_MAXHOPS,
   .remoteip = "unknown", .localip = 0, .relayclient = 0,
-  .norcptcheck = 0,
-  .me = STRALLOC_ZERO, .greeting = STRALLOC_ZERO
+  .norcptcheck = 0, .smtps = 0, .submission = 0,
+  .authmaxfail = SMTPD_AUTHMAXFAIL, .authdelay = SMTPD_AUTHDELAY, .authsender = 0,
+  .me = STRALLOC_ZERO, .greeting = STRALLOC_ZERO, .checkpassword = STRALLOC_ZERO
 } ;
 
 size_t smtpd_clean (char *d, size_t max, char const *s, size_t len)
@@ -60,6 +62,8 @@ void smtpd_conf_env (void)
   smtpd_config.localip = x && *x ? x : 0 ;
   smtpd_config.relayclient = !!getenv("RELAYCLIENT") ;
   smtpd_config.norcptcheck = !!getenv("NORCPTCHECK") ;
+  smtpd_config.smtps = !!getenv("SMTPS") ;
+  smtpd_config.submission = !!getenv("SUBMISSION") ;
 }
 
 /* what smtpd_conf_read reads, and how each looked then */
@@ -67,7 +71,8 @@ static char const *const files[] =
 {
   "control/databytes", "control/maxrcpt", "control/timeoutsmtpd", "control/maxbadcommands",
   "control/maxhops", "control/me", "control/smtpgreeting", "control/smtpdsessiontime",
-  "control/smtpdgreetdelay"
+  "control/smtpdgreetdelay", "control/authmaxfail", "control/authdelay", "control/authsender",
+  "control/checkpassword"
 } ;
 #define NFILES (sizeof files / sizeof *files)
 static struct sig { dev_t dev ; ino_t ino ; off_t size ; struct timespec mtime ; int there ; } sigs[NFILES] ;
@@ -98,6 +103,7 @@ int smtpd_conf_changed (void)
 
 int smtpd_conf_read (char const **what)
 {
+  unsigned long authsender ;
   int r ;
   if (!readuint(&smtpd_config.databytes, "databytes", SMTPD_DATABYTES, what)
    || !readuint(&smtpd_config.maxrcpt, "maxrcpt", SMTPD_MAXRCPT, what)
@@ -105,7 +111,13 @@ int smtpd_conf_read (char const **what)
    || !readuint(&smtpd_config.maxbad, "maxbadcommands", SMTPD_MAXBAD, what)
    || !readuint(&smtpd_config.maxhops, "maxhops", CONTROL_MAXHOPS, what)
    || !readuint(&smtpd_config.sessiontime, "smtpdsessiontime", SMTPD_SESSIONTIME, what)
-   || !readuint(&smtpd_config.greetdelay, "smtpdgreetdelay", SMTPD_GREETDELAY, what)) return 0 ;
+   || !readuint(&smtpd_config.greetdelay, "smtpdgreetdelay", SMTPD_GREETDELAY, what)
+   || !readuint(&smtpd_config.authmaxfail, "authmaxfail", SMTPD_AUTHMAXFAIL, what)
+   || !readuint(&smtpd_config.authdelay, "authdelay", SMTPD_AUTHDELAY, what)
+   || !readuint(&authsender, "authsender", 0, what)) return 0 ;
+  smtpd_config.authsender = !!authsender ;
+  if (!smtpd_config.authmaxfail) smtpd_config.authmaxfail = 1 ;
+  if (smtpd_config.authdelay > SMTPD_AUTHDELAY_MAX) smtpd_config.authdelay = SMTPD_AUTHDELAY_MAX ;
   /* queue-inject takes no more; a timeout of 0 would drop every client */
   if (!smtpd_config.maxrcpt || smtpd_config.maxrcpt > ENV_RCPT_MAX) smtpd_config.maxrcpt = ENV_RCPT_MAX ;
   if (!smtpd_config.timeout) smtpd_config.timeout = 1 ;
@@ -132,6 +144,15 @@ int smtpd_conf_read (char const **what)
      || !stralloc_cats(&smtpd_config.greeting, " ESMTP postern")) return (*what = "memory", 0) ;
   }
   if (!cleaned(&smtpd_config.greeting, SMTPD_REPLY_MAX - 8, 1)) return (*what = "memory", 0) ;
+  /* one program, no arguments: bin/checkpw of the home by default */
+  r = control_readline(&smtpd_config.checkpassword, "checkpassword") ;
+  if (r < 0) return (*what = "checkpassword", 0) ;
+  if (!r || !smtpd_config.checkpassword.len)
+  {
+    if (!stralloc_copys(&smtpd_config.checkpassword, home_dir())
+     || !stralloc_cats(&smtpd_config.checkpassword, "/bin/checkpw")) return (*what = "memory", 0) ;
+  }
+  if (!stralloc_0(&smtpd_config.checkpassword)) return (*what = "memory", 0) ;
   errno = 0 ;
   return 1 ;
 }

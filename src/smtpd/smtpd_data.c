@@ -107,20 +107,44 @@ static void qput (char const *s, size_t n)
   }
 }
 
+static size_t add (char *d, char const *s)
+{
+  size_t n = strlen(s) ;
+  memcpy(d, s, n) ;
+  return n ;
+}
+
+/* RFC 3848's protocol names; TLS and the login in comments, each on a
+   line of its own so that no line passes 998 octets */
 static void received (char const *helo, int esmtp)
 {
-  char line[64 + SMTPD_HELO_MAX + IP_MAX + SMTPD_ME_MAX + DATE822_FMT] ;
+  char line[128 + SMTPD_HELO_MAX + IP_MAX + SMTPD_ME_MAX + DATE822_FMT
+    + sizeof smtpd_tls.protocol + sizeof smtpd_tls.cipher + SMTPD_LOGIN_MAX] ;
   size_t n = 0 ;
-  char ip[IP_MAX] ;
-  size_t iplen = smtpd_clean(ip, sizeof ip, smtpd_config.remoteip, strlen(smtpd_config.remoteip)) ;
-  memcpy(line, "Received: from ", 15) ; n = 15 ;
-  memcpy(line + n, helo, strlen(helo)) ; n += strlen(helo) ;
-  memcpy(line + n, " (", 2) ; n += 2 ;
-  memcpy(line + n, ip, iplen) ; n += iplen ;
-  memcpy(line + n, ") by ", 5) ; n += 5 ;
-  memcpy(line + n, smtpd_config.me.s, smtpd_config.me.len - 1) ; n += smtpd_config.me.len - 1 ;
-  memcpy(line + n, esmtp ? " with ESMTP; " : " with SMTP; ", esmtp ? 13 : 12) ;
-  n += esmtp ? 13 : 12 ;
+  n += add(line + n, "Received: from ") ;
+  n += add(line + n, helo) ;
+  n += add(line + n, " (") ;
+  n += smtpd_clean(line + n, IP_MAX, smtpd_config.remoteip, strlen(smtpd_config.remoteip)) ;
+  n += add(line + n, ") by ") ;
+  n += add(line + n, smtpd_config.me.s) ;
+  n += add(line + n, esmtp ? " with ESMTP" : " with SMTP") ;
+  if (smtpd_tls.on) line[n++] = 'S' ;
+  if (smtpd_auth_user[0]) line[n++] = 'A' ;
+  if (smtpd_tls.on)
+  {
+    n += add(line + n, "\n\t(") ;
+    n += add(line + n, smtpd_tls.protocol) ;
+    n += add(line + n, " cipher ") ;
+    n += add(line + n, smtpd_tls.cipher) ;
+    line[n++] = ')' ;
+  }
+  if (smtpd_auth_user[0])
+  {
+    n += add(line + n, "\n\t(authenticated as ") ;
+    n += smtpd_clean(line + n, SMTPD_LOGIN_MAX, smtpd_auth_user, strlen(smtpd_auth_user)) ;
+    line[n++] = ')' ;
+  }
+  n += add(line + n, "; ") ;
   n += date822_fmt(line + n, time(0)) ;
   line[n++] = '\n' ;
   qput(line, n) ;
@@ -220,6 +244,12 @@ static void log_result (char const *what, char const *sender, unsigned int nrcpt
   smtpd_log_put(" bytes ") ;
   fmt[ulong_fmt(fmt, total)] = 0 ;
   smtpd_log_put(fmt) ;
+  if (smtpd_auth_user[0])
+  {
+    smtpd_log_put(" user <") ;
+    smtpd_log_str(smtpd_auth_user, strlen(smtpd_auth_user)) ;
+    smtpd_log_put(">") ;
+  }
 }
 
 void smtpd_data (stralloc *env, unsigned int nrcpt, char const *helo, int esmtp)

@@ -166,6 +166,14 @@ int smtpd_fill (void)
   }
 }
 
+size_t smtpd_io_drop (void)
+{
+  size_t n = inlen - inpos ;
+  inpos = inlen = 0 ;
+  skipping = 0 ;
+  return n ;
+}
+
 size_t smtpd_avail (char **s)
 {
   *s = inbuf + inpos ;

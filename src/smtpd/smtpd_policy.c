@@ -79,7 +79,8 @@ char const *smtpd_policy_rcpt (smtpd_path const *p)
   size_t n ;
   enum route_kind k ;
   int r, notable ;
-  if (!smtpd_config.relayclient)
+  /* an authenticated client relays as RELAYCLIENT does */
+  if (!smtpd_config.relayclient && !smtpd_auth_user[0])
   {
     char const *no = relay(p) ;
     if (no) return no ;

@@ -14,7 +14,6 @@
 #include "control.h"
 #include "resolve.h"
 #include "table.h"
-#include "table_compile.h"
 #include "fuzz.h"
 
 static void readfile (char const *s, size_t len)

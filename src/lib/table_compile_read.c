@@ -9,7 +9,6 @@
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
 #include "table.h"
-#include "table_compile.h"
 
 /* bytes per line, newline excluded: a longest key and value, plus 1024
    for the indentation and blanks around them; a longer line is an error
@@ -82,8 +81,8 @@ static int entry (char *s, size_t n, unsigned long num, int add, struct reason *
   if (!stralloc_catb(&keys, (char const *)&num, sizeof num)
    || !stralloc_catb(&keys, s + k, i - k + 1)
    || !avltree_insert(&seen, d))
-    table_compile_die("allocate", "") ;
-  if (add && cdb_make_add(out, s + k, i - k, s + v, n - v) < 0) table_compile_die("write ", outname) ;
+    table_compile_die(outname, "allocate", "") ;
+  if (add && cdb_make_add(out, s + k, i - k, s + v, n - v) < 0) table_compile_die(outname, "write ", outname) ;
   return 1 ;
 }
 
@@ -130,7 +129,7 @@ unsigned int table_compile_read (int fd, char const *file, struct cdb_make *cm, 
       else while (n = 0, (r = getlnmax(&b, line, sizeof line, &n, '\n')) < 0 && errno == ERANGE) ;
       n = sizeof line ;
     }
-    if (r < 0) table_compile_die("read ", file) ;
+    if (r < 0) table_compile_die(outname, "read ", file) ;
     if (!r && !n) break ;
     num++ ;
     if (r > 0 && line[n-1] == '\n') n-- ;  /* skalibs 2.13 counts it in n */
