@@ -15,4 +15,9 @@
    0 if not found or the file does not exist, -1 with errno on error. */
 extern int table_lookup (char const *path, char const *key, size_t keylen, stralloc *sa) ;
 
+/* A table keyed by domain (control/routes.cdb, control/tlsroutes.cdb):
+   domain itself, then each parent as ".parent", longest first, then
+   "*". Returns as table_lookup. */
+extern int table_lookup_domain (char const *path, char const *domain, stralloc *v) ;
+
 #endif
