@@ -221,7 +221,7 @@ static enum smtp_state st_starttls (remote_ctx *c)
 {
   stralloc err = STRALLOC_ZERO ;
   char tlsnote[REMOTE_TLSNOTE_MAX] ;
-  int verify = c->tlspolicy == REMOTE_TLS_VERIFY, code ;
+  int verify = c->tlspolicy == REMOTE_TLS_VERIFY, code, ok ;
   if (!put("STARTTLS", "", "") || !flush()) return next_host(c, -1, "sending STARTTLS") ;
   code = remote_reply_get(&k, 0) ;
   if (code < 0) return next_host(c, code, "STARTTLS") ;
@@ -235,10 +235,15 @@ static enum smtp_state st_starttls (remote_ctx *c)
     note(" (no TLS, STARTTLS refused)") ;
     return S_SIZE ;
   }
-  /* what came after the 220 was sent before the handshake: not to be
+  /* what came after the 220 was sent before the handshake: never to be
      read as if it came through TLS (the CVE-2011-0411 class) */
-  if (buffer_len(&k.in)) { errno = EPROTO ; return next_host(c, -1, "after 220 to STARTTLS") ; }
-  if (!remote_tls_start(&k, tlsname, verify, &err))
+  if (buffer_len(&k.in))
+  {
+    if (!stralloc_cats(&err, "TLS handshake failed: data after 220 to STARTTLS") || !stralloc_0(&err)) err.len = 0 ;
+    ok = 0 ;
+  }
+  else ok = remote_tls_start(&k, tlsname, verify, &err) ;
+  if (!ok)
   {
     enum smtp_state s = S_CLEAR ;
     if (c->tlspolicy >= REMOTE_TLS_ENCRYPT) s = tls_refused(c, err.len ? err.s : "TLS handshake failed", "") ;

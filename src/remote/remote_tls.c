@@ -82,7 +82,9 @@ int remote_tls_start (remote_conn *k, char const *name, int verify, stralloc *er
     if (!r) break ;
     if (r != TLS_WANT_POLLIN && r != TLS_WANT_POLLOUT)
     {
-      fail(err, "TLS handshake failed: ", tls_error(t)) ;
+      char const *e = tls_error(t) ;
+      /* libtls says "handshake failed: ..." itself for OpenSSL's errors */
+      fail(err, e && !strncmp(e, "handshake failed", 16) ? "TLS " : "TLS handshake failed: ", e) ;
       goto free ;
     }
     if (!remote_io_wait(k->fd, r, &deadline))
