@@ -200,8 +200,7 @@ static enum smtp_state st_ehlo (remote_ctx *c)
   k.pipelining = k.eightbitmime = k.hassize = k.starttls = 0 ;
   if (!put("EHLO ", c->me.s, "") || !flush()) return next_host(c, -1, "sending EHLO") ;
   code = remote_reply_get(&k, 1) ;
-  if (code >= 500 && !k.tls) return S_HELO ;
-  if (code >= 500) return said_all(c, code, "EHLO", 0) ;
+  if (code >= 500) return S_HELO ;
   if (code < 200 || code >= 300) return next_host(c, code, "EHLO") ;
   return tls_next(c) ;
 }
