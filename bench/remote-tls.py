@@ -5,7 +5,7 @@ other (default 200) against aiosmtpd receivers on 127.0.0.1 (the test
 receivers of tests/receiver.py) in three set-ups: a server without
 STARTTLS (clear text), one with STARTTLS under the default policy may
 (encrypted, not verified), and the same under verify (chain and name
-checked against a test CA). Prints the CPU (user + system, from each
+checked against a test CA, alone or added to the system's bundle). Prints the CPU (user + system, from each
 child's rusage) and wall time per run, and for comparison the cost of
 starting the program alone (remote exiting 100 on a usage error).
 Another binary given with -b (e.g. remote before STARTTLS was built in)
@@ -26,6 +26,8 @@ import receiver  # noqa: E402
 from dnsserver import DNSServer  # noqa: E402
 from test_remote_tls import make_ca, make_cert  # noqa: E402
 
+SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
+SYSTEM_CA_DIR = "/etc/ssl/certs"
 BODY = b"From: a@src.test\nTo: b@d.test\nSubject: bench\n\n" + b"x" * 4000 + b"\n"
 
 
@@ -87,10 +89,29 @@ def main():
                 cpu += ru.ru_utime + ru.ru_stime
             return cpu, wall
 
+        # verify against the system's CA bundle with the test CA added:
+        # what reading a real bundle costs
+        bundle = os.path.join(tmp, "bundle.crt")
+        with open(bundle, "wb") as f:
+            if os.path.exists(SYSTEM_CA):
+                with open(SYSTEM_CA, "rb") as g:
+                    f.write(g.read())
+            with open(ca, "rb") as g:
+                f.write(g.read())
+        # and the same as a directory of hashed names (openssl rehash)
+        cadir = os.path.join(tmp, "certs")
+        os.mkdir(cadir)
+        for n in os.listdir(SYSTEM_CA_DIR) if os.path.isdir(SYSTEM_CA_DIR) else ():
+            if n.endswith(".pem"):
+                os.symlink(os.path.join(SYSTEM_CA_DIR, n), os.path.join(cadir, n))
+        shutil.copy(ca, os.path.join(cadir, "benchca.pem"))
+        subprocess.run([shutil.which("openssl") or "/usr/bin/openssl", "rehash", cadir], check=True)
         setups = [("start only (exit 100)", a.r, [], 100),
                   ("clear text (no STARTTLS offered)", a.r, ["clear.test", "a@src.test", "b@clear.test"], 0),
                   ("STARTTLS, may (not verified)", a.r, ["may.test", "a@src.test", "b@may.test"], 0),
-                  ("STARTTLS, verify", a.r, ["verify.test", "a@src.test", "b@verify.test"], 0)]
+                  ("STARTTLS, verify (CA file: 1 CA)", a.r, ["verify.test", "a@src.test", "b@verify.test"], 0),
+                  ("STARTTLS, verify (CA file: system bundle)", a.r, ["verify.test", "a@src.test", "b@verify.test"], 0),
+                  ("STARTTLS, verify (CA file: system directory)", a.r, ["verify.test", "a@src.test", "b@verify.test"], 0)]
         if a.b:
             setups[1:1] = [("other binary: start only", a.b, [], 100),
                            ("other binary: clear text", a.b, ["clear.test", "a@src.test", "b@clear.test"], 0)]
@@ -98,6 +119,8 @@ def main():
         per = max(1, a.n // a.rounds)
         for _ in range(a.rounds):
             for label, prog, args, want in setups:
+                with open(os.path.join(control, "tlscafile"), "w") as f:
+                    f.write((bundle if "bundle" in label else cadir if "directory" in label else ca) + "\n")
                 c, w = runs(prog, args, per, want)
                 t = tot[label]
                 t[0] += c

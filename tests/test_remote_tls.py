@@ -155,6 +155,29 @@ class PolicyTest(TLSCase):
         self.assertIn(rx.messages[0].tls, ("TLSv1.2", "TLSv1.3"))
         self.assertRegex(text, r"^mx\.test\[[0-9.]+\]:\d+ \(TLSv1\.[23] \S+, verified\) accepted: 250 ")
 
+    def test_verify_with_a_directory_of_hashed_cas(self):
+        cadir = os.path.join(self.pki, "cadir")
+        if not os.path.isdir(cadir):
+            os.mkdir(cadir)
+            shutil.copy(self.ca, cadir)
+            openssl("rehash", cadir, cwd=self.pki)
+        self.home.control("tlscafile", cadir + "\n")
+        rx = self.rx(self.good)
+        self.policy("d.test verify\n")
+        run, text = self.deliver()
+        self.assertResults(run, "K")
+        self.assertRegex(text, r"\(TLSv1\.[23] \S+, verified\) accepted: 250 ")
+        # the same directory without the CA: refused
+        os.rename(cadir, cadir + ".off")
+        os.mkdir(cadir)
+        try:
+            run, text = self.deliver()
+            self.assertResults(run, "Z")
+            self.assertIn("4.7.5 ", text)
+        finally:
+            os.rmdir(cadir)
+            os.rename(cadir + ".off", cadir)
+
     def test_verify_refuses_a_wrong_name(self):
         rx = self.rx(self.wrongname)
         self.policy("d.test verify\n")

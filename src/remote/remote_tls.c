@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <tls.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/tai.h>
@@ -28,11 +29,14 @@ static struct tls_config *config (int verify, stralloc *err)
   if (verify)
   {
     stralloc ca = STRALLOC_ZERO ;
+    struct stat st ;
     int r = control_readline(&ca, "tlscafile") ;
     if (r < 0) { fail(err, "unable to read control/tlscafile: ", strerror(errno)) ; goto free ; }
     if (!r || !ca.len) { ca.len = 0 ; if (!stralloc_cats(&ca, REMOTE_TLS_CAFILE)) goto oom ; }
     if (!stralloc_0(&ca)) goto oom ;
-    r = tls_config_set_ca_file(cfg, ca.s) ;
+    /* a directory of hashed certificates (c_rehash) is read lazily, the
+       CA needed alone; a bundle is parsed whole at every run */
+    r = stat(ca.s, &st) == 0 && S_ISDIR(st.st_mode) ? tls_config_set_ca_path(cfg, ca.s) : tls_config_set_ca_file(cfg, ca.s) ;
     stralloc_free(&ca) ;
     if (r < 0) goto err ;
     tls_config_verify(cfg) ;
