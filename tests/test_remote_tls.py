@@ -49,6 +49,33 @@ def make_cert(d, ca, host):
     return os.path.join(d, base + ".crt"), os.path.join(d, base + ".key")
 
 
+class InjectServer(receiver._Stream):
+    """offers STARTTLS and answers it with 220 and, in the same write, a
+    reply meant to be read as if it came through TLS (the CVE-2011-0411
+    class, seen from the client)"""
+
+    def __init__(self, host=None, port=25):
+        super().__init__(host, port)
+        self.commands = []
+
+    async def serve(self, reader, writer, conn):
+        writer.write(b"220 inject.test ESMTP\r\n")
+        await writer.drain()
+        while True:
+            line = await reader.readline()
+            if not line:
+                return
+            self.commands.append(line.decode(errors="replace").rstrip("\r\n"))
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                writer.write(b"250-inject.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n")
+            elif verb == b"STAR":
+                writer.write(b"220 2.0.0 go ahead\r\n250 2.0.0 injected\r\n")
+            else:
+                writer.write(b"250 2.0.0 ok\r\n")
+            await writer.drain()
+
+
 def server_context(crt, key):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(crt, key)
@@ -225,6 +252,19 @@ class PolicyTest(TLSCase):
         self.assertResults(run, "Z")
         self.assertEqual((rx.connections, rx.messages), (1, []))
         self.assertIn("TLS handshake failed", text)
+
+    def test_bytes_after_the_220_to_starttls_fail_the_handshake(self):
+        srv = self.server(InjectServer, port=0)
+        self.dns.host(NAME, srv.ip)
+        self.start_dns()
+        self.routes(f"d.test [{NAME}]:{srv.port}\n")
+        self.policy("d.test encrypt\n")
+        run, text = self.deliver()
+        self.assertResults(run, "Z")
+        self.assertTrue(text.startswith(f"4.7.5 {NAME}[{srv.ip}]:{srv.port}: TLS handshake failed: "
+                                        "data after 220 to STARTTLS"), text)
+        self.assertEqual(srv.connections, 1)
+        self.assertEqual([c.split()[0] for c in srv.commands], ["EHLO", "STARTTLS"])
 
     def test_lookup_order_domain_parents_default(self):
         rx = self.rx()   # no STARTTLS: encrypt and verify defer, may and none deliver
