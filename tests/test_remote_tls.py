@@ -52,10 +52,12 @@ def make_cert(d, ca, host):
 class InjectServer(receiver._Stream):
     """offers STARTTLS and answers it with 220 and, in the same write, a
     reply meant to be read as if it came through TLS (the CVE-2011-0411
-    class, seen from the client)"""
+    class, seen from the client); silent: 220 alone, then not a byte
+    more (a handshake that never ends)"""
 
-    def __init__(self, host=None, port=25):
+    def __init__(self, host=None, port=25, silent=False):
         super().__init__(host, port)
+        self.silent = silent
         self.commands = []
 
     async def serve(self, reader, writer, conn):
@@ -69,6 +71,12 @@ class InjectServer(receiver._Stream):
             verb = line[:4].upper()
             if verb == b"EHLO":
                 writer.write(b"250-inject.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n")
+            elif verb == b"STAR" and self.silent:
+                writer.write(b"220 2.0.0 go ahead\r\n")
+                await writer.drain()
+                while await reader.read(65536):
+                    pass
+                return
             elif verb == b"STAR":
                 writer.write(b"220 2.0.0 go ahead\r\n250 2.0.0 injected\r\n")
             else:
@@ -265,6 +273,19 @@ class PolicyTest(TLSCase):
                                         "data after 220 to STARTTLS"), text)
         self.assertEqual(srv.connections, 1)
         self.assertEqual([c.split()[0] for c in srv.commands], ["EHLO", "STARTTLS"])
+
+    def test_a_handshake_that_never_ends_times_out(self):
+        srv = self.server(InjectServer, port=0, silent=True)
+        self.dns.host(NAME, srv.ip)
+        self.start_dns()
+        self.routes(f"d.test [{NAME}]:{srv.port}\n")
+        self.policy("d.test encrypt\n")
+        self.home.control("timeoutremote", "2\n")
+        run, text = self.deliver()
+        self.assertResults(run, "Z")
+        self.assertTrue(text.startswith(f"4.7.5 {NAME}[{srv.ip}]:{srv.port}: TLS handshake failed: timed out"), text)
+        # control/timeoutremote bounds it (generously: the machine is loaded)
+        self.assertLess(run.took, 30, run)
 
     def test_lookup_order_domain_parents_default(self):
         rx = self.rx()   # no STARTTLS: encrypt and verify defer, may and none deliver
