@@ -205,8 +205,8 @@ FUZZ_OBJ_control = $(call fuzz_prog,table-compile)
 FUZZ_OBJ_cyclog = build/fuzz/cyclog/cyclog_line.o
 FUZZ_OBJ_logsum = $(call fuzz_prog,log-summary)
 FUZZ_OBJ_queue_writer = build/fuzz/queue-writer/qw_read.o
-FUZZ_LIBS_remote_reply = -lcares
-FUZZ_LIBS_remote_dns = -lcares
+FUZZ_LIBS_remote_reply = -lcares -ltls -lssl -lcrypto
+FUZZ_LIBS_remote_dns = -lcares -ltls -lssl -lcrypto
 # what a harness catches or replaces: -Wl,--wrap=f makes calls to f go
 # to __wrap_f (skalibs is linked statically, so its calls are caught too);
 # every harness catches exits and execs (fuzz_common.c)
