@@ -27,8 +27,9 @@ ldflags_of = $(if $(filter $(1),$(DYNAMIC)),,$(LDFLAGS))
 libs_of = $(if $(filter $(1),$(DYNAMIC)),$(BSTATIC) $(LIBS_$(1)) $(LDLIBS) $(BDYNAMIC),$(LIBS_$(1)) $(LDLIBS))
 # a program's own libraries, before LDLIBS: remote resolves with c-ares
 LIBS_remote = -lcares -ltls -lssl -lcrypto -lpthread
-# tlsd: libtls (libretls over OpenSSL 3); checkpw and auth-passwd: crypt(3)
-LIBS_tlsd = -ltls -lssl -lcrypto -lpthread
+# tlsd: libtls (libretls over OpenSSL 3), its ticket callback mended
+# (src/tlsd/tlsd_ticket.c); checkpw and auth-passwd: crypt(3)
+LIBS_tlsd = -Wl,--wrap=SSL_CTX_callback_ctrl -ltls -lssl -lcrypto -lpthread
 LIBS_checkpw = -lcrypt
 LIBS_auth-passwd = -lcrypt
 
@@ -206,8 +207,8 @@ FUZZ_OBJ_control = $(call fuzz_prog,table-compile)
 FUZZ_OBJ_cyclog = build/fuzz/cyclog/cyclog_line.o
 FUZZ_OBJ_logsum = $(call fuzz_prog,log-summary)
 FUZZ_OBJ_queue_writer = build/fuzz/queue-writer/qw_read.o
-FUZZ_LIBS_remote_reply = -lcares
-FUZZ_LIBS_remote_dns = -lcares
+FUZZ_LIBS_remote_reply = -lcares -ltls -lssl -lcrypto
+FUZZ_LIBS_remote_dns = -lcares -ltls -lssl -lcrypto
 # what a harness catches or replaces: -Wl,--wrap=f makes calls to f go
 # to __wrap_f (skalibs is linked statically, so its calls are caught too);
 # every harness catches exits and execs (fuzz_common.c)

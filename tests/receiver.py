@@ -124,6 +124,7 @@ class Message:
     helo: str            # the EHLO/HELO name
     conn: int            # connection number on this server, from 1
     time: float          # time.monotonic() at end of data
+    tls: str = None      # the TLS version after STARTTLS ("TLSv1.3"), None in clear text
 
     def header(self, name):
         head = self.data.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
@@ -237,9 +238,10 @@ class _Handler:
             rx.refused_data.append(bytes(envelope.original_content))
             return r
         sender = "" if envelope.mail_from == "<>" else envelope.mail_from
+        tls = session.ssl["ssl_object"].version() if session.ssl else None
         m = Message(sender, list(envelope.rcpt_tos), bytes(envelope.original_content),
                     session.peer, [o.upper() for o in envelope.mail_options],
-                    session.host_name or "", server.conn, time.monotonic())
+                    session.host_name or "", server.conn, time.monotonic(), tls)
         rx.messages.append(m)
         return r or f"250 2.0.0 ok: queued as {rx.name}-{len(rx.messages)}"
 
@@ -257,6 +259,8 @@ class _SMTP(SMTP):
         for name, method in list(self._smtp_methods.items()):
             self._smtp_methods[name] = self._logged(name, method)
         self._smtp_methods["DATA"] = self._logged("DATA", self._data)
+        if rx.broken_tls:
+            self._smtp_methods["STARTTLS"] = self._logged("STARTTLS", self._broken_starttls)
 
     def _logged(self, name, method):
         async def run(arg):
@@ -265,8 +269,17 @@ class _SMTP(SMTP):
         return run
 
     def connection_made(self, transport):
-        self.conn = self.rx._connected(transport)
+        # made again, with the TLS transport, after STARTTLS: the same connection
+        if self._original_transport is None:
+            self.conn = self.rx._connected(transport)
         super().connection_made(transport)
+
+    async def _broken_starttls(self, arg):
+        # 220, then bytes that are no TLS record: the client's handshake fails
+        await self.push("220 2.0.0 ready to start TLS")
+        self.transport.write(b"this is not TLS\r\n" * 8)
+        await asyncio.sleep(0.2)
+        self.transport.abort()
 
     async def _data(self, arg):
         rx = self.rx
@@ -291,11 +304,13 @@ class Receiver(_Base):
     size: advertised SIZE (None: none, and no limit); eightbitmime,
     pipelining: advertised or not. drop_data: drop the connection after
     drop_after bytes of DATA, that many times. data_delay: seconds to
-    wait before the end-of-data reply."""
+    wait before the end-of-data reply. tls_context: an ssl.SSLContext
+    (server side) to offer STARTTLS with; broken_tls: answer STARTTLS
+    with 220 and then garbage (a handshake that fails)."""
 
     def __init__(self, host=None, port=25, *, rcpt=None, mail=None, data=None, ehlo=None,
                  size=10485760, eightbitmime=True, pipelining=True, extensions=(),
-                 drop_data=0, drop_after=200, data_delay=0, name="rx"):
+                 drop_data=0, drop_after=200, data_delay=0, name="rx", tls_context=None, broken_tls=False):
         super().__init__(host, port)
         self.rcpt = {k.lower(): Script(v) for k, v in (rcpt or {}).items()}
         self.mail = Script(mail)
@@ -309,6 +324,8 @@ class Receiver(_Base):
         self.drop_after = drop_after
         self.data_delay = data_delay
         self.name = name
+        self.tls_context = tls_context
+        self.broken_tls = broken_tls
         self.messages = []      # Message, in order
         self.commands = []      # (connection number, "MAIL FROM:<...> SIZE=12")
         self.dropped = []       # the bytes read before each drop
@@ -320,6 +337,7 @@ class Receiver(_Base):
 
     def _factory(self):
         return _SMTP(self, data_size_limit=self.size, enable_SMTPUTF8=False, decode_data=False,
+                     tls_context=self.tls_context,
                      hostname=f"{self.name}.rx.test", ident="postern test receiver",
                      timeout=60, loop=loop())
 

@@ -157,10 +157,10 @@ class RemoteCase(unittest.TestCase):
         self.assertEqual("".join(x for x, _ in run.results), letters, run)
 
     def assertServer(self, text, host, srv, rest):
-        """text is "host[ip] rest..." (a port after the ] allowed when it
-        is not 25)"""
+        """text is "host[ip] (no TLS) rest..." (a port after the ] allowed
+        when it is not 25; these servers offer no STARTTLS)"""
         port = "" if srv.port == 25 else f"(:{srv.port})?"
-        self.assertRegex(text, "^" + re.escape(f"{host}[{srv.ip}]") + port + " " + re.escape(rest))
+        self.assertRegex(text, "^" + re.escape(f"{host}[{srv.ip}]") + port + r" \(no TLS\) " + re.escape(rest))
 
 
 class SlowServer(receiver._Stream):
@@ -207,7 +207,7 @@ class DestinationTest(RemoteCase):
             run = self.remote("d.test", ["bob@d.test", "carol@d.test"])
             self.assertResults(run, "KK")
             for _, text in run.results:
-                self.assertEqual(text, f"mx1.d.test[{rx1.ip}] accepted: 250 2.0.0 ok: queued as mx1-{i + 1}")
+                self.assertEqual(text, f"mx1.d.test[{rx1.ip}] (no TLS) accepted: 250 2.0.0 ok: queued as mx1-{i + 1}")
         self.assertEqual(rx2.connections, 0)
         self.assertEqual(len(rx1.messages), 3)
         m = rx1.messages[0]
@@ -224,7 +224,7 @@ class DestinationTest(RemoteCase):
         self.start_dns()
         run = self.remote("d.test", ["bob@d.test"])
         self.assertResults(run, "K")
-        self.assertTrue(run.results[0][1].startswith(f"mx2.d.test[{rx.ip}] accepted: 250 "), run)
+        self.assertTrue(run.results[0][1].startswith(f"mx2.d.test[{rx.ip}] (no TLS) accepted: 250 "), run)
         self.assertEqual(len(rx.messages), 1)
 
     def test_next_mx_when_first_has_no_address(self):
@@ -254,7 +254,7 @@ class DestinationTest(RemoteCase):
         self.assertEqual(self.dns.query("d.test", dnsserver.MX), (0, []))  # NODATA
         run = self.remote("d.test", ["bob@d.test"])
         self.assertResults(run, "K")
-        self.assertTrue(run.results[0][1].startswith(f"d.test[{rx.ip}] accepted: 250 "), run)
+        self.assertTrue(run.results[0][1].startswith(f"d.test[{rx.ip}] (no TLS) accepted: 250 "), run)
         self.assertEqual(rx.messages[0].rcpts, ["bob@d.test"])
 
     @unittest.skipUnless(receiver.ipv6_loopback_free(), "::1 port 25 taken or no IPv6")
@@ -264,7 +264,7 @@ class DestinationTest(RemoteCase):
         self.start_dns()
         run = self.remote("d.test", ["bob@d.test"])
         self.assertResults(run, "K")
-        self.assertTrue(run.results[0][1].startswith("mx.d.test[::1] accepted: 250 "), run)
+        self.assertTrue(run.results[0][1].startswith("mx.d.test[::1] (no TLS) accepted: 250 "), run)
         self.assertEqual(rx6.messages[0].peer[0], "::1")
         self.assertEqual(rx6.messages[0].data, wire(BODY))
         self.assertEqual(rx4.connections, 0)
@@ -276,7 +276,7 @@ class DestinationTest(RemoteCase):
         self.start_dns()
         run = self.remote("d.test", ["bob@d.test"])
         self.assertResults(run, "K")
-        self.assertTrue(run.results[0][1].startswith(f"mx.d.test[{rx4.ip}] accepted"), run)
+        self.assertTrue(run.results[0][1].startswith(f"mx.d.test[{rx4.ip}] (no TLS) accepted"), run)
 
     @unittest.skipUnless(receiver.ipv6_loopback_free(), "::1 port 25 taken or no IPv6")
     def test_ipv6_only_host(self):
@@ -452,7 +452,7 @@ class DialogueTest(RemoteCase):
         run = self.remote("d.test", ["busy@d.test", "ok@d.test"])
         self.assertResults(run, "ZK")
         self.assertEqual(run.results[0][1],
-                         f"mx.d.test[{rx.ip}] said: 451 4.2.1 try later (in reply to RCPT TO)")
+                         f"mx.d.test[{rx.ip}] (no TLS) said: 451 4.2.1 try later (in reply to RCPT TO)")
         self.assertEqual([m.rcpts for m in rx.messages], [["ok@d.test"]])
 
     def test_rcpt_550_fails_that_recipient_for_good(self):
@@ -461,7 +461,7 @@ class DialogueTest(RemoteCase):
         run = self.remote("d.test", ["ok@d.test", "nobody@d.test"])
         self.assertResults(run, "KD")
         self.assertEqual(run.results[1][1],
-                         f"mx.d.test[{rx.ip}] said: 550 5.1.1 no such user (in reply to RCPT TO)")
+                         f"mx.d.test[{rx.ip}] (no TLS) said: 550 5.1.1 no such user (in reply to RCPT TO)")
         self.assertEqual([m.rcpts for m in rx.messages], [["ok@d.test"]])
 
     def test_every_rcpt_refused_sends_no_message(self):
@@ -489,7 +489,7 @@ class DialogueTest(RemoteCase):
         run = self.remote("d.test", ["a@d.test", "b@d.test"])
         self.assertResults(run, "DD")
         for _, text in run.results:
-            self.assertEqual(text, f"mx.d.test[{rx.ip}] said: 550 5.7.1 sender refused (in reply to MAIL FROM)")
+            self.assertEqual(text, f"mx.d.test[{rx.ip}] (no TLS) said: 550 5.7.1 sender refused (in reply to MAIL FROM)")
         self.assertEqual(rx.messages, [])
 
     def test_mail_451_defers_all(self):
@@ -506,7 +506,7 @@ class DialogueTest(RemoteCase):
         run = self.remote("d.test", ["a@d.test", "no@d.test", "b@d.test"])
         self.assertResults(run, "DDD")
         self.assertEqual(run.results[0][1],
-                         f"mx.d.test[{rx.ip}] said: 554 5.6.0 content refused (in reply to end of data)")
+                         f"mx.d.test[{rx.ip}] (no TLS) said: 554 5.6.0 content refused (in reply to end of data)")
         self.assertIn("(in reply to RCPT TO)", run.results[1][1])
         self.assertEqual(len(rx.refused_data), 1)
         run = self.remote("d.test", ["a@d.test", "no@d.test", "b@d.test"])
@@ -646,13 +646,13 @@ class RepliesTest(RemoteCase):
         rx, run = self.one("550-5.1.1 first line\r\n550-5.1.1 second line\r\n550 5.1.1 third line")
         self.assertResults(run, "D")
         self.assertRegex(run.results[0][1],
-                         r"^mx\.d\.test\[[0-9.]+\] said: 550.5\.1\.1 first line / (550.)?5\.1\.1 second line"
+                         r"^mx\.d\.test\[[0-9.]+\] \(no TLS\) said: 550.5\.1\.1 first line / (550.)?5\.1\.1 second line"
                          r" / (550.)?5\.1\.1 third line \(in reply to RCPT TO\)$")
 
     def test_5000_byte_reply_line_is_cut(self):
         rx, run = self.one("550 5.1.1 " + "x" * 4990)
         self.assertResults(run, "D")
-        self.assertTrue(run.results[0][1].startswith(f"mx.d.test[{rx.ip}] said: 550 5.1.1 xxxx"), run)
+        self.assertTrue(run.results[0][1].startswith(f"mx.d.test[{rx.ip}] (no TLS) said: 550 5.1.1 xxxx"), run)
         self.assertLessEqual(len(run.results[0][1].encode()), 1000)
 
     def test_long_multiline_reply_text_is_bounded(self):

@@ -114,8 +114,8 @@ class RemoteSystemTest(RemoteSystemCase):
         log = self.log()
         self.assertRegex(log, r"starting delivery \d+: msg \S+ to remote x@a\.test y@a\.test\n")
         self.assertRegex(log, r"starting delivery \d+: msg \S+ to remote z@b\.test\n")
-        self.assertEqual(len(re.findall(r"delivery \d+: success: mx\.a\.test\[[0-9.]+\] accepted: 250 ", log)), 2, log)
-        self.assertEqual(len(re.findall(r"delivery \d+: success: mx\.b\.test\[[0-9.]+\] accepted: 250 ", log)), 1, log)
+        self.assertEqual(len(re.findall(r"delivery \d+: success: mx\.a\.test\[[0-9.]+\] \(no TLS\) accepted: 250 ", log)), 2, log)
+        self.assertEqual(len(re.findall(r"delivery \d+: success: mx\.b\.test\[[0-9.]+\] \(no TLS\) accepted: 250 ", log)), 1, log)
         self.assertQueueEmpty()
 
     def test_451_recipient_retried_the_other_delivered_at_once(self):
@@ -128,7 +128,7 @@ class RemoteSystemTest(RemoteSystemCase):
         self.assertEqual([m.rcpts for m in rx.messages], [["now@a.test"], ["later@a.test"]])
         self.assertGreater(rx.messages[1].time, rx.messages[0].time)
         log = self.log()
-        self.assertRegex(log, r"delivery \d+: deferral: mx\.a\.test\[[0-9.]+\] said: 451 4\.2\.1 try later "
+        self.assertRegex(log, r"delivery \d+: deferral: mx\.a\.test\[[0-9.]+\] \(no TLS\) said: 451 4\.2\.1 try later "
                               r"\(in reply to RCPT TO\)")
         # the retry is for the deferred recipient alone
         self.assertRegex(log, r"starting delivery \d+: msg \S+ to remote later@a\.test\n")
@@ -158,7 +158,7 @@ class RemoteSystemTest(RemoteSystemCase):
         self.assertIn("550 5.1.1 no such user", groups[1]["Diagnostic-Code"])
         self.assertIn("Subject: doomed", parts[2].as_string())
         self.assertEqual([m.rcpts for m in rx.messages], [["fine@a.test"]])
-        self.assertRegex(self.log(), r"delivery \d+: failure: mx\.a\.test\[[0-9.]+\] said: 550 5\.1\.1 no such user")
+        self.assertRegex(self.log(), r"delivery \d+: failure: mx\.a\.test\[[0-9.]+\] \(no TLS\) said: 550 5\.1\.1 no such user")
         self.assertQueueEmpty()
         self.assertEqual(maildir_count(self.maildir), 1)
 

@@ -7,6 +7,7 @@ The password check is a checkpassword program of the test's own
 in; test_checkpw.py tests postern's checkpw, test_submission.py the
 whole instance."""
 import os
+import shutil
 import smtplib
 import socket
 import ssl
@@ -71,7 +72,10 @@ class TlsServer(test_smtpd.Server):
 
     def setup_tls(self):
         home = self.home
-        self.ca = make_tls_files(home.path("tls"), ["default"])
+        # the CA apart: tlsd would load any pair in tls/
+        self.ca = make_tls_files(home.path("certs"), ["default"])
+        for f in ("default.crt", "default.key"):
+            shutil.copy(home.path("certs", f), home.path("tls", f))
         subprocess.run(["cp", TLSD, home.path("bin", "tlsd")], check=True)
         checker = home.path("bin", "checker")
         with open(checker, "w") as f:
@@ -216,7 +220,7 @@ class AuthTest(test_smtpd.SmtpdCase):
         self.assertIn(f"(authenticated as {LOGIN});", head)
         log = self.srv.logtext()
         self.assertIn(f"PLAIN user <{LOGIN}>: ok", log)
-        self.assertRegex(log, rf"ok qp \d+ from <{LOGIN}> rcpts 1 bytes \d+ user <{LOGIN}>")
+        self.assertRegex(log, rf"ok pid \d+ qp \d+ from <{LOGIN}> rcpts 1 bytes \d+ user <{LOGIN}>")
 
     def test_auth_login(self):
         s = self.srv.tls(STRANGER)

@@ -34,4 +34,9 @@ extern unsigned int table_compile (int fd, char const *file, char const *tmp) ;
 extern unsigned int table_compile_read (int fd, char const *file, struct cdb_make *cm, char const *tmp) ;
 extern void table_compile_die (char const *tmp, char const *verb, char const *obj) __attribute__((noreturn)) ;
 
+/* A table keyed by domain (control/routes.cdb, control/tlsroutes.cdb):
+   domain itself, then each parent as ".parent", longest first, then
+   "*". Returns as table_lookup. */
+extern int table_lookup_domain (char const *path, char const *domain, stralloc *v) ;
+
 #endif

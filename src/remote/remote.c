@@ -74,7 +74,7 @@ int main (int argc, char const *const *argv)
   config() ;
   if (!remote_body_scan(&ctx)) strerr_diefu1sys(111, "read the message") ;
 
-  ndest = remote_dest_find(&ctx, dest, REMOTE_ADDRS_MAX) ;
+  ndest = remote_tlspolicy_get(&ctx) ? remote_dest_find(&ctx, dest, REMOTE_ADDRS_MAX) : 0 ;
   for (unsigned int i = 0 ; i < ndest ; i++)
     if (remote_smtp_session(&ctx, dest + i)) break ;
   if (!ctx.lasterr.len && !stralloc_cats(&ctx.lasterr, "4.4.1 no host could be reached")) ctx.lasterr.len = 0 ;

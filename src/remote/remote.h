@@ -55,6 +55,16 @@ struct remote_rcpt_s
   stralloc text ;
 } ;
 
+/* control/tlsroutes.cdb's policies (remote(8), TLS): in this order, so
+   that >= REMOTE_TLS_ENCRYPT means clear text is refused */
+enum remote_tls_policy { REMOTE_TLS_NONE, REMOTE_TLS_MAY, REMOTE_TLS_ENCRYPT, REMOTE_TLS_VERIFY } ;
+#define REMOTE_TLSROUTES "control/tlsroutes.cdb"
+/* control/tlscafile absent */
+#define REMOTE_TLS_CAFILE "/etc/ssl/certs/ca-certificates.crt"
+/* what a result says of the session's TLS: " (TLSv1.3 " cipher ",
+   not verified)"; libtls names are shorter than this */
+#define REMOTE_TLSNOTE_MAX 128
+
 typedef struct remote_ctx_s remote_ctx ;
 struct remote_ctx_s
 {
@@ -68,6 +78,7 @@ struct remote_ctx_s
   /* control/ */
   stralloc me ;
   unsigned int timeoutconnect, timeoutremote, timeoutdns, timeoutsession ;
+  enum remote_tls_policy tlspolicy ;
   /* the last reason a host failed, given to every recipient when all fail */
   stralloc lasterr ;
 } ;
@@ -78,6 +89,11 @@ extern void remote_result_all (remote_ctx *c, char status, char const *s1, char 
 /* every undecided recipient: temporary, text ending with SITE_MARK */
 extern void remote_result_site (remote_ctx *c, char const *text) ;
 extern int remote_result_write (remote_ctx const *c) ;
+
+/* remote_tlspolicy.c: c->tlspolicy for c->domain from REMOTE_TLSROUTES;
+   0 with every recipient decided (temporarily) when the table cannot be
+   read or holds no policy */
+extern int remote_tlspolicy_get (remote_ctx *c) ;
 
 /* remote_dest.c: where the mail goes. Fills d, returns how many; 0 with
    every recipient decided when there is nowhere to go */
@@ -95,24 +111,50 @@ extern void remote_dns_addr_lookup (char const *const *names, unsigned int nname
 
 /* remote_body.c */
 extern int remote_body_scan (remote_ctx *c) ;
-extern int remote_body_send (buffer *out, tain const *timeout, tain const *end) ;
+typedef struct remote_conn_s remote_conn ;
+extern int remote_body_send (remote_conn *k) ;
 
 /* remote_deadline.c: now + timeout, or end if sooner */
 extern void remote_deadline (tain *d, tain const *timeout, tain const *end) ;
 
 /* one connection to a server, shared by remote_smtp.c and remote_reply.c */
-typedef struct remote_conn_s remote_conn ;
+struct tls ;
 struct remote_conn_s
 {
   int fd ;
+  struct tls *tls ;        /* 0: clear text; else every byte goes through it */
   buffer in, out ;
   char inbuf[4096], outbuf[16384] ;
   tain timeout ;           /* control/timeoutremote: each read and write */
   tain end ;               /* the whole session's deadline */
   stralloc reply ;         /* the last reply, lines joined by " / " */
-  int pipelining, eightbitmime, hassize ;  /* what EHLO offered */
+  int pipelining, eightbitmime, hassize, starttls ;  /* what EHLO offered */
   uint64_t sizemax ;
 } ;
+
+/* remote_io.c: the connection's input and output, clear or through
+   k->tls, each call bounded by deadline. fill: as buffer_timed_fill
+   (bytes read, 0 at end of input, -1 with errno; EIO: a TLS error);
+   flush and put: 1 done, 0 with errno. */
+extern ssize_t remote_io_fill (remote_conn *k, tain const *deadline) ;
+extern int remote_io_flush (remote_conn *k, tain const *deadline) ;
+extern int remote_io_put (remote_conn *k, char const *s, size_t len, tain const *deadline) ;
+/* 1 once the fd can be used as libtls asked (want: TLS_WANT_POLLIN or
+   TLS_WANT_POLLOUT), 0 with errno ETIMEDOUT at deadline */
+extern int remote_io_wait (int fd, int want, tain const *deadline) ;
+
+/* remote_tls.c: the client side of STARTTLS (RFC 3207) with libtls, on
+   k->fd once the server said 220. name: the name sent by SNI and, with
+   verify, checked against the certificate (0: none). 1 with k->tls set,
+   or 0 with the reason in err (NUL-ended). OpenSSL is initialized at the
+   first call only: a session in clear text never pays for it. */
+extern int remote_tls_start (remote_conn *k, char const *name, int verify, stralloc *err) ;
+/* " (TLSv1.3 cipher, verified)" or ", not verified)" into note */
+extern void remote_tls_note (remote_conn const *k, int verify, char *note) ;
+/* what the last TLS error was */
+extern char const *remote_tls_error (remote_conn const *k) ;
+/* close_notify if it goes at once, then the TLS state freed */
+extern void remote_tls_end (remote_conn *k) ;
 
 /* remote_reply.c: a reply's code, or -1 with errno ETIMEDOUT, EPIPE,
    EPROTO (not a reply) or EMSGSIZE (past the limits); with ehlo, its

@@ -12,9 +12,7 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
-#include <skalibs/buffer.h>
 #include <skalibs/tai.h>
-#include <skalibs/unix-timed.h>
 #include "remote.h"
 
 #define BODY_CHUNK 65536
@@ -23,9 +21,7 @@ static char in[BODY_CHUNK] ;
 
 struct sink
 {
-  buffer *out ;            /* 0: count only */
-  tain const *timeout ;
-  tain const *end ;
+  remote_conn *out ;       /* 0: count only */
   uint64_t bytes ;
   int eightbit ;
 } ;
@@ -35,8 +31,8 @@ static int emit (struct sink *k, char const *s, size_t len)
   tain deadline ;
   k->bytes += len ;
   if (!k->out || !len) return 1 ;
-  remote_deadline(&deadline, k->timeout, k->end) ;
-  return buffer_timed_put_g(k->out, s, len, &deadline) == len ;
+  remote_deadline(&deadline, &k->out->timeout, &k->out->end) ;
+  return remote_io_put(k->out, s, len, &deadline) ;
 }
 
 /* the line being sent: its bytes (a stuffed dot included) wait here
@@ -146,15 +142,15 @@ static int transform (struct sink *k)
 
 int remote_body_scan (remote_ctx *c)
 {
-  struct sink k = { 0, 0, 0, 0, 0 } ;
+  struct sink k = { 0, 0, 0 } ;
   if (!transform(&k)) return 0 ;
   c->wiresize = k.bytes - 3 ;   /* the final dot is not the message's */
   c->eightbit = k.eightbit ;
   return 1 ;
 }
 
-int remote_body_send (buffer *out, tain const *timeout, tain const *end)
+int remote_body_send (remote_conn *out)
 {
-  struct sink k = { out, timeout, end, 0, 0 } ;
+  struct sink k = { out, 0, 0 } ;
   return transform(&k) ;
 }

@@ -7,7 +7,6 @@
 #include <skalibs/buffer.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/tai.h>
-#include <skalibs/unix-timed.h>
 #include "remote.h"
 
 /* -1 with errno at timeout (ETIMEDOUT), end of input (EPIPE) or error */
@@ -15,7 +14,7 @@ static int getch (remote_conn *k, char *ch, tain const *deadline)
 {
   while (!buffer_len(&k->in))
   {
-    ssize_t r = buffer_timed_fill_g(&k->in, deadline) ;
+    ssize_t r = remote_io_fill(k, deadline) ;
     if (r < 0) return -1 ;
     if (!r) return (errno = EPIPE, -1) ;
   }
@@ -28,6 +27,7 @@ static int digit (char c) { return c >= '0' && c <= '9' ; }
 static void ehlo_keyword (remote_conn *k, char const *s, size_t len)
 {
   if (len >= 10 && !strncasecmp(s, "PIPELINING", 10) && (len == 10 || s[10] == ' ')) k->pipelining = 1 ;
+  else if (len >= 8 && !strncasecmp(s, "STARTTLS", 8) && (len == 8 || s[8] == ' ')) k->starttls = 1 ;
   else if (len >= 8 && !strncasecmp(s, "8BITMIME", 8) && (len == 8 || s[8] == ' ')) k->eightbitmime = 1 ;
   else if (len >= 4 && !strncasecmp(s, "SIZE", 4) && (len == 4 || s[4] == ' '))
   {

@@ -1,6 +1,8 @@
 /* One SMTP session (RFC 5321) with one address: a state per exchange,
    each a short function in a table; every read and write has a
-   deadline, and the whole session one more (control/timeoutsession). */
+   deadline, and the whole session one more (control/timeoutsession).
+   STARTTLS (RFC 3207) as control/tlsroutes says; under "may" a failed
+   handshake is tried once more on a new connection in clear text. */
 
 #include <errno.h>
 #include <string.h>
@@ -16,12 +18,15 @@
 #include <skalibs/unix-timed.h>
 #include "remote.h"
 
-enum smtp_state { S_GREETING, S_EHLO, S_HELO, S_SIZE, S_MAIL, S_RCPT, S_NODATA, S_DATA, S_BODY, S_DOT, S_NEXT, S_DECIDED } ;
+enum smtp_state { S_GREETING, S_EHLO, S_HELO, S_STARTTLS, S_SIZE, S_MAIL, S_RCPT, S_NODATA, S_DATA, S_BODY, S_DOT, S_NEXT, S_DECIDED, S_CLEAR } ;
 
-static remote_conn k = { .fd = -1 } ;
+static remote_conn k = { .fd = -1, .tls = 0 } ;
 static stralloc cmd = STRALLOC_ZERO ;
-static char peer[REMOTE_NAME_MAX + IP46_FMT + UINT16_FMT + 4] ;
+/* "host[ip]:port", then what TLS it has once that is known */
+static char peer[REMOTE_NAME_MAX + IP46_FMT + UINT16_FMT + 4 + REMOTE_TLSNOTE_MAX] ;
 static unsigned int rcptnext, accepted ;   /* S_RCPT's place, and its 2xx count */
+static int cleartext ;   /* this connection is the retry after a failed handshake */
+static char const *tlsname ;   /* the name SNI sends and verify checks */
 
 static int put (char const *s1, char const *s2, char const *s3)
 {
@@ -29,18 +34,19 @@ static int put (char const *s1, char const *s2, char const *s3)
   cmd.len = 0 ;
   if (!stralloc_cats(&cmd, s1) || !stralloc_cats(&cmd, s2) || !stralloc_cats(&cmd, s3) || !stralloc_catb(&cmd, "\r\n", 2)) return 0 ;
   remote_deadline(&deadline, &k.timeout, &k.end) ;
-  return buffer_timed_put_g(&k.out, cmd.s, cmd.len, &deadline) == cmd.len ;
+  return remote_io_put(&k, cmd.s, cmd.len, &deadline) ;
 }
 
 static int flush (void)
 {
   tain deadline ;
   remote_deadline(&deadline, &k.timeout, &k.end) ;
-  return buffer_timed_flush_g(&k.out, &deadline) ;
+  return remote_io_flush(&k, &deadline) ;
 }
 
 static void hangup (void)
 {
+  remote_tls_end(&k) ;
   fd_close(k.fd) ;
   k.fd = -1 ;
 }
@@ -54,6 +60,7 @@ static char const *why (void)
     case EPIPE : case ECONNRESET : return "connection lost" ;
     case EPROTO : return "malformed reply" ;
     case EMSGSIZE : return "reply too long" ;
+    case EIO : if (k.tls) return remote_tls_error(&k) ; return strerror(errno) ;
     default : return strerror(errno) ;
   }
 }
@@ -121,9 +128,42 @@ static void set_peer (remote_dest const *d)
   peer[n] = 0 ;
 }
 
+/* from here on the texts say what TLS the session has */
+static void note (char const *s)
+{
+  size_t n = strlen(peer), len = strlen(s) ;
+  if (len > sizeof peer - 1 - n) len = sizeof peer - 1 - n ;
+  memcpy(peer + n, s, len) ;
+  peer[n + len] = 0 ;
+}
+
+/* clear text where control/tlsroutes refuses it: this host failed */
+static enum smtp_state tls_refused (remote_ctx *c, char const *s1, char const *s2)
+{
+  c->lasterr.len = 0 ;
+  if (!stralloc_cats(&c->lasterr, "4.7.5 ") || !stralloc_cats(&c->lasterr, peer) || !stralloc_cats(&c->lasterr, ": ")
+   || !stralloc_cats(&c->lasterr, s1) || !stralloc_cats(&c->lasterr, s2)
+   || !stralloc_cats(&c->lasterr, c->tlspolicy == REMOTE_TLS_VERIFY ? " (TLS policy verify)" : " (TLS policy encrypt)")
+   || !stralloc_0(&c->lasterr))
+    c->lasterr.len = 0 ;
+  hangup() ;
+  return S_NEXT ;
+}
+
+/* after EHLO or HELO: STARTTLS, or on in clear text where allowed */
+static enum smtp_state tls_next (remote_ctx *c)
+{
+  if (k.tls) return S_SIZE ;
+  if (k.starttls && c->tlspolicy != REMOTE_TLS_NONE && !cleartext) return S_STARTTLS ;
+  if (c->tlspolicy >= REMOTE_TLS_ENCRYPT) return tls_refused(c, "STARTTLS not offered", "") ;
+  note(cleartext ? " (no TLS, the handshake failed)" : " (no TLS)") ;
+  return S_SIZE ;
+}
+
 static int dial (remote_ctx *c, remote_dest const *d)
 {
   tain deadline, t ;
+  k.tls = 0 ;
   k.fd = socket_tcp46_nbcoe(ip46_is6(&d->ip)) ;
   if (k.fd < 0) { next_host(c, -1, "creating a socket") ; return 0 ; }
   tain_from_millisecs(&t, c->timeoutconnect * 1000) ;
@@ -156,23 +196,67 @@ static enum smtp_state st_greeting (remote_ctx *c)
 static enum smtp_state st_ehlo (remote_ctx *c)
 {
   int code ;
-  k.pipelining = k.eightbitmime = k.hassize = 0 ;
+  /* after STARTTLS nothing said before counts (RFC 3207 4.2) */
+  k.pipelining = k.eightbitmime = k.hassize = k.starttls = 0 ;
   if (!put("EHLO ", c->me.s, "") || !flush()) return next_host(c, -1, "sending EHLO") ;
   code = remote_reply_get(&k, 1) ;
   if (code >= 500) return S_HELO ;
   if (code < 200 || code >= 300) return next_host(c, code, "EHLO") ;
-  return S_SIZE ;
+  return tls_next(c) ;
 }
 
 static enum smtp_state st_helo (remote_ctx *c)
 {
   int code ;
-  k.pipelining = k.eightbitmime = k.hassize = 0 ;
+  k.pipelining = k.eightbitmime = k.hassize = k.starttls = 0 ;
   if (!put("HELO ", c->me.s, "") || !flush()) return next_host(c, -1, "sending HELO") ;
   code = remote_reply_get(&k, 0) ;
   if (code >= 500) return said_all(c, code, "HELO", 0) ;
   if (code < 200 || code >= 300) return next_host(c, code, "HELO") ;
-  return S_SIZE ;
+  return tls_next(c) ;
+}
+
+static enum smtp_state st_starttls (remote_ctx *c)
+{
+  stralloc err = STRALLOC_ZERO ;
+  char tlsnote[REMOTE_TLSNOTE_MAX] ;
+  int verify = c->tlspolicy == REMOTE_TLS_VERIFY, code, ok ;
+  if (!put("STARTTLS", "", "") || !flush()) return next_host(c, -1, "sending STARTTLS") ;
+  code = remote_reply_get(&k, 0) ;
+  if (code < 0) return next_host(c, code, "STARTTLS") ;
+  if (code != 220)
+  {
+    if (c->tlspolicy >= REMOTE_TLS_ENCRYPT)
+    {
+      if (!stralloc_0(&k.reply)) k.reply.len = 0 ;
+      return tls_refused(c, "STARTTLS refused: ", k.reply.len ? k.reply.s : "") ;
+    }
+    note(" (no TLS, STARTTLS refused)") ;
+    return S_SIZE ;
+  }
+  /* what came after the 220 was sent before the handshake: never to be
+     read as if it came through TLS (the CVE-2011-0411 class) */
+  if (buffer_len(&k.in))
+  {
+    if (!stralloc_cats(&err, "TLS handshake failed: data after 220 to STARTTLS") || !stralloc_0(&err)) err.len = 0 ;
+    ok = 0 ;
+  }
+  else ok = remote_tls_start(&k, tlsname, verify, &err) ;
+  if (!ok)
+  {
+    enum smtp_state s = S_CLEAR ;
+    if (c->tlspolicy >= REMOTE_TLS_ENCRYPT) s = tls_refused(c, err.len ? err.s : "TLS handshake failed", "") ;
+    else
+    {
+      strerr_warnw4x(peer, ": ", err.len ? err.s : "TLS handshake failed", "; trying again in clear text") ;
+      hangup() ;
+    }
+    stralloc_free(&err) ;
+    return s ;
+  }
+  remote_tls_note(&k, verify, tlsnote) ;
+  note(tlsnote) ;
+  return S_EHLO ;
 }
 
 /* a server that announced its limit is not sent a larger message */
@@ -255,7 +339,7 @@ static enum smtp_state st_data (remote_ctx *c)
 
 static enum smtp_state st_body (remote_ctx *c)
 {
-  if (!remote_body_send(&k.out, &k.timeout, &k.end) || !flush()) return lost_all(c, "while sending the message") ;
+  if (!remote_body_send(&k) || !flush()) return lost_all(c, "while sending the message") ;
   return S_DOT ;
 }
 
@@ -273,7 +357,7 @@ static enum smtp_state st_dot (remote_ctx *c)
 typedef enum smtp_state step_func (remote_ctx *) ;
 static step_func *const steps[S_NEXT] =
 {
-  [S_GREETING] = &st_greeting, [S_EHLO] = &st_ehlo, [S_HELO] = &st_helo, [S_SIZE] = &st_size,
+  [S_GREETING] = &st_greeting, [S_EHLO] = &st_ehlo, [S_HELO] = &st_helo, [S_STARTTLS] = &st_starttls, [S_SIZE] = &st_size,
   [S_MAIL] = &st_mail, [S_RCPT] = &st_rcpt, [S_NODATA] = &st_nodata, [S_DATA] = &st_data,
   [S_BODY] = &st_body, [S_DOT] = &st_dot,
 } ;
@@ -281,16 +365,24 @@ static step_func *const steps[S_NEXT] =
 /* 1 when every recipient is decided, 0 to try the next address */
 int remote_smtp_session (remote_ctx *c, remote_dest const *d)
 {
-  enum smtp_state s = S_GREETING ;
+  enum smtp_state s = S_CLEAR ;
   tain t ;
   if (k.fd >= 0) strerr_dief1x(101, "a session started while another is open") ;
+  /* the name the certificate must bear: the host connected to, or for
+     an address literal the recipient domain (when it is a name) */
+  tlsname = d->host[0] != '[' ? d->host : c->domain[0] != '[' ? c->domain : 0 ;
   tain_from_millisecs(&k.timeout, c->timeoutremote > 2000000 ? 2000000000 : c->timeoutremote * 1000) ;
   tain_ulong(&t, c->timeoutsession + (c->wiresize / REMOTE_MIN_RATE > 86400 * 365 ? 86400 * 365 : c->wiresize / REMOTE_MIN_RATE)) ;
-  tain_now_g() ;
-  tain_add_g(&k.end, &t) ;
-  set_peer(d) ;
-  if (!dial(c, d)) return 0 ;
-  while (s < S_NEXT) s = (*steps[s])(c) ;
+  /* a second connection, in clear text, only after a failed handshake */
+  for (cleartext = 0 ; s == S_CLEAR ; cleartext++)
+  {
+    if (cleartext > 1) strerr_dief1x(101, "a third connection to one address") ;
+    tain_now_g() ;
+    tain_add_g(&k.end, &t) ;
+    set_peer(d) ;
+    if (!dial(c, d)) return 0 ;
+    for (s = S_GREETING ; s < S_NEXT ;) s = (*steps[s])(c) ;
+  }
   return s == S_DECIDED ;
 }
 
