@@ -18,6 +18,7 @@ import dnsserver
 import receiver
 from receiver import Receiver
 from test_remote import TABLE_COMPILE, RemoteCase
+from tlsfiles import make_tls_files
 
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 NAME = "mx.test"
@@ -27,26 +28,6 @@ logging.getLogger("mail.log").setLevel(logging.CRITICAL)
 
 def openssl(*args, cwd):
     subprocess.run([OPENSSL, *args], cwd=cwd, check=True, capture_output=True)
-
-
-def make_ca(d, name):
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "2", "-subj", f"/CN={name}",
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
-            cwd=d)
-    return os.path.join(d, f"{name}.crt")
-
-
-def make_cert(d, ca, host):
-    """a server certificate for host (SAN DNS) signed by ca; returns (crt, key)"""
-    base = f"{host}.{ca}"
-    with open(os.path.join(d, base + ".ext"), "w") as f:
-        f.write(f"subjectAltName=DNS:{host}\nextendedKeyUsage=serverAuth\n")
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", base + ".key", "-out", base + ".csr", "-subj", f"/CN={host}", cwd=d)
-    openssl("x509", "-req", "-in", base + ".csr", "-CA", f"{ca}.crt", "-CAkey", f"{ca}.key",
-            "-CAcreateserial", "-days", "2", "-extfile", base + ".ext", "-out", base + ".crt", cwd=d)
-    return os.path.join(d, base + ".crt"), os.path.join(d, base + ".key")
 
 
 class InjectServer(receiver._Stream):
@@ -97,11 +78,13 @@ class TLSCase(RemoteCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.pki = tempfile.mkdtemp(prefix="postern-pki-")
-        cls.ca = make_ca(cls.pki, "testca")
-        make_ca(cls.pki, "otherca")
-        cls.good = make_cert(cls.pki, "testca", NAME)          # the right CA, the right name
-        cls.wrongname = make_cert(cls.pki, "testca", "other.test")
-        cls.unknownca = make_cert(cls.pki, "otherca", NAME)
+        test, other = os.path.join(cls.pki, "test"), os.path.join(cls.pki, "other")
+        cls.ca = make_tls_files(test, [NAME, "other.test"], ca="testca")
+        make_tls_files(other, [NAME], ca="otherca")
+        pair = lambda d, n: (os.path.join(d, n + ".crt"), os.path.join(d, n + ".key"))
+        cls.good = pair(test, NAME)                 # the right CA, the right name
+        cls.wrongname = pair(test, "other.test")
+        cls.unknownca = pair(other, NAME)
 
     @classmethod
     def tearDownClass(cls):
@@ -301,6 +284,32 @@ class PolicyTest(TLSCase):
         self.policy("a.d.test none\n")
         run = self.remote("other.test", ["bob@other.test"])
         self.assertResults(run, "K")
+
+
+
+class PosternPeerTest(TLSCase):
+    """remote to another postern's smtpd (under tcpserver, with tlsd):
+    mail between two postern hosts is encrypted, and verified"""
+
+    def test_verified_tls_between_two_posterns(self):
+        import test_smtpd_tls
+        srv = test_smtpd_tls.TlsServer()
+        self.addCleanup(srv.cleanup)
+        # it serves mx.test's certificate from the test CA, read at the
+        # next connection
+        for src, dst in zip(self.good, ("default.crt", "default.key")):
+            shutil.copy(src, srv.home.path("tls", dst))
+        srv.table("rcpthosts", "example.test\nd.test\n")
+        self.dns.host(NAME, "127.0.0.1")
+        self.start_dns()
+        self.routes(f"d.test [{NAME}]:{srv.port}\n")
+        self.policy("d.test verify\n")
+        run, text = self.deliver()
+        self.assertResults(run, "K")
+        self.assertRegex(text, r"^mx\.test\[127\.0\.0\.1\]:\d+ \(TLSv1\.3 \S+, verified\) accepted: 250 ")
+        (sender, rcpts, body), = srv.queued()
+        self.assertEqual(rcpts, [b"bob@d.test"])
+        self.assertRegex(body.split(b"\n")[1].decode(), r" with ESMTPS$")
 
 
 if __name__ == "__main__":
