@@ -1,5 +1,8 @@
 #include <string.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/iopause.h>
@@ -57,6 +60,13 @@ struct tls *tlsd_handshake (struct tls_config *cfg, unsigned int secs)
   if (tls_configure(srv, cfg) < 0) strerr_diefu(111, "configure TLS: ", err(srv)) ;
   if (ndelay_on(TLSD_NET_IN) < 0 || ndelay_on(TLSD_NET_OUT) < 0)
     strerr_diefu1sys(111, "make the network descriptors non-blocking") ;
+  /* each record goes out whole in one write: Nagle would hold a reply
+     that follows the session tickets until the client's delayed ACK,
+     40 ms a command. Not a TCP socket (a test's pipe): nothing to do. */
+  {
+    int one = 1 ;
+    (void)setsockopt(TLSD_NET_OUT, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) ;
+  }
   if (tls_accept_fds(srv, &c, TLSD_NET_IN, TLSD_NET_OUT) < 0)
     strerr_diefu(111, "accept a TLS connection: ", err(srv)) ;
   tain_now_g() ;
