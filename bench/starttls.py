@@ -8,9 +8,13 @@ children's times from /proc. Not counted: the client (Python) and
 delivery (nothing delivers: the messages stay queued).
 Cases:
   clear:    EHLO, MAIL, RCPT, DATA, QUIT, no TLS;
-  starttls: STARTTLS and a full handshake each session;
-  resumed:  STARTTLS resuming the session before by ticket
-            (tls/ticketkey present; the server must say it resumed).
+  starttls: STARTTLS and a full handshake each session, the engine
+            started by smtpd (bin/tlsd -e: OpenSSL set up each time);
+  resumed:  the same, resuming the session before by ticket
+            (tls/ticketkey present; the server must say it resumed);
+  daemon, daemon-resumed: the same two with the tls service's daemon
+            (tlsd -d) forking the engines, as make run and make install
+            run it.
 
     bench/starttls.py [-n messages] [cases...]
 
@@ -20,6 +24,7 @@ import getopt
 import os
 import socket
 import ssl
+import subprocess
 import sys
 import time
 
@@ -84,14 +89,15 @@ def one(port, ctx, session):
 class Cpu:
     """the server's CPU in seconds: its cgroup, or its processes"""
 
-    def __init__(self, sid):
+    def __init__(self, sid, extra=None):
         self.sid = sid
+        self.extra = extra
         self.cg = None
         root = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") else "/sys/fs/cgroup"
         try:
             cg = os.path.join(root, f"bench-starttls-{os.getpid()}")
             os.makedirs(cg, exist_ok=True)
-            for pid in harness.session_pids(sid):
+            for pid in harness.session_pids(sid) + ([extra] if extra else []):
                 with open(os.path.join(cg, "cgroup.procs"), "w") as f:
                     f.write(str(pid))
             self.cg = cg
@@ -107,7 +113,7 @@ class Cpu:
                         return int(v) / 1e6
         tick = os.sysconf("SC_CLK_TCK")
         total = 0
-        for pid in harness.session_pids(self.sid):
+        for pid in harness.session_pids(self.sid) + ([self.extra] if self.extra else []):
             try:
                 fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
             except OSError:
@@ -131,11 +137,18 @@ class Cpu:
 
 def run(case, n):
     srv = test_smtpd_tls.StarttlsTestWorker.server()
+    daemon = None
     try:
-        if case == "resumed":
+        if case.endswith("resumed"):
             with open(srv.home.path("tls", "ticketkey"), "wb") as f:
                 f.write(os.urandom(48))
-        cpu = Cpu(srv.proc.pid)
+        if case.startswith("daemon"):
+            # in the server's session, so counted with it
+            daemon = subprocess.Popen([os.path.join(harness.BIN, "tlsd"), "-d", "tlsd/socket"],
+                                      cwd=srv.home.dir, env=srv.home.env, stdin=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+            harness.wait_for(lambda: os.path.exists(srv.home.path("tlsd", "socket")), 10)
+        cpu = Cpu(srv.proc.pid, daemon.pid if daemon else None)
         ctx = None
         if case != "clear":
             ctx = ssl.create_default_context(cafile=srv.ca)
@@ -145,7 +158,7 @@ def run(case, n):
         one(srv.port, ctx, None)           # warm: one session first
         c0, t0 = cpu.now(), time.monotonic()
         for _ in range(n):
-            s, reused = one(srv.port, ctx, session if case == "resumed" else None)
+            s, reused = one(srv.port, ctx, session if case.endswith("resumed") else None)
             resumed += reused
             session = s
         # the last engine and worker settle
@@ -155,6 +168,9 @@ def run(case, n):
         method = cpu.method()
         cpu.close()
     finally:
+        if daemon:
+            daemon.terminate()
+            daemon.wait()
         srv.cleanup()
     return (c1 - c0) * 1000 / n, (t1 - t0) * 1000 / n, resumed, queued, method
 
@@ -165,7 +181,7 @@ def main():
     for o, v in opts:
         if o == "-n":
             n = int(v)
-    cases = cases or ["clear", "starttls", "resumed"]
+    cases = cases or ["clear", "starttls", "resumed", "daemon", "daemon-resumed"]
     print(f"{n} messages per case, one per session, smtpd-listen workers; server CPU per message")
     print("case\tcpu_ms/msg\twall_ms/msg\tresumed\tqueued\tcpu by")
     for case in cases:

@@ -60,7 +60,7 @@ class QuickStartTest(unittest.TestCase):
             self.assertTrue(os.path.isfile(os.path.join(RUN, "control", f)), f)
         for t in harness.TREES:
             self.assertTrue(os.path.isdir(os.path.join(RUN, "queue", t, "0")), t)
-        for svc in ("send", "smtpd", "submission", "smtps", "queue-writer"):
+        for svc in ("send", "smtpd", "submission", "smtps", "queue-writer", "tlsd"):
             self.assertTrue(os.access(os.path.join(SCAN, svc, "run"), os.X_OK))
             self.assertTrue(os.access(os.path.join(SCAN, svc, "log", "run"), os.X_OK))
             self.assertTrue(os.path.isfile(os.path.join(RUN, "log", svc, "current")), svc)

@@ -579,7 +579,7 @@ class ServiceTest(Running):
         self.assertTrue(os.path.exists(flag))
 
     def test_log_directories(self):
-        for name in ("send", "smtpd", "submission", "smtps", "queue-writer"):
+        for name in ("send", "smtpd", "submission", "smtps", "queue-writer", "tlsd"):
             d = os.path.join(HOME, "log", name)
             st = os.stat(d)
             self.assertEqual(stat.S_IMODE(st.st_mode), 0o750)
@@ -610,14 +610,14 @@ class PrivilegeServiceTest(Running):
                     "send": u["send"], "record": u["send"], "clean": u["queue"], "lspawn": "root",
                     "rspawn": u["remote"],
                     "cyclog": u["log"], "smtpd-listen": u["smtpd"], "smtpd": u["smtpd"],
-                    "queue-writer": u["queue"]}
+                    "queue-writer": u["queue"], "tlsd": u["tls"]}
             for comm, account in want.items():
                 with self.subTest(comm=comm):
                     self.assertIn(comm, procs, ps)
                     for pid, ruser, user in procs[comm]:
                         self.assertEqual((ruser, user), (account, account), f"{comm} {pid}")
-            self.assertEqual(len(procs["cyclog"]), 5)
-            self.assertEqual(len(procs["s6-supervise"]), 10)
+            self.assertEqual(len(procs["cyclog"]), 6)
+            self.assertEqual(len(procs["s6-supervise"]), 12)
             # smtpd's ids and groups, exactly: not in the shared group
             for pid, _, _ in procs["smtpd"] + procs["smtpd-listen"]:
                 uids, gids, groups = proc_ids(pid)

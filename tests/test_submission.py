@@ -420,9 +420,21 @@ class SubmissionTest(Running):
             self.assertTrue(engines, "no tlsd runs for an open TLS session")
             for pid in engines:
                 self.assertEqual(status_ids(pid)["Uid"][:2], [tls.pw_uid, tls.pw_uid], pid)
+            # forked by the tls service's daemon, not started by smtpd:
+            # OpenSSL was set up once, in the daemon
+            daemon = [p for p in engines if ppid(p) not in engines]
+            self.assertEqual(len(daemon), 1, engines)
+            for pid in engines:
+                if pid != daemon[0]:
+                    self.assertEqual(ppid(pid), daemon[0], pid)
         self.assertFalse(can_open_as(key, smtpd), "the smtpd account can read the key")
         self.assertFalse(can_open_as(os.path.join(HOME, "auth", "passwords.cdb"), smtpd))
         self.assertTrue(can_open_as(key, tls), "the tls account cannot read the key")
+
+
+def ppid(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
 
 
 def setup_home(home, *ports):
@@ -564,7 +576,7 @@ class InstallScriptsTest(unittest.TestCase):
         subprocess.run(["sh", sh, self.home], check=True, capture_output=True)
         svc = os.path.join(self.home, "service")
         self.assertEqual(sorted(d for d in os.listdir(svc)),
-                         ["queue-writer", "send", "smtpd", "smtps", "submission"])
+                         ["queue-writer", "send", "smtpd", "smtps", "submission", "tlsd"])
         for name in ("submission", "smtps"):
             self.assertTrue(os.path.exists(os.path.join(svc, name, "down")), name)
             self.assertTrue(os.path.isdir(os.path.join(self.home, "log", name)))

@@ -38,7 +38,7 @@ DOMAIN = "example.test"
 DEMO_ACCOUNT = "postern-demo"
 # aliased to demo: nothing sent to them waits for a week as undeliverable
 ADMIN_ALIASES = ("postmaster", "root", "MAILER-DAEMON", "abuse")
-SERVICES = ("send", "smtpd", "submission", "smtps", "queue-writer")
+SERVICES = ("send", "smtpd", "submission", "smtps", "queue-writer", "tlsd")
 # the demo login of submission (CONTRACTS.md): its password in HOME/demo-password
 DEMO_LOGIN = "demo@" + DOMAIN
 # the quick start's self-signed certificate (tlsd reads tls/default.*)
@@ -416,6 +416,9 @@ def start(home):
     if not wait_for(lambda: (svstat(home, "queue-writer") or {}).get("ready"), START_TIMEOUT):
         die(f"queue-writer is not ready after {START_TIMEOUT} s; see {home}/log/queue-writer/current")
     say(f"queue-writer is up (pid {svstat(home, 'queue-writer')['pid']})")
+    # tlsd's socket (smtpd starts an engine itself without it)
+    if not wait_for(lambda: os.path.exists(os.path.join(home, "tlsd", "socket")), START_TIMEOUT):
+        die(f"tlsd has no socket after {START_TIMEOUT} s; see {home}/log/tlsd/current")
     for svc in listeners(home):
         addr, port = smtp_address(home, svc)
         line = wait_for(lambda: greeting(home, svc), START_TIMEOUT, 0.2)

@@ -38,6 +38,10 @@ mk "$home/queue" 750 queue
 # account's): smtpd may see which exist, only tlsd reads a key
 mk "$home/tls" 755 queue
 [ $owned = yes ] && chown root:root "$home/tls"
+# tlsd/: the socket of the tls service's daemon: the tls account makes
+# it, smtpd's group alone may connect to it
+mk "$home/tlsd" 750 queue
+[ $owned = yes ] && chown "$(user tls):$(id -gn "$(user smtpd)")" "$home/tlsd"
 # auth/: the password hashes checkpw reads, its account's alone
 mk "$home/auth" 700 queue
 [ $owned = yes ] && chown "$(user auth):$(id -gn "$(user auth)")" "$home/auth"

@@ -37,18 +37,20 @@ if [ "$(id -u)" = 0 ] && id -u "$log" >/dev/null 2>&1 && id -u "$smtpd" >/dev/nu
    && id -u "$queue" >/dev/null 2>&1; then
   setuidgid="s6-setuidgid $log "
   qsetuidgid="s6-setuidgid $queue "
+  tsetuidgid="s6-setuidgid $(user tls) "
   ids="-u $(id -u "$smtpd") -g $(id -g "$smtpd") "
   owned=yes
 else
   setuidgid=
   qsetuidgid=
+  tsetuidgid=
   ids=
   owned=no
 fi
 
 mkdir -p "$home/service" "$home/log"
 chmod 755 "$home/service" "$home/log"
-for svc in send smtpd submission smtps queue-writer; do
+for svc in send smtpd submission smtps queue-writer tlsd; do
   # submission and smtps are of no use without a certificate: installed
   # the first time without one, they stay down (a "down" file) until the
   # operator has put tls/default.crt and .key in place (INSTALL)
@@ -64,7 +66,7 @@ for svc in send smtpd submission smtps queue-writer; do
     dst=$home/service/$svc/$f
     mkdir -p "$(dirname "$dst")"
     sed -e "s|@HOME@|$home|g" -e "s|@SETUIDGID@|$setuidgid|g" -e "s|@SMTPD_IDS@|$ids|g" \
-      -e "s|@QUEUE_SETUIDGID@|$qsetuidgid|g" \
+      -e "s|@QUEUE_SETUIDGID@|$qsetuidgid|g" -e "s|@TLS_SETUIDGID@|$tsetuidgid|g" \
       "$src" > "$dst.new"
     if [ -x "$src" ]; then chmod 755 "$dst.new"; else chmod 644 "$dst.new"; fi
     if cmp -s "$dst.new" "$dst"; then rm -f "$dst.new"; else mv -f "$dst.new" "$dst"; fi

@@ -1,8 +1,10 @@
 /* STARTTLS over UCSPI-TLS (s6-networking's interface): the TLS engine
    is another process, under another account, and only it reads the
    key; smtpd never links TLS. Either a launcher gave us SSLCTLFD,
-   SSLREADFD and SSLWRITEFD, or we start bin/tlsd -e ourselves with the
-   same three ends (fds 3, 4, 5 on its side). We write "Y" on the
+   SSLREADFD and SSLWRITEFD, or we make the same three ends and hand
+   them, with the client's connection, to the tls service's daemon
+   (tlsd -d, over tlsd/socket), or else start bin/tlsd -e ourselves
+   with them as its fds 3, 4, 5. We write "Y" on the
    control socket, the engine does the handshake on the network socket
    and answers with a block of NAME=value strings ended by an empty
    one; from then on the session is clear text on the two pipes, which
@@ -14,18 +16,21 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/iopause.h>
 #include <skalibs/tai.h>
 #include <skalibs/types.h>
+#include "fdpass.h"
 #include "smtpd.h"
 
 /* the engine's answer: a few NAME=value strings */
 #define BLOCK_MAX 2048
-/* a tlsd started here: tlsd(8) */
+/* a tlsd started here, and the daemon's socket: tlsd(8) */
 #define TLSD "bin/tlsd"
+#define TLSD_SOCKET "tlsd/socket"
 
 smtpd_tlsinfo smtpd_tls ;
 static int launcher = 0 ;  /* SSLCTLFD came with the session */
@@ -62,12 +67,42 @@ static int high (int fd)
   return h ;
 }
 
+/* the engine's ends to the daemon, with the client's connection; 0 if
+   there is none (not running, or at its limit: the backlog is full) */
+static int hand (int const *theirs)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = TLSD_SOCKET } ;
+  int fds[4] = { 0, theirs[0], theirs[1], theirs[2] } ;
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) ;
+  int ok ;
+  if (s < 0) return 0 ;
+  ok = connect(s, (struct sockaddr *)&sa, sizeof sa) == 0 && fdpass_send(s, fds, 4) ;
+  fd_close(s) ;
+  return ok ;
+}
+
 /* bin/tlsd -e with fds 0/1 the network, 3 the control socket, 4 and 5
-   the pipes; our ends into *ctl, *rfd, *wfd */
+   the pipes */
+static int spawn (int const *theirs)
+{
+  pid_t pid = fork() ;
+  if (pid < 0) return 0 ;
+  if (!pid)
+  {
+    char const *argv[] = { TLSD, "-e", 0 } ;
+    int c = high(theirs[0]), r = high(theirs[1]), w = high(theirs[2]) ;
+    if (c < 0 || r < 0 || w < 0 || dup2(c, 3) < 0 || dup2(r, 4) < 0 || dup2(w, 5) < 0) _exit(111) ;
+    execv(argv[0], (char *const *)argv) ;
+    _exit(111) ;
+  }
+  return 1 ;
+}
+
+/* the three ends, theirs to an engine; ours into *ctl, *rfd, *wfd */
 static int launch (int *ctl, int *rfd, int *wfd)
 {
   int sv[2], up[2], down[2] ;  /* up: us to the engine; down: back */
-  pid_t pid ;
+  int theirs[3], ok ;
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return 0 ;
   if (pipe2(up, O_CLOEXEC) < 0) { fd_close(sv[0]) ; fd_close(sv[1]) ; return 0 ; }
   if (pipe2(down, O_CLOEXEC) < 0)
@@ -75,22 +110,14 @@ static int launch (int *ctl, int *rfd, int *wfd)
     fd_close(sv[0]) ; fd_close(sv[1]) ; fd_close(up[0]) ; fd_close(up[1]) ;
     return 0 ;
   }
-  pid = fork() ;
-  if (pid < 0)
+  theirs[0] = sv[1] ; theirs[1] = up[0] ; theirs[2] = down[1] ;
+  ok = hand(theirs) || spawn(theirs) ;
+  fd_close(sv[1]) ; fd_close(up[0]) ; fd_close(down[1]) ;
+  if (!ok)
   {
-    fd_close(sv[0]) ; fd_close(sv[1]) ; fd_close(up[0]) ; fd_close(up[1]) ;
-    fd_close(down[0]) ; fd_close(down[1]) ;
+    fd_close(sv[0]) ; fd_close(up[1]) ; fd_close(down[0]) ;
     return 0 ;
   }
-  if (!pid)
-  {
-    char const *argv[] = { TLSD, "-e", 0 } ;
-    int c = high(sv[1]), r = high(up[0]), w = high(down[1]) ;
-    if (c < 0 || r < 0 || w < 0 || dup2(c, 3) < 0 || dup2(r, 4) < 0 || dup2(w, 5) < 0) _exit(111) ;
-    execv(argv[0], (char *const *)argv) ;
-    _exit(111) ;
-  }
-  fd_close(sv[1]) ; fd_close(up[0]) ; fd_close(down[1]) ;
   *ctl = sv[0] ; *rfd = down[0] ; *wfd = up[1] ;
   return 1 ;
 }

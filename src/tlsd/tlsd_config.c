@@ -15,10 +15,13 @@
 /* every engine process shares it, so a ticket one issued another accepts */
 static unsigned char const session_id[] = "postern tlsd" ;
 
-static void die (struct tls_config *cfg, char const *what)
+/* a failure is told and returned: the daemon keeps its last good
+   configuration, an engine dies */
+static int fail (struct tls_config *cfg, char const *what)
 {
   char const *e = tls_config_error(cfg) ;
-  strerr_diefu(111, what, e ? e : "out of memory") ;
+  strerr_warnwu2x(what, e ? e : "out of memory") ;
+  return 0 ;
 }
 
 /* dir/NAME.crt and dir/NAME.key; 0 if either cannot be read */
@@ -41,11 +44,11 @@ static int keypair (struct tls_config *cfg, char const *dir, size_t dlen, char c
 }
 
 /* every NAME.crt of dir but default's, for SNI; one that fails is left out */
-static void extras (struct tls_config *cfg, char const *dir, size_t dlen)
+static int extras (struct tls_config *cfg, char const *dir, size_t dlen)
 {
   unsigned int n = 0 ;
   DIR *d = opendir(dir) ;
-  if (!d) strerr_diefu2sys(111, "open directory ", dir) ;
+  if (!d) { strerr_warnwu2sys("open directory ", dir) ; return 0 ; }
   for (;;)
   {
     struct dirent *de ;
@@ -63,14 +66,15 @@ static void extras (struct tls_config *cfg, char const *dir, size_t dlen)
     }
     n += keypair(cfg, dir, dlen, de->d_name, len - 4, 0) ;
   }
-  if (errno) strerr_diefu2sys(111, "read directory ", dir) ;
+  if (errno) { strerr_warnwu2sys("read directory ", dir) ; closedir(d) ; return 0 ; }
   closedir(d) ;
+  return 1 ;
 }
 
 /* dir/ticketkey: 48 bytes of key, then optionally 4 naming its revision
    (big-endian, 0 read as 1: libtls takes 0 for an empty slot); absent: no
    tickets, so no resumption across engines */
-static void ticketkey (struct tls_config *cfg, char const *dir, size_t dlen)
+static int ticketkey (struct tls_config *cfg, char const *dir, size_t dlen)
 {
   unsigned char buf[TLS_TICKET_KEY_SIZE + 4] ;
   char path[dlen + 11] ;
@@ -81,21 +85,26 @@ static void ticketkey (struct tls_config *cfg, char const *dir, size_t dlen)
   r = openreadnclose(path, (char *)buf, sizeof(buf)) ;
   if (r < 0)
   {
-    if (errno == ENOENT) return ;
-    strerr_diefu2sys(111, "read ", path) ;
+    if (errno == ENOENT) return 1 ;
+    strerr_warnwu2sys("read ", path) ;
+    return 0 ;
   }
   if (r < TLS_TICKET_KEY_SIZE)
   {
     strerr_warnw3x(path, " is shorter than 48 bytes", ": no session tickets") ;
-    return ;
+    return 1 ;
   }
   if (r == (ssize_t)sizeof(buf)) uint32_unpack_big((char *)buf + TLS_TICKET_KEY_SIZE, &rev) ;
   if (!rev) rev = 1 ;
   if (tls_config_set_session_id(cfg, session_id, sizeof(session_id) - 1) < 0
    || tls_config_set_session_lifetime(cfg, TLSD_SESSION_LIFETIME) < 0
    || tls_config_add_ticket_key(cfg, rev, buf, TLS_TICKET_KEY_SIZE) < 0)
-    die(cfg, "set the ticket key: ") ;
+  {
+    explicit_bzero(buf, sizeof(buf)) ;
+    return fail(cfg, "set the ticket key: ") ;
+  }
   explicit_bzero(buf, sizeof(buf)) ;
+  return 1 ;
 }
 
 struct tls_config *tlsd_config (void)
@@ -106,14 +115,22 @@ struct tls_config *tlsd_config (void)
   struct tls_config *cfg ;
   memcpy(dir, home, hlen) ;
   memcpy(dir + hlen, "/tls", 5) ;
-  if (tls_init() < 0) strerr_diefu(111, "initialize libtls") ;
+  if (tls_init() < 0) { strerr_warnwu1x("initialize libtls") ; return 0 ; }
   cfg = tls_config_new() ;
-  if (!cfg) strerr_diefu(111, "create a TLS configuration: out of memory") ;
+  if (!cfg) { strerr_warnwu1x("create a TLS configuration: out of memory") ; return 0 ; }
   if (tls_config_set_protocols(cfg, TLS_PROTOCOL_TLSv1_2 | TLS_PROTOCOL_TLSv1_3) < 0)
-    die(cfg, "set the TLS protocols: ") ;
+  {
+    fail(cfg, "set the TLS protocols: ") ;
+    goto err ;
+  }
   if (!keypair(cfg, dir, hlen + 4, "default", 7, 1))
-    strerr_dief2x(111, "no usable default keypair in ", dir) ;
-  extras(cfg, dir, hlen + 4) ;
-  ticketkey(cfg, dir, hlen + 4) ;
+  {
+    strerr_warnw2x("no usable default keypair in ", dir) ;
+    goto err ;
+  }
+  if (!extras(cfg, dir, hlen + 4) || !ticketkey(cfg, dir, hlen + 4)) goto err ;
   return cfg ;
+ err:
+  tls_config_free(cfg) ;
+  return 0 ;
 }

@@ -52,12 +52,23 @@ static void block (struct tls *c)
   stralloc_free(&sa) ;
 }
 
-struct tls *tlsd_handshake (struct tls_config *cfg, unsigned int secs)
+struct tls *tlsd_server (struct tls_config *cfg)
 {
-  struct tls *srv = tls_server(), *c ;
+  struct tls *srv = tls_server() ;
+  if (!srv) { strerr_warnwu1x("create a TLS context: out of memory") ; return 0 ; }
+  if (tls_configure(srv, cfg) < 0)
+  {
+    strerr_warnwu2x("configure TLS: ", err(srv)) ;
+    tls_free(srv) ;
+    return 0 ;
+  }
+  return srv ;
+}
+
+struct tls *tlsd_handshake (struct tls *srv, unsigned int secs)
+{
+  struct tls *c ;
   tain deadline ;
-  if (!srv) strerr_diefu(111, "create a TLS context: out of memory") ;
-  if (tls_configure(srv, cfg) < 0) strerr_diefu(111, "configure TLS: ", err(srv)) ;
   if (ndelay_on(TLSD_NET_IN) < 0 || ndelay_on(TLSD_NET_OUT) < 0)
     strerr_diefu1sys(111, "make the network descriptors non-blocking") ;
   /* each record goes out whole in one write: Nagle would hold a reply
