@@ -350,6 +350,35 @@ def free_port(host="127.0.0.1"):
         s.bind((host, 0))
         return s.getsockname()[1]
 
+INSTANCE_PY = os.path.join(TOP, "src", "install", "instance.py")
+
+
+def instance_py(*args, check=True, timeout=300):
+    """runs src/install/instance.py (setup, start, stop), as make run does"""
+    import sys
+    p = subprocess.run([sys.executable, INSTANCE_PY, *args], capture_output=True, text=True,
+                       timeout=timeout, cwd=TOP)
+    if check and p.returncode:
+        raise AssertionError(f"instance.py {' '.join(args)}: exit {p.returncode}\n{p.stdout}{p.stderr}")
+    return p
+
+
+def fresh_instance(nports=1):
+    """the test home stopped, removed and set up anew, not started: its
+    SMTP port, then (nports 3) the submission and smtps ports, all free
+    and distinct; returns them"""
+    instance_py("stop", TESTHOME, check=False)
+    if os.path.exists(TESTHOME):
+        shutil.rmtree(TESTHOME)
+    ports = []
+    while len(ports) < nports:
+        p = free_port()
+        if p not in ports:
+            ports.append(p)
+    instance_py("setup", TESTHOME, TEST_BIN, *map(str, ports))
+    return ports
+
+
 
 def wait_for(cond, timeout, step=0.1):
     """polls cond() until true or timeout seconds; returns its last value"""

@@ -36,11 +36,7 @@ TAG = re.compile(r"\[(\w+) (\d+)\]")
 SERIAL = itertools.count()
 
 
-def instance(*args, check=True):
-    p = subprocess.run([sys.executable, INSTANCE, *args], capture_output=True, text=True, timeout=180)
-    if check and p.returncode:
-        raise AssertionError(f"instance.py {' '.join(args)}: exit {p.returncode}\n{p.stdout}{p.stderr}")
-    return p
+instance = harness.instance_py
 
 
 def free_port():
@@ -143,11 +139,7 @@ class Running(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        instance("stop", HOME, check=False)
-        if os.path.exists(HOME):
-            shutil.rmtree(HOME)
-        cls.port = free_port()
-        instance("setup", HOME, harness.TEST_BIN, str(cls.port))
+        cls.port, = harness.fresh_instance()
         instance("start", HOME)
         cls.maildir = os.path.join(HOME, "mail", "demo", "Maildir")
 

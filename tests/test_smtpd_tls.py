@@ -50,6 +50,18 @@ def client_context():
     return ctx
 
 
+def first_bytes(raw, timeout):
+    """what the server sends next (b"" if nothing or a reset), and the
+    connection closed"""
+    raw.sock.settimeout(timeout)
+    try:
+        data = raw.sock.recv(100)
+    except OSError:
+        data = b""
+    raw.close()
+    return data
+
+
 def plain(login, password):
     import base64
     return base64.b64encode(b"\0" + login.encode() + b"\0" + password.encode()).decode()
@@ -178,13 +190,7 @@ class StarttlsTest(test_smtpd.SmtpdCase):
         r.send(b"EHLO client.test\r\nSTARTTLS\r\n")
         r.replies(2)
         r.send(b"this is not a TLS client hello\r\n" * 10)
-        r.sock.settimeout(20)
-        try:
-            rest = r.sock.recv(100)
-        except OSError:
-            rest = b""
-        r.close()
-        self.assertFalse(rest.startswith(b"250"), rest)
+        self.assertFalse(first_bytes(r, 20).startswith(b"250"))
         # the server still serves
         s = self.srv.tls()
         self.addCleanup(s.close)
@@ -313,14 +319,32 @@ class SmtpsTest(test_smtpd.SmtpdCase):
 
     def test_clear_text_client_gets_nothing(self):
         r = Raw(self.srv.port)
-        r.sock.settimeout(5)
         r.send(b"EHLO client.test\r\n")
-        try:
-            data = r.sock.recv(100)
-        except OSError:
-            data = b""
-        r.close()
-        self.assertFalse(data.startswith(b"220"), data)
+        self.assertFalse(first_bytes(r, 5).startswith(b"220"))
+
+
+class Base64Test(unittest.TestCase):
+    """base64_decode (src/lib), which AUTH's responses go through, against
+    python's base64"""
+    B64 = os.path.join(harness.UNIT, "base64_test")
+
+    def decode(self, text):
+        p = subprocess.run([self.B64, text], capture_output=True)
+        return p.stdout if p.returncode == 0 else None
+
+    def test_round_trips(self):
+        import base64
+        import random
+        rnd = random.Random(16)
+        for n in list(range(0, 10)) + [255, 256, 382]:
+            data = bytes(rnd.randrange(256) for _ in range(n))
+            with self.subTest(n=n):
+                self.assertEqual(self.decode(base64.b64encode(data).decode()), data)
+
+    def test_refuses_what_is_not_base64(self):
+        for text in ("A", "AB", "ABC", "AB=C", "A===", "====", "AB==AB==", "AB\x01D", "AB CD", "AB-_"):
+            with self.subTest(text=text):
+                self.assertIsNone(self.decode(text))
 
 
 class LauncherTest(StarttlsTest):

@@ -37,12 +37,7 @@ LOGIN = "demo@example.test"
 LISTENERS = ("smtpd", "submission", "smtps")
 
 
-def instance(*args, check=True):
-    p = subprocess.run([sys.executable, INSTANCE, *args], capture_output=True, text=True,
-                       timeout=300, cwd=harness.TOP)
-    if check and p.returncode:
-        raise AssertionError(f"instance.py {' '.join(args)}: exit {p.returncode}\n{p.stdout}{p.stderr}")
-    return p
+instance = harness.instance_py
 
 
 def svstat(svc):
@@ -129,14 +124,7 @@ class Running(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        instance("stop", HOME, check=False)
-        if os.path.exists(HOME):
-            shutil.rmtree(HOME)
-        ports = set()
-        while len(ports) < 3:
-            ports.add(harness.free_port())
-        cls.port, cls.subport, cls.smtpsport = ports
-        instance("setup", HOME, harness.TEST_BIN, str(cls.port), str(cls.subport), str(cls.smtpsport))
+        cls.port, cls.subport, cls.smtpsport = harness.fresh_instance(3)
         cls.started = instance("start", HOME, check=False)
         if cls.started.returncode:
             instance("stop", HOME, check=False)
