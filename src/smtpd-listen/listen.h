@@ -55,10 +55,6 @@ struct listen_opts
   char const *const *argv ;  /* the worker program; argv[0] a path */
 } ;
 
-/* listen_rules.c: tcprules' cdb at path for the client at ip. Returns 1
-   (allow: the rule's NAME=value NUL items appended to vars), 0 (deny),
-   -1 with errno (unreadable; ENOENT: no such file) */
-extern int listen_rules (char const *path, char const *ip, stralloc *vars) ;
 
 /* an address as text (INET6_ADDRSTRLEN) */
 #define LISTEN_IP_MAX 46

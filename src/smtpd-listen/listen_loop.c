@@ -22,6 +22,7 @@
 #include <skalibs/types.h>
 #include "fdlimit.h"
 #include "listen.h"
+#include "tcprules.h"
 #include "wpool.h"
 
 extern char **environ ;
@@ -145,7 +146,7 @@ static void accepted (int c, int mayhold)
   }
   if (opts->rules)
   {
-    int r = listen_rules(opts->rules, rip, &vars) ;
+    int r = tcprules_lookup(opts->rules, rip, &vars) ;
     if (r < 0 && !(errno == ENOENT && opts->norulesok))
     {
       strerr_warnwu2sys("read ", opts->rules) ;

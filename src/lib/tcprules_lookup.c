@@ -12,7 +12,7 @@
 #include <cdb.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/stralloc.h>
-#include "listen.h"
+#include "tcprules.h"
 
 /* -1: error, 0: not found, 1: found, value in buf */
 static int find (struct cdb *c, char const *key, size_t len, char *buf, unsigned int *vlen)
@@ -20,7 +20,7 @@ static int find (struct cdb *c, char const *key, size_t len, char *buf, unsigned
   int r = cdb_find(c, key, (unsigned int)len) ;
   if (r <= 0) return r ;
   *vlen = cdb_datalen(c) ;
-  if (*vlen > LISTEN_VARS_MAX) return (errno = EMSGSIZE, -1) ;
+  if (*vlen > TCPRULES_VALUE_MAX) return (errno = EMSGSIZE, -1) ;
   if (cdb_read(c, buf, *vlen, cdb_datapos(c)) < 0) return -1 ;
   return 1 ;
 }
@@ -41,9 +41,9 @@ static int apply (char const *v, unsigned int len, stralloc *vars)
   return 1 ;
 }
 
-int listen_rules (char const *path, char const *ip, stralloc *vars)
+int tcprules_lookup (char const *path, char const *ip, stralloc *vars)
 {
-  char buf[LISTEN_VARS_MAX] ;
+  char buf[TCPRULES_VALUE_MAX] ;
   unsigned int vlen = 0 ;
   struct cdb c ;
   size_t len = strlen(ip) ;
