@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <skalibs/allreadwrite.h>
@@ -39,9 +40,12 @@ static int offer = 0 ;
 void smtpd_tls_reset (void)
 {
   char const *x = getenv("SSLCTLFD") ;
+  struct stat st ;
   memset(&smtpd_tls, 0, sizeof smtpd_tls) ;
   launcher = x && *x ;
-  offer = launcher || !access(SMTPD_TLS_CERT, F_OK) ;
+  /* an engine gets the connection as one socket: inject -bs's pipes
+     have no STARTTLS */
+  offer = launcher || (!access(SMTPD_TLS_CERT, F_OK) && !fstat(0, &st) && S_ISSOCK(st.st_mode)) ;
   /* engines of sessions before this one have ended by now, or soon */
   while (waitpid(-1, 0, WNOHANG) > 0) ;
 }
