@@ -58,8 +58,8 @@ static size_t header (proxy_info *p, char *buf, unsigned int secs, char const *f
 {
   tain deadline ;
   size_t n = 0 ;
-  char tsecs[UINT_FMT] ;
-  tsecs[uint_fmt(tsecs, secs)] = 0 ;
+  char tsecs[UINT_FMT + 9] ;
+  memcpy(tsecs + uint_fmt(tsecs, secs), " seconds", 9) ;
   tain_now_set_stopwatch_g() ;
   tain_addsec_g(&deadline, secs) ;
   for (;;)
