@@ -116,11 +116,13 @@ static void rules (char const *cdb, char const *ip, char const *from)
   if (r < 0) strerr_diefu2sys(111, "read rules ", cdb) ;
   if (!r) drop("deny ", ip, " via ", from) ;
   unset("RELAYCLIENT") ;
-  for (size_t i = 0 ; i < vars.len ; i += strlen(vars.s + i) + 1)
+  for (size_t i = 0 ; i < vars.len ;)
   {
+    size_t len = strlen(vars.s + i) ;
     char *eq = strchr(vars.s + i, '=') ;
     *eq = 0 ;
     set(vars.s + i, eq + 1) ;
+    i += len + 1 ;
   }
   stralloc_free(&vars) ;
 }

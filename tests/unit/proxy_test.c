@@ -56,7 +56,7 @@ int main (int argc, char const *const *argv)
       put("len ") ; putu((unsigned int)r) ;
       put(" local ") ; putu((unsigned int)p.local) ;
       put(" v6 ") ; putu((unsigned int)p.v6) ;
-      put(" src ") ; put(p.src) ; put(" dst ") ; put(p.dst) ;
+      put(" src ") ; put(*p.src ? p.src : "-") ; put(" dst ") ; put(*p.dst ? p.dst : "-") ;
       put(" sport ") ; putu(p.sport) ; put(" dport ") ; putu(p.dport) ; put("\n") ;
     }
   }
