@@ -125,7 +125,8 @@ class ParserTest(unittest.TestCase):
                      b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3", b"PROXY TCP4 1.2.3.4  5.6.7.8 1 2",
                      b"PROXY TCP4 256.1.1.1 5.6.7.8 1 2", b"PROXY TCP4 1.2.3 5.6.7.8 1 2",
                      b"PROXY TCP4 ::1 5.6.7.8 1 2", b"PROXY TCP6 1.2.3.4 ::1 1 2", b"PROXY TCP6 ::g ::1 1 2",
-                     b"PROXY UDP4 1.2.3.4 5.6.7.8 1 2"):
+                     b"PROXY UDP4 1.2.3.4 5.6.7.8 1 2", b"PROXY TCP4 1.2.3.4\0x 5.6.7.8 1 2",
+                     b"PROXY TCP6 ::1 ::2\0 1 2"):
             with self.subTest(line=line):
                 self.assertEqual(parse(line + b"\r\n"), "bad")
         # a bare LF
