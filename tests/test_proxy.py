@@ -407,5 +407,18 @@ class ExitCodeTest(unittest.TestCase):
             self.assertNotIn(b"PROXYFROM", p.stdout)
 
 
+    def test_ipv6_balancer_and_client(self):
+        with tempfile.TemporaryDirectory() as d:
+            pf = os.path.join(d, "proxyfrom")
+            with open(pf, "w") as f:
+                f.write("2001:db8:1::/48\n")
+            hdr = v2_tcp6("2001:db8::7", "2001:db8:1::25", 40000, 25) + b"EHLO"
+            p = self.run_ph(["-f", pf, "sh", "-c", "env ; cat"], remote="2001:db8:1::9", data=hdr)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(b"TCPREMOTEIP=2001:db8::7\n", p.stdout)
+            self.assertIn(b"TCPLOCALIP=2001:db8:1::25\n", p.stdout)
+            self.assertIn(b"PROXYFROM=2001:db8:1::9\n", p.stdout)
+            self.assertTrue(p.stdout.endswith(b"\nEHLO"), p.stdout[-100:])
+
 if __name__ == "__main__":
     unittest.main()
