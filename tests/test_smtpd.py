@@ -39,6 +39,8 @@ def free_port():
 class Server:
     """A fresh home with tables, and tcpserver running smtpd on
     127.0.0.1; its log (smtpd's fd 2) in home/smtpd.log."""
+    # where the readiness probe connects from
+    ready_source = TRUSTED
 
     def __init__(self, controls=None):
         self.home = Home()
@@ -86,7 +88,8 @@ class Server:
             if self.proc.poll() is not None:
                 return False
             try:
-                with socket.create_connection((TRUSTED, self.port), timeout=1) as s:
+                with socket.create_connection((TRUSTED, self.port), timeout=1,
+                                              source_address=(self.ready_source, 0)) as s:
                     s.recv(100)
                 return True
             except OSError:

@@ -29,7 +29,8 @@ static int addr (char *d, char const *s, size_t n, int v6)
 {
   char tmp[PROXY_IP_MAX] ;
   unsigned char bin[16] ;
-  if (!n || n >= sizeof tmp) return 0 ;
+  /* a NUL would end the text inet_pton reads before the field does */
+  if (!n || n >= sizeof tmp || memchr(s, 0, n)) return 0 ;
   memcpy(tmp, s, n) ; tmp[n] = 0 ;
   if (inet_pton(v6 ? AF_INET6 : AF_INET, tmp, bin) != 1) return 0 ;
   return !!inet_ntop(v6 ? AF_INET6 : AF_INET, bin, d, PROXY_IP_MAX) ;

@@ -10,7 +10,7 @@
 typedef struct proxyfrom_net_s proxyfrom_net ;
 struct proxyfrom_net_s
 {
-  unsigned char addr[16] ;   /* IPv4 as ::ffff:a.b.c.d */
+  unsigned char addr[16] ;   /* IPv4 mapped: ::ffff: and its 4 bytes */
   unsigned int bits ;        /* of the 128 */
 } ;
 

@@ -9,7 +9,7 @@
 #define LINE_MAX_ 128
 #define FILE_MAX (PROXYFROM_MAX * LINE_MAX_)
 
-/* "a.b.c.d[/n]" or "x:y::z[/n]" into *net (IPv4 mapped into IPv6) */
+/* an IPv4 or IPv6 address, then optionally "/" and its prefix length, into *net (IPv4 mapped into IPv6) */
 static int parse (proxyfrom_net *net, char const *s, size_t len)
 {
   char tmp[64] ;

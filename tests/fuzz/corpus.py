@@ -55,6 +55,17 @@ put("cyclog", "lines", b"\x10\x05\x00" + b"start pid 12 ip 127.0.0.1\nok pid 12 
 put("cyclog", "long-unfinished", b"\x08\x40\x00" + b"a line longer than eight bytes\nand one without newline")
 put("cyclog", "cut-at-newline", b"\x03\x01\x00" + b"abc\nabcd\n\n\nx")
 
+# proxy: the first bytes of a connection from a balancer (PROXY v1, v2)
+V2SIG = b"\r\n\r\n\0\r\nQUIT\n"
+put("proxy", "v1-tcp4", b"PROXY TCP4 192.0.2.1 198.51.100.2 51234 25\r\nEHLO x\r\n")
+put("proxy", "v1-tcp6", b"PROXY TCP6 2001:db8::1 ::ffff:192.0.2.1 1 25\r\n")
+put("proxy", "v1-unknown", b"PROXY UNKNOWN ffff:f...f:ffff ffff:f...f:ffff 65535 65535\r\n")
+put("proxy", "v2-tcp4-tlv", V2SIG + b"\x21\x11" + struct.pack("!H", 12 + 9) + bytes([192, 0, 2, 1, 10, 0, 0, 1])
+    + struct.pack("!HH", 4000, 25) + b"\x04\x00\x02ab\x01\x00\x01h" + b"EHLO x\r\n")
+put("proxy", "v2-tcp6", V2SIG + b"\x21\x21" + struct.pack("!H", 36) + bytes(15) + b"\x01" + bytes(15) + b"\x02"
+    + struct.pack("!HH", 1, 25))
+put("proxy", "v2-local", V2SIG + b"\x20\x00\x00\x00")
+
 # local headers: maxhops byte, then the message
 put("local_header", "plain", b"\x05Received: from a\nDelivered-To: other@example.test\nSubject: x\n\nFrom me\n>From you\nbody")
 put("local_header", "loop", b"\x05Delivered-To: DEMO@example.test \r\nSubject: x\r\n\r\nbody\r\n")
