@@ -162,6 +162,9 @@ int main (int argc, char const *const *argv)
   int s ;
   PROG = "smtpd-listen" ;
   parse(&o, argc, argv) ;
+  s = bind_socket(&o) ;
+  drop(&o) ;
+  /* read as the listener will reread it on SIGHUP: unprivileged */
   if (o.proxyfile)
   {
     unsigned int line = 0 ;
@@ -174,8 +177,6 @@ int main (int argc, char const *const *argv)
     }
     o.proxy = &balancers ;
   }
-  s = bind_socket(&o) ;
-  drop(&o) ;
   wargv[0] = program(o.argv[0]) ;
   for (n = 1 ; o.argv[n] ; n++)
   {
