@@ -254,6 +254,24 @@ class RawHeaderTest(ProxyCase):
         self.assertRegex(self.srv.logtext(),
                          r"(?m)^smtpd-listen: drop - 0:127\.0\.0\.1:\d+ :127\.0\.0\.1::\d+: PROXY header: none in 5 seconds$")
 
+    def test_sighup_rereads_proxyfrom(self):
+        def hup(text, logged):
+            with open(self.srv.home.path("proxyfrom"), "w") as f:
+                f.write(text)
+            os.kill(self.srv.proc.pid, signal.SIGHUP)
+            self.assertTrue(harness.wait_for(lambda: logged in self.srv.logtext(), 10), self.srv.logtext())
+        # a bad file leaves 127.0.0.1 a balancer
+        hup("127.0.0.1/99\n", "keeping the old balancers")
+        r = self.raw(BALANCER, b"PROXY TCP4 192.0.2.7 192.0.2.1 40000 25\r\nNOOP\r\n")
+        self.assertEqual(r.codes(2), [220, 250])
+        # another balancer: 127.0.0.1 is a client again, served directly
+        hup("192.0.2.99\n", "smtpd-listen: proxyfrom: 1 balancers")
+        r = self.raw(BALANCER)
+        self.assertEqual(r.codes(1), [220])
+        r.send(b"NOOP\r\n")
+        self.assertEqual(r.codes(1), [250])
+        self.assertRegex(self.srv.logtext(), r"(?m)^start pid \d+ ip 127\.0\.0\.1 relayclient$")
+
     def test_non_balancer_served_directly(self):
         # no header expected: one is an unknown command
         r = self.raw(STRANGER)
