@@ -210,6 +210,13 @@ class RawHeaderTest(ProxyCase):
         self.assertRegex(self.srv.logtext(),
                          r"(?m)^smtpd-listen: ok \d+ 0:192\.0\.2\.1:587 :192\.0\.2\.8::40002 proxy 127\.0\.0\.1$")
 
+    def test_v1_tcp6_header(self):
+        # an IPv4-mapped client is the IPv4 client it is, as on a socket
+        for src, shown in (("2001:db8::7", r"2001:db8::7"), ("::ffff:192.0.2.11", r"192\.0\.2\.11")):
+            r = self.raw(BALANCER, b"PROXY TCP6 %s 2001:db8::1 40003 25\r\nNOOP\r\n" % src.encode())
+            self.assertEqual(r.codes(2), [220, 250])
+            self.assertRegex(self.srv.logtext(), r"(?m)^start pid \d+ ip %s proxy 127\.0\.0\.1$" % shown)
+
     def test_v2_local_is_the_balancer_itself(self):
         # a health check: the balancer's own addresses and rules (it relays)
         r = self.raw(BALANCER, v2_header(None, None, 0, 0, local=True) + b"NOOP\r\n")

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <skalibs/tai.h>
@@ -74,6 +75,17 @@ unsigned int listen_proxy_fds (iopause_fd *x, unsigned int *tok, unsigned int ba
   return n ;
 }
 
+/* an address from the header into to (LISTEN_IP_MAX): an IPv4-mapped
+   IPv6 one as IPv4, as listen_addr shows a socket's */
+static void addr (char *to, char const *from)
+{
+  size_t n = strlen(from) ;
+  if (!strncasecmp(from, "::ffff:", 7) && strchr(from + 7, '.')) { from += 7 ; n -= 7 ; }
+  if (n >= LISTEN_IP_MAX) n = LISTEN_IP_MAX - 1 ;
+  memcpy(to, from, n) ;
+  to[n] = 0 ;
+}
+
 static int drop (unsigned int j, struct listen_conn *k, char const **why, char const *what)
 {
   *k = slot[j].k ;
@@ -109,10 +121,8 @@ int listen_proxy_read (unsigned int j, struct listen_conn *k, char const **why)
   slot[j].used = 0 ;
   /* the balancer's health check (LOCAL, UNKNOWN): its own addresses */
   if (info.local) return 1 ;
-  memcpy(k->rip, info.src, sizeof info.src < sizeof k->rip ? sizeof info.src : sizeof k->rip) ;
-  k->rip[sizeof k->rip - 1] = 0 ;
-  memcpy(k->lip, info.dst, sizeof info.dst < sizeof k->lip ? sizeof info.dst : sizeof k->lip) ;
-  k->lip[sizeof k->lip - 1] = 0 ;
+  addr(k->rip, info.src) ;
+  addr(k->lip, info.dst) ;
   k->rport[uint16_fmt(k->rport, (uint16_t)info.sport)] = 0 ;
   k->lport[uint16_fmt(k->lport, (uint16_t)info.dport)] = 0 ;
   return 1 ;
