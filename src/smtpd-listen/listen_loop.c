@@ -274,7 +274,7 @@ static void accepted (int c)
     {
       /* every slot taken: the one waiting longest goes */
       if (listen_proxy_oldest(&old, 0)) unheard(&old, "too many waiting", "") ;
-      listen_proxy_push(&k, &deadline) ;
+      if (!listen_proxy_push(&k, &deadline)) fd_close(c) ;
     }
     return ;
   }
