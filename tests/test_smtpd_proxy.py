@@ -279,6 +279,19 @@ class RawHeaderTest(ProxyCase):
         self.assertEqual(r.codes(1), [250])
         self.assertRegex(self.srv.logtext(), r"(?m)^start pid \d+ ip 127\.0\.0\.1 relayclient$")
 
+    def test_65th_silent_balancer_drops_the_oldest(self):
+        # 64 wait for their header; the 65th takes the place of the first
+        socks = [self.raw(BALANCER) for _ in range(65)]
+        socks[0].sock.settimeout(HEADER_SEC - 1)
+        self.assertEqual(socks[0].sock.recv(100), b"")
+        self.assertIn(": PROXY header: too many waiting", self.srv.logtext())
+        # the others still wait, and one that speaks now is served
+        socks[1].sock.setblocking(False)
+        with self.assertRaises(BlockingIOError):
+            socks[1].sock.recv(1)
+        socks[64].send(b"PROXY UNKNOWN\r\nNOOP\r\n")
+        self.assertEqual(socks[64].codes(2), [220, 250])
+
     def test_non_balancer_served_directly(self):
         # no header expected: one is an unknown command
         r = self.raw(STRANGER)
