@@ -7,15 +7,15 @@
 #include <skalibs/tai.h>
 #include "listen.h"
 
-static struct { int fd ; tain deadline ; } ring[LISTEN_HOLD_MAX] ;
+static struct { struct listen_conn k ; tain deadline ; } ring[LISTEN_HOLD_MAX] ;
 static unsigned int head, count ;
 
-int listen_hold_push (int fd)
+int listen_hold_push (struct listen_conn const *k)
 {
   unsigned int i ;
   if (count == LISTEN_HOLD_MAX) return 0 ;
   i = (head + count++) % LISTEN_HOLD_MAX ;
-  ring[i].fd = fd ;
+  ring[i].k = *k ;
   tain_addsec_g(&ring[i].deadline, LISTEN_HOLD_SEC) ;
   return 1 ;
 }
@@ -25,12 +25,11 @@ tain const *listen_hold_next (void)
   return count ? &ring[head].deadline : 0 ;
 }
 
-int listen_hold_pop (void)
+int listen_hold_pop (struct listen_conn *k)
 {
-  int fd ;
-  if (!count) return -1 ;
-  fd = ring[head].fd ;
+  if (!count) return 0 ;
+  *k = ring[head].k ;
   head = (head + 1) % LISTEN_HOLD_MAX ;
   count-- ;
-  return fd ;
+  return 1 ;
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include "listen.h"
 
@@ -14,19 +15,18 @@
    it; a client sending more than this meanwhile may miss it */
 #define DRAIN_MAX 4096
 
-void listen_client_set (struct listen_client *c, struct sockaddr_storage const *ss)
+void listen_client_set (struct listen_client *c, char const *ip)
 {
+  struct in6_addr a ;
   memset(c, 0, sizeof *c) ;
-  if (ss->ss_family == AF_INET)
-    memcpy(c->ip, &((struct sockaddr_in const *)ss)->sin_addr, 4) ;
-  else if (ss->ss_family == AF_INET6)
+  if (!strchr(ip, ':')) inet_pton(AF_INET, ip, c->ip) ;
+  else if (inet_pton(AF_INET6, ip, &a) == 1)
   {
-    struct sockaddr_in6 const *a = (struct sockaddr_in6 const *)ss ;
     /* an IPv4-mapped client is counted as the IPv4 client it is */
-    if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) memcpy(c->ip, a->sin6_addr.s6_addr + 12, 4) ;
+    if (IN6_IS_ADDR_V4MAPPED(&a)) memcpy(c->ip, a.s6_addr + 12, 4) ;
     else
     {
-      memcpy(c->ip, a->sin6_addr.s6_addr, 16) ;
+      memcpy(c->ip, a.s6_addr, 16) ;
       c->v6 = 1 ;
     }
   }

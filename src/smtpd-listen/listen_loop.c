@@ -68,6 +68,25 @@ static void ended (pid_t pid, int wstat)
   wpool_free(&pool, (unsigned int)i) ;
 }
 
+/* SIGHUP: control/proxyfrom again; a bad one leaves the old in force */
+static void reload (void)
+{
+  static proxyfrom t ;
+  unsigned int line = 0 ;
+  char fl[UINT_FMT] ;
+  if (!opts->proxyfile) return ;
+  if (!proxyfrom_load(&t, opts->proxyfile, &line))
+  {
+    fl[uint_fmt(fl, line)] = 0 ;
+    if (errno == EINVAL) strerr_warnw4x("keeping the old balancers: ", opts->proxyfile, ": bad line ", fl) ;
+    else strerr_warnwu3sys("read ", opts->proxyfile, ", keeping the old balancers") ;
+    return ;
+  }
+  *opts->proxy = t ;
+  fl[uint_fmt(fl, t.n)] = 0 ;
+  LISTEN_LOG("proxyfrom: ", fl, " balancers") ;
+}
+
 /* 1 on SIGTERM */
 static int signals (void)
 {
@@ -77,6 +96,7 @@ static int signals (void)
     if (sig < 0) strerr_diefu1sys(111, "read the selfpipe") ;
     if (!sig) return 0 ;
     if (sig == SIGTERM) return 1 ;
+    if (sig == SIGHUP) reload() ;
     if (sig == SIGCHLD)
     {
       int changed = 0 ;
@@ -114,76 +134,72 @@ static void heard (unsigned int i)
   wpool_retire(&pool, i) ;
 }
 
-/* mayhold: a client at the limit may wait (listen_hold.c) */
-static void accepted (int c, int mayhold)
+/* a connection's addresses, as the log names them; px: " proxy
+   BALANCER" for a client a balancer relayed */
+#define WHO(k, lname, px) lname, ":", (k)->lip, ":", (k)->lport, " :", (k)->rip, "::", (k)->rport, px, (k)->from
+
+/* mayhold: a client at the limit may wait (listen_hold.c); k->fd is
+   ours to close */
+static void serve (struct listen_conn const *k, int mayhold)
 {
-  struct sockaddr_storage rs, ls ;
-  socklen_t rlen = sizeof rs, llen = sizeof ls ;
-  char rip[LISTEN_IP_MAX], rport[UINT16_FMT], lip[LISTEN_IP_MAX], lport[UINT16_FMT] ;
   char const *lname = opts->localname ? opts->localname : "" ;
+  char const *px = k->from[0] ? " proxy " : "" ;
   stralloc vars = STRALLOC_ZERO ;
   wpool_prog const prog = { .path = opts->argv[0], .argv = opts->argv, .envp = (char const *const *)environ } ;
   char fp[PID_FMT], fn[UINT_FMT] ;
   struct listen_client client ;
   char const *what ;
   unsigned int busy, limit ;
+  int c = k->fd ;
   int i ;
-  if (getpeername(c, (struct sockaddr *)&rs, &rlen) < 0 || getsockname(c, (struct sockaddr *)&ls, &llen) < 0)
-  {
-    /* a client gone already (ENOTCONN), e.g. while it waited */
-    strerr_warnwu1sys("read the addresses of a connection") ;
-    fd_close(c) ;
-    return ;
-  }
-  listen_addr(&rs, rip, rport) ;
-  listen_addr(&ls, lip, lport) ;
-  if (!listen_var(&vars, "PROTO", "TCP") || !listen_var(&vars, "TCPLOCALIP", lip) || !listen_var(&vars, "TCPLOCALPORT", lport)
-   || !listen_var(&vars, "TCPREMOTEIP", rip) || !listen_var(&vars, "TCPREMOTEPORT", rport)
-   || (opts->localname && !listen_var(&vars, "TCPLOCALHOST", opts->localname)))
+  if (!listen_var(&vars, "PROTO", "TCP") || !listen_var(&vars, "TCPLOCALIP", k->lip) || !listen_var(&vars, "TCPLOCALPORT", k->lport)
+   || !listen_var(&vars, "TCPREMOTEIP", k->rip) || !listen_var(&vars, "TCPREMOTEPORT", k->rport)
+   || (opts->localname && !listen_var(&vars, "TCPLOCALHOST", opts->localname))
+   || (k->from[0] && !listen_var(&vars, "PROXYFROM", k->from)))
   {
     strerr_warnwu1sys("allocate") ;
     goto end ;
   }
   if (opts->rules)
   {
-    int r = tcprules_lookup(opts->rules, rip, &vars) ;
+    int r = tcprules_lookup(opts->rules, k->rip, &vars) ;
     if (r < 0 && !(errno == ENOENT && opts->norulesok))
     {
       strerr_warnwu2sys("read ", opts->rules) ;
-      LISTEN_LOG("drop - ", lname, ":", lip, ":", lport, " :", rip, "::", rport) ;
+      LISTEN_LOG("drop - ", WHO(k, lname, px)) ;
       goto end ;
     }
     if (!r)
     {
-      LISTEN_LOG("deny - ", lname, ":", lip, ":", lport, " :", rip, "::", rport) ;
+      LISTEN_LOG("deny - ", WHO(k, lname, px)) ;
       goto end ;
     }
   }
   if (vars.len > LISTEN_VARS_MAX)
   {
-    LISTEN_LOG("drop - ", lname, ":", lip, ":", lport, " :", rip, "::", rport, ": variables too long") ;
+    LISTEN_LOG("drop - ", WHO(k, lname, px), ": variables too long") ;
     goto end ;
   }
-  listen_client_set(&client, &rs) ;
+  listen_client_set(&client, k->rip) ;
   client.counted = !listen_relayclient(&vars) ;
   wpool_count(&pool, &busy) ;
   if (busy >= opts->conc)
   {
-    if (mayhold && listen_hold_push(c))
+    if (mayhold && listen_hold_push(k))
     {
       stralloc_free(&vars) ;
       return ;
     }
     fn[uint_fmt(fn, opts->conc)] = 0 ;
-    LISTEN_LOG("busy - ", lname, ":", lip, ":", lport, " :", rip, "::", rport, ": ", fn, " sessions") ;
-    listen_refuse(c, opts->localname ? opts->localname : lip, "4.3.2", "too busy, try again later") ;
+    LISTEN_LOG("busy - ", WHO(k, lname, px), ": ", fn, " sessions") ;
+    listen_refuse(c, opts->localname ? opts->localname : k->lip, "4.3.2", "too busy, try again later") ;
     goto end ;
   }
   if (client.counted && (what = listen_over(opts, &pool, clients, &client, &limit)))
   {
     fn[uint_fmt(fn, limit)] = 0 ;
-    LISTEN_LOG("limit - ", lname, ":", lip, ":", lport, " :", rip, "::", rport, ": ", fn, " sessions from the ", what) ;
-    listen_refuse(c, opts->localname ? opts->localname : lip, "4.7.0",
+    LISTEN_LOG("limit - ", WHO(k, lname, px), ": ", fn, " sessions from the ", what) ;
+    listen_refuse(c, opts->localname ? opts->localname : k->lip, "4.7.0",
       what[0] == '/' ? "too many connections from your network" : "too many connections from your address") ;
     goto end ;
   }
@@ -213,13 +229,56 @@ static void accepted (int c, int mayhold)
     wpool_give(&pool, (unsigned int)i) ;
     clients[i] = client ;
     status() ;
-    LISTEN_LOG("pid ", fp, " from ", rip) ;
-    LISTEN_LOG("ok ", fp, " ", lname, ":", lip, ":", lport, " :", rip, "::", rport) ;
+    LISTEN_LOG("pid ", fp, " from ", k->rip, px, k->from) ;
+    LISTEN_LOG("ok ", fp, " ", WHO(k, lname, px)) ;
     break ;
   }
  end:
   stralloc_free(&vars) ;
   fd_close(c) ;
+}
+
+/* a balancer's connection dropped before its header */
+static void unheard (struct listen_conn const *k, char const *why, char const *more)
+{
+  char const *lname = opts->localname ? opts->localname : "" ;
+  LISTEN_LOG("drop - ", lname, ":", k->lip, ":", k->lport, " :", k->rip, "::", k->rport, ": PROXY header: ", why, more) ;
+  fd_close(k->fd) ;
+}
+
+/* a new connection: a balancer's waits for its header, others are
+   served as they come */
+static void accepted (int c)
+{
+  struct sockaddr_storage rs, ls ;
+  socklen_t rlen = sizeof rs, llen = sizeof ls ;
+  struct listen_conn k ;
+  if (getpeername(c, (struct sockaddr *)&rs, &rlen) < 0 || getsockname(c, (struct sockaddr *)&ls, &llen) < 0)
+  {
+    /* a client gone already (ENOTCONN) */
+    strerr_warnwu1sys("read the addresses of a connection") ;
+    fd_close(c) ;
+    return ;
+  }
+  k.fd = c ;
+  listen_addr(&rs, k.rip, k.rport) ;
+  listen_addr(&ls, k.lip, k.lport) ;
+  k.from[0] = 0 ;
+  if (opts->proxy && proxyfrom_match(opts->proxy, k.rip))
+  {
+    struct listen_conn old ;
+    tain deadline ;
+    memcpy(k.from, k.rip, sizeof k.from) ;
+    tain_addsec_g(&deadline, (int)opts->proxysec) ;
+    if (!listen_proxy_push(&k, &deadline))
+    {
+      /* every slot taken: the one waiting longest goes */
+      if (listen_proxy_oldest(&old, 0)) unheard(&old, "too many waiting", "") ;
+      if (!listen_proxy_push(&k, &deadline)) fd_close(c) ;
+    }
+    return ;
+  }
+  serve(&k, 1) ;
 }
 
 int listen_loop (struct listen_opts const *o, int s)
@@ -229,16 +288,17 @@ int listen_loop (struct listen_opts const *o, int s)
   unsigned int max = o->conc * 2 + 8 ;
   wpool_worker *table = alloc(max * sizeof *table) ;
   clients = alloc(max * sizeof *clients) ;
-  iopause_fd *x = alloc((max + 2) * sizeof *x) ;
-  /* a worker's slot, or tsig or tsock */
-  unsigned int *tok = alloc((max + 2) * sizeof *tok) ;
-  unsigned int const tsig = max, tsock = max + 1 ;
+  iopause_fd *x = alloc((max + 2 + LISTEN_PROXY_MAX) * sizeof *x) ;
+  /* a worker's slot, or tsig or tsock, or tproxy + a waiting
+     balancer's slot */
+  unsigned int *tok = alloc((max + 2 + LISTEN_PROXY_MAX) * sizeof *tok) ;
+  unsigned int const tsig = max, tsock = max + 1, tproxy = max + 2 ;
   int spfd ;
   if (!table || !clients || !x || !tok) strerr_diefu1sys(111, "allocate the worker table") ;
   opts = o ;
   /* a descriptor per worker and per waiting client, the socket, the
-     selfpipe, a connection */
-  fdlimit_raise(max + LISTEN_HOLD_MAX + 16) ;
+     selfpipe, a connection; balancers' connections waiting */
+  fdlimit_raise(max + LISTEN_HOLD_MAX + LISTEN_PROXY_MAX + 16) ;
   wpool_init(&pool, table, max, o->maxuse) ;
   spfd = selfpipe_init() ;
   if (spfd < 0) strerr_diefu1sys(111, "create the selfpipe") ;
@@ -248,6 +308,7 @@ int listen_loop (struct listen_opts const *o, int s)
     sigemptyset(&set) ;
     sigaddset(&set, SIGCHLD) ;
     sigaddset(&set, SIGTERM) ;
+    sigaddset(&set, SIGHUP) ;
     if (!selfpipe_trapset(&set)) strerr_diefu1sys(111, "trap signals") ;
   }
   tain_now_set_stopwatch_g() ;
@@ -257,8 +318,16 @@ int listen_loop (struct listen_opts const *o, int s)
   {
     unsigned int n = 0, busy, taken ;
     tain deadline, limit ;
-    tain const *held ;
+    tain const *held, *pend ;
+    struct listen_conn conn ;
     int r ;
+    /* balancers' connections whose header is late */
+    while (listen_proxy_oldest(&conn, &STAMP))
+    {
+      char fs[UINT_FMT + 9] ;
+      memcpy(fs + uint_fmt(fs, o->proxysec), " seconds", 9) ;
+      unheard(&conn, "none in ", fs) ;
+    }
     /* a session ended: the oldest waiting client takes it; those whose
        wait is over are refused (accepted() finds every session busy) */
     for (;;)
@@ -266,7 +335,7 @@ int listen_loop (struct listen_opts const *o, int s)
       taken = wpool_count(&pool, &busy) ;
       held = listen_hold_next() ;
       if (!held || ((busy >= o->conc || (taken >= max && idle() < 0)) && tain_less(&STAMP, held))) break ;
-      accepted(listen_hold_pop(), 0) ;
+      if (listen_hold_pop(&conn)) serve(&conn, 0) ;
     }
     x[n].fd = spfd ; x[n].events = IOPAUSE_READ ; tok[n++] = tsig ;
     /* at the limit a client is accepted to read a 421; only when no
@@ -277,9 +346,12 @@ int listen_loop (struct listen_opts const *o, int s)
       x[n].fd = s ; x[n].events = IOPAUSE_READ ; tok[n++] = tsock ;
     }
     n += wpool_fds(&pool, x + n, tok + n, 0, max) ;
+    n += listen_proxy_fds(x + n, tok + n, tproxy) ;
     tain_addsec_g(&deadline, 10) ;
     if (tain_less(&STAMP, &paused) && tain_less(&paused, &deadline)) deadline = paused ;
     if (held && tain_less(held, &deadline)) deadline = *held ;
+    pend = listen_proxy_next() ;
+    if (pend && tain_less(pend, &deadline)) deadline = *pend ;
     r = iopause_g(x, n, &deadline) ;
     if (r < 0) strerr_diefu1sys(111, "iopause") ;
     tain_addsec(&limit, &STAMP, -LISTEN_IDLE_MAX) ;
@@ -300,10 +372,17 @@ int listen_loop (struct listen_opts const *o, int s)
       {
         if (pool.w[tok[k]].fd == x[k].fd) heard(tok[k]) ;
       }
+      else if (tok[k] >= tproxy)
+      {
+        char const *why ;
+        r = listen_proxy_read(tok[k] - tproxy, &conn, &why) ;
+        if (r > 0) serve(&conn, 1) ;
+        else if (r < 0) unheard(&conn, why, "") ;
+      }
       else
       {
         int c = accept4(s, 0, 0, SOCK_CLOEXEC) ;
-        if (c >= 0) accepted(c, 1) ;
+        if (c >= 0) accepted(c) ;
         else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
         {
           strerr_warnwu1sys("accept") ;

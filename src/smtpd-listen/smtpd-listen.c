@@ -3,7 +3,9 @@
    network (a 421 to a client over one), and hands each
    connection with its variables to an idle long-lived worker (smtpd -w)
    over a unix socketpair. Binds as root, then runs as -u/-g with its
-   workers; logs one line per event on fd 2 (smtpd-listen(8)). */
+   workers; logs one line per event on fd 2 (smtpd-listen(8)). A
+   connection from a balancer (-p, control/proxyfrom) first sends a
+   PROXY header naming its client (listen_proxy.c). */
 
 #include <errno.h>
 #include <grp.h>
@@ -24,7 +26,7 @@ static void parse (struct listen_opts *o, int argc, char const *const *argv)
   int u = 0, g = 0 ;
   for (;;)
   {
-    int opt = subgetopt_r(argc, argv, "c:b:x:Xl:u:g:n:C:N:M:vRH", &l) ;
+    int opt = subgetopt_r(argc, argv, "c:b:x:Xl:u:g:n:C:N:M:p:P:vRH", &l) ;
     if (opt == -1) break ;
     switch (opt)
     {
@@ -55,6 +57,11 @@ static void parse (struct listen_opts *o, int argc, char const *const *argv)
       case 'C' : if (!uint0_scan(l.arg, &o->perip)) strerr_dief1x(100, "-C: a number of sessions, 0 for no limit") ; break ;
       case 'N' : if (!uint0_scan(l.arg, &o->per24)) strerr_dief1x(100, "-N: a number of sessions, 0 for no limit") ; break ;
       case 'M' : if (!uint0_scan(l.arg, &o->per64)) strerr_dief1x(100, "-M: a number of sessions, 0 for no limit") ; break ;
+      case 'p' : o->proxyfile = l.arg ; break ;
+      case 'P' :
+        if (!uint0_scan(l.arg, &o->proxysec) || !o->proxysec || o->proxysec > LISTEN_PROXY_SEC_MAX)
+          strerr_dief1x(100, "-P: a number of seconds, from 1 to 3600") ;
+        break ;
       /* tcpserver's habits: it always logs, and never looks names up */
       case 'v' : case 'R' : case 'H' : break ;
       default : strerr_dieusage(100, LISTEN_USAGE) ;
@@ -146,8 +153,10 @@ int main (int argc, char const *const *argv)
     .conc = LISTEN_CONC_DEFAULT, .backlog = LISTEN_BACKLOG_DEFAULT,
     .maxuse = LISTEN_MAXUSE_DEFAULT, .perip = LISTEN_PERIP_DEFAULT,
     .per24 = LISTEN_PER24_DEFAULT, .per64 = LISTEN_PER64_DEFAULT, .rules = 0, .norulesok = 0, .localname = 0,
-    .ids = 0, .uid = 0, .gid = 0
+    .ids = 0, .uid = 0, .gid = 0,
+    .proxyfile = 0, .proxy = 0, .proxysec = LISTEN_PROXY_SEC
   } ;
+  static proxyfrom balancers ;
   char const *wargv[64] ;
   unsigned int n = 0 ;
   int s ;
@@ -155,6 +164,19 @@ int main (int argc, char const *const *argv)
   parse(&o, argc, argv) ;
   s = bind_socket(&o) ;
   drop(&o) ;
+  /* read as the listener will reread it on SIGHUP: unprivileged */
+  if (o.proxyfile)
+  {
+    unsigned int line = 0 ;
+    if (!proxyfrom_load(&balancers, o.proxyfile, &line))
+    {
+      char fl[UINT_FMT] ;
+      fl[uint_fmt(fl, line)] = 0 ;
+      if (errno == EINVAL) strerr_dief4x(111, o.proxyfile, ": line ", fl, ": not an address or CIDR") ;
+      strerr_diefu2sys(111, "read ", o.proxyfile) ;
+    }
+    o.proxy = &balancers ;
+  }
   wargv[0] = program(o.argv[0]) ;
   for (n = 1 ; o.argv[n] ; n++)
   {

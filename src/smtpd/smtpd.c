@@ -338,6 +338,7 @@ void smtpd_session (void)
   smtpd_log_start("start") ;
   smtpd_log_put(" ip ") ;
   smtpd_log_str(smtpd_config.remoteip, strlen(smtpd_config.remoteip)) ;
+  if (smtpd_config.proxyfrom) { smtpd_log_put(" proxy ") ; smtpd_log_str(smtpd_config.proxyfrom, strlen(smtpd_config.proxyfrom)) ; }
   if (smtpd_config.relayclient) smtpd_log_put(" relayclient") ;
   smtpd_log_end() ;
   /* port 465: TLS from the first byte, the greeting inside it */

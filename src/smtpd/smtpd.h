@@ -66,6 +66,7 @@ struct smtpd_conf_s
   unsigned long maxhops ;    /* Received: and Delivered-To: fields */
   char const *remoteip ;     /* TCPREMOTEIP or "unknown" */
   char const *localip ;      /* TCPLOCALIP or 0 */
+  char const *proxyfrom ;    /* PROXYFROM (the balancer that relayed the client) or 0 */
   int relayclient ;          /* RELAYCLIENT is set */
   int norcptcheck ;          /* NORCPTCHECK: local names left to delivery */
   int smtps ;                /* SMTPS: TLS before the greeting (port 465) */

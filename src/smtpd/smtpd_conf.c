@@ -60,6 +60,8 @@ void smtpd_conf_env (void)
   smtpd_config.remoteip = x && *x ? x : "unknown" ;
   x = getenv("TCPLOCALIP") ;
   smtpd_config.localip = x && *x ? x : 0 ;
+  x = getenv("PROXYFROM") ;
+  smtpd_config.proxyfrom = x && *x ? x : 0 ;
   smtpd_config.relayclient = !!getenv("RELAYCLIENT") ;
   smtpd_config.norcptcheck = !!getenv("NORCPTCHECK") ;
   smtpd_config.smtps = !!getenv("SMTPS") ;
