@@ -3,6 +3,7 @@ built by the same src/install/mkhome.sh an install uses, and helpers
 to drive the real programs in it."""
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 
@@ -350,6 +351,7 @@ def free_port(host="127.0.0.1"):
         s.bind((host, 0))
         return s.getsockname()[1]
 
+
 INSTANCE_PY = os.path.join(TOP, "src", "install", "instance.py")
 
 
@@ -377,6 +379,74 @@ def fresh_instance(nports=1):
             ports.append(p)
     instance_py("setup", TESTHOME, TEST_BIN, *map(str, ports))
     return ports
+
+
+class HAProxy:
+    """Debian's haproxy -db on 127.0.0.1:self.port in front of
+    127.0.0.1:backend, its server line ending with option (send-proxy,
+    send-proxy-v2, ...); a port taken meanwhile is tried again"""
+
+    def __init__(self, backend, option):
+        self.dir = tempfile.mkdtemp(prefix="postern-haproxy-")
+        self.proc = None
+        self.log = None
+        for _ in range(5):
+            self.port = free_port()
+            cfg = os.path.join(self.dir, "haproxy.cfg")
+            with open(cfg, "w") as f:
+                f.write(f"""global
+    maxconn 200
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+frontend smtp
+    bind 127.0.0.1:{self.port}
+    default_backend nodes
+backend nodes
+    server s1 127.0.0.1:{backend} {option}
+""")
+            self.log = open(os.path.join(self.dir, "log"), "ab")
+            self.proc = subprocess.Popen(["haproxy", "-f", cfg, "-db"], stdin=subprocess.DEVNULL,
+                                         stdout=self.log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+            if wait_for(self._listening, 10) and self.proc.poll() is None:
+                return
+            self.stop()
+        with open(os.path.join(self.dir, "log"), errors="replace") as f:
+            raise RuntimeError("haproxy did not start: " + f.read())
+
+    def _listening(self):
+        """its socket in LISTEN (0A) in /proc/net/tcp, found without
+        connecting (a connection would be relayed); or it exited"""
+        if self.proc.poll() is not None:
+            return True
+        with open("/proc/net/tcp") as f:
+            return any(line.split()[1] == "0100007F:%04X" % self.port and line.split()[3] == "0A"
+                       for line in f.readlines()[1:])
+
+    def smtp(self, source):
+        import smtplib
+        return smtplib.SMTP("127.0.0.1", self.port, local_hostname="client.test",
+                            source_address=(source, 0), timeout=20)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+        if self.log:
+            self.log.close()
+            self.log = None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 

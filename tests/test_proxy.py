@@ -4,7 +4,6 @@ it in front of smtpd, behind Debian's haproxy (send-proxy and
 send-proxy-v2), clients bound to 127.0.0.5 and others."""
 import os
 import re
-import signal
 import socket
 import struct
 import subprocess
@@ -204,60 +203,6 @@ class ProxyServer(Server):
                        stdin=open(self.home.path("rules.txt")), check=True)
 
 
-class HAProxy:
-    """haproxy -db on 127.0.0.1:self.port in front of 127.0.0.1:backend"""
-
-    def __init__(self, backend, option):
-        self.dir = tempfile.mkdtemp()
-        self.proc = None
-        for _ in range(5):
-            self.port = harness.free_port()
-            cfg = os.path.join(self.dir, "haproxy.cfg")
-            with open(cfg, "w") as f:
-                f.write(f"""global
-    maxconn 100
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-frontend smtp
-    bind 127.0.0.1:{self.port}
-    default_backend nodes
-backend nodes
-    server s1 127.0.0.1:{backend} {option}
-""")
-            self.log = open(os.path.join(self.dir, "log"), "wb")
-            self.proc = subprocess.Popen(["haproxy", "-f", cfg, "-db"], stdin=subprocess.DEVNULL,
-                                         stdout=self.log, stderr=subprocess.STDOUT)
-            if harness.wait_for(lambda: self._listening(), 10):
-                return
-            self.stop()
-        raise RuntimeError("haproxy did not start: " + open(os.path.join(self.dir, "log")).read())
-
-    def _listening(self):
-        if self.proc.poll() is not None:
-            return True
-        with open("/proc/net/tcp") as f:
-            return any(line.split()[1] == "0100007F:%04X" % self.port and line.split()[3] == "0A"
-                       for line in f.readlines()[1:])
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()
-
-    def cleanup(self):
-        self.stop()
-        import shutil
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 class ProxyHeaderCase(SmtpdCase):
     controls = {"proxyfrom": "# the balancer\n127.0.0.1/32\n"}
     server = ProxyServer
@@ -271,7 +216,7 @@ class ProxyHeaderCase(SmtpdCase):
     def through(self, option, source):
         """one message to demo and one relay attempt from source through
         haproxy: the relay attempt's reply code"""
-        hap = HAProxy(self.srv.port, option)
+        hap = harness.HAProxy(self.srv.port, option)
         self.addCleanup(hap.cleanup)
         s = self.smtp_to(hap.port, source)
         self.assertEqual(s.ehlo()[0], 250)
@@ -309,7 +254,7 @@ class HAProxyTest(ProxyHeaderCase):
 
     def test_denied_client_dropped(self):
         self.srv.rules(f"{DENIED}:deny\n" + RULES)
-        hap = HAProxy(self.srv.port, "send-proxy")
+        hap = harness.HAProxy(self.srv.port, "send-proxy")
         self.addCleanup(hap.cleanup)
         with socket.create_connection((TRUSTED, hap.port), timeout=20, source_address=(DENIED, 0)) as s:
             self.assertEqual(s.recv(100), b"")

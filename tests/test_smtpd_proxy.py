@@ -8,7 +8,6 @@ import signal
 import smtplib
 import socket
 import struct
-import subprocess
 import time
 import unittest
 
@@ -26,6 +25,8 @@ ELSEWHERE = "x@elsewhere.test"           # not in rcpthosts: only a relay client
 
 class ProxyServer(test_smtpd_worker.WorkerServer):
     """smtpd-listen with -p (127.0.0.1 a balancer), -P 5 and -C 2"""
+    # 127.0.0.1 would have to send a header: a stranger asks if it is up
+    ready_source = STRANGER
 
     def argv(self):
         path = self.home.path("proxyfrom")
@@ -34,77 +35,9 @@ class ProxyServer(test_smtpd_worker.WorkerServer):
         a = super().argv()
         return [a[0], "-p", path, "-P", str(HEADER_SEC), "-C", "2", *a[1:]]
 
-    def _ready(self):
-        # 127.0.0.1 would have to send a header: a stranger asks
-        end = time.monotonic() + 10
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                with socket.create_connection((BALANCER, self.port), timeout=1,
-                                              source_address=(STRANGER, 0)) as s:
-                    if s.recv(100):
-                        return True
-            except OSError:
-                pass
-            time.sleep(0.05)
-        return False
-
     def direct(self, source):
         """a plain socket to smtpd-listen from source"""
         return socket.create_connection((BALANCER, self.port), timeout=20, source_address=(source, 0))
-
-
-class Haproxy:
-    """haproxy -db in front of port, sending the header (send-proxy or
-    send-proxy-v2) from 127.0.0.1"""
-
-    def __init__(self, home, port, send):
-        self.port = harness.free_port()
-        cfg = home.path("haproxy.cfg")
-        with open(cfg, "w") as f:
-            f.write(f"""global
-    maxconn 200
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-frontend smtp
-    bind 127.0.0.1:{self.port}
-    default_backend nodes
-backend nodes
-    server s1 127.0.0.1:{port} {send}
-""")
-        self.log = open(home.path("haproxy.log"), "ab")
-        self.proc = subprocess.Popen(["haproxy", "-f", cfg, "-db"], stdin=subprocess.DEVNULL,
-                                     stdout=self.log, stderr=self.log, start_new_session=True)
-        if not harness.wait_for(self._listening, 10):
-            self.stop()
-            raise RuntimeError("haproxy did not start")
-
-    def _listening(self):
-        if self.proc.poll() is not None:
-            raise RuntimeError("haproxy exited")
-        # /proc/net/tcp: a socket in LISTEN (0A) on our port, without
-        # connecting (a connection would be relayed to smtpd)
-        with open("/proc/net/tcp") as f:
-            return any(l.split()[1].endswith(":%04X" % self.port) and l.split()[3] == "0A"
-                       for l in f.readlines()[1:])
-
-    def smtp(self, source):
-        return smtplib.SMTP(BALANCER, self.port, local_hostname="client.test",
-                            source_address=(source, 0), timeout=20)
-
-    def stop(self):
-        if self.proc:
-            try:
-                os.kill(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
-            self.proc = None
-        self.log.close()
 
 
 class ProxyCase(test_smtpd.SmtpdCase):
@@ -119,8 +52,8 @@ class HaproxyV1Test(ProxyCase):
 
     def setUp(self):
         super().setUp()
-        self.lb = Haproxy(self.srv.home, self.srv.port, self.send)
-        self.addCleanup(self.lb.stop)
+        self.lb = harness.HAProxy(self.srv.port, self.send)
+        self.addCleanup(self.lb.cleanup)
 
     def test_received_log_and_rules_name_the_real_client(self):
         s = self.lb.smtp(CLIENT)
