@@ -25,6 +25,7 @@
 #include <skalibs/tai.h>
 #include <skalibs/types.h>
 #include "fdpass.h"
+#include "fdplace.h"
 #include "smtpd.h"
 
 /* the engine's answer: a few NAME=value strings */
@@ -63,14 +64,6 @@ static int envfd (char const *name)
   return (int)fd ;
 }
 
-/* fd moved to 10 or above, close-on-exec: out of the way of 3, 4, 5 */
-static int high (int fd)
-{
-  int h = fcntl(fd, F_DUPFD_CLOEXEC, 10) ;
-  if (h >= 0) fd_close(fd) ;
-  return h ;
-}
-
 /* the engine's ends to the daemon, with the client's connection; 0 if
    there is none (not running, or at its limit: the backlog is full) */
 static int hand (int const *theirs)
@@ -93,9 +86,9 @@ static int spawn (int const *theirs)
   if (pid < 0) return 0 ;
   if (!pid)
   {
+    static int const to[3] = { 3, 4, 5 } ;
     char const *argv[] = { TLSD, "-e", 0 } ;
-    int c = high(theirs[0]), r = high(theirs[1]), w = high(theirs[2]) ;
-    if (c < 0 || r < 0 || w < 0 || dup2(c, 3) < 0 || dup2(r, 4) < 0 || dup2(w, 5) < 0) _exit(111) ;
+    if (!fdplace(theirs, to, 3)) _exit(111) ;
     execv(argv[0], (char *const *)argv) ;
     _exit(111) ;
   }

@@ -7,7 +7,6 @@
    from the next connection, as with -e. */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +20,7 @@
 #include <skalibs/sig.h>
 #include <skalibs/strerr.h>
 #include "fdpass.h"
+#include "fdplace.h"
 #include "sigtrap.h"
 #include "tlsd.h"
 
@@ -66,22 +66,6 @@ static void refresh (void)
   srv = s ; cfg = c ;
 }
 
-/* the engine's descriptors in place: above 5 first, then down */
-static void place (int const *fds)
-{
-  static int const to[4] = { TLSD_NET_IN, TLSD_CTL, TLSD_FROM_APP, TLSD_TO_APP } ;
-  int tmp[4] ;
-  for (unsigned int i = 0 ; i < 4 ; i++)
-  {
-    tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, TLSD_TO_APP + 1) ;
-    if (tmp[i] < 0) strerr_diefu1sys(111, "duplicate a descriptor") ;
-  }
-  for (unsigned int i = 0 ; i < 4 ; i++)
-    if (dup2(tmp[i], to[i]) < 0) strerr_diefu1sys(111, "move a descriptor") ;
-  if (dup2(tmp[0], TLSD_NET_OUT) < 0) strerr_diefu1sys(111, "move a descriptor") ;
-  for (unsigned int i = 0 ; i < 4 ; i++) fd_close(tmp[i]) ;
-}
-
 /* one client: its four descriptors, then an engine for them */
 static void serve (int lfd, int conn, unsigned int secs)
 {
@@ -102,7 +86,11 @@ static void serve (int lfd, int conn, unsigned int secs)
     fd_close(lfd) ;
     selfpipe_finish() ;
     if (!sig_ignore(SIGPIPE)) strerr_diefu1sys(111, "ignore SIGPIPE") ;
-    place(fds) ;
+    {
+      static int const to[4] = { TLSD_NET_IN, TLSD_CTL, TLSD_FROM_APP, TLSD_TO_APP } ;
+      if (!fdplace(fds, to, 4) || dup2(TLSD_NET_IN, TLSD_NET_OUT) < 0)
+        strerr_diefu1sys(111, "move the engine's descriptors") ;
+    }
     _exit(tlsd_engine(srv, secs)) ;
   }
   else live++ ;

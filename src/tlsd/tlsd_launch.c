@@ -6,25 +6,8 @@
 #include <skalibs/exec.h>
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
+#include "fdplace.h"
 #include "tlsd.h"
-
-/* the engine's three ends onto fds 3, 4, 5, wherever they were: copied
-   above every target first, so that no dup2 closes one not yet moved */
-static void place (int const *from)
-{
-  int tmp[3] ;
-  for (unsigned int i = 0 ; i < 3 ; i++)
-  {
-    tmp[i] = fcntl(from[i], F_DUPFD_CLOEXEC, TLSD_TO_APP + 1) ;
-    if (tmp[i] < 0) strerr_diefu1sys(111, "duplicate a descriptor") ;
-  }
-  for (unsigned int i = 0 ; i < 3 ; i++) fd_close(from[i]) ;
-  for (unsigned int i = 0 ; i < 3 ; i++)
-  {
-    if (dup2(tmp[i], TLSD_CTL + i) < 0) strerr_diefu1sys(111, "move a descriptor") ;
-    fd_close(tmp[i]) ;
-  }
-}
 
 static void setfd (char const *name, int fd)
 {
@@ -45,9 +28,10 @@ void tlsd_launch (struct tlsd_opts const *o, char const *const *argv)
   if (!pid)
   {
     int const mine[3] = { ctl[1], up[0], down[1] } ;
+    static int const to[3] = { TLSD_CTL, TLSD_FROM_APP, TLSD_TO_APP } ;
     fd_close(ctl[0]) ; fd_close(up[1]) ; fd_close(down[0]) ;
     tlsd_become_engine(&o->engine) ;
-    place(mine) ;
+    if (!fdplace(mine, to, 3)) strerr_diefu1sys(111, "move the engine's descriptors") ;
     return ;
   }
   fd_close(ctl[1]) ; fd_close(up[0]) ; fd_close(down[1]) ;
