@@ -119,7 +119,7 @@ build/unit/%: tests/unit/%.c build/libpostern.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libpostern.a $(LDLIBS)
 
 # bench helpers
-BENCH_SRC := $(wildcard bench/*.c)
+BENCH_SRC := $(filter-out bench/diskmodel.c,$(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRC:bench/%.c=build/bench/%)
 build/bench/%: bench/%.c build/libpostern.a
 	@mkdir -p $(@D)
@@ -173,12 +173,27 @@ install: accounts all
 
 bench: all $(BENCH_BINS)
 
+# bench/queue-disks.py: every program again, its fsync, fdatasync and
+# syncfs wrapped by bench/diskmodel.c (a modelled disk's flush latency),
+# in build/diskmodel/bin; build/bin is left alone
+DISKMODEL_WRAP = -Wl,--wrap=fsync,--wrap=fdatasync,--wrap=syncfs
+build/diskmodel/diskmodel.o: bench/diskmodel.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+define dmprogram
+build/diskmodel/bin/$(1): build/diskmodel/diskmodel.o $(patsubst src/%.c,build/%.o,$(wildcard src/$(1)/*.c)) build/libpostern.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(call ldflags_of,$(1)) -o $$@ $$^ $$(call libs_of,$(1)) $$(DISKMODEL_WRAP)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call dmprogram,$(p))))
+diskmodel: $(PROGRAMS:%=build/diskmodel/bin/%)
+
 clean:
 	rm -rf build
 
 FORCE:
 
-.PHONY: all deps accounts check bench clean run stop install runbins testbins fuzz fuzz-smoke fuzzbins FORCE
+.PHONY: all deps accounts check bench diskmodel clean run stop install runbins testbins fuzz fuzz-smoke fuzzbins FORCE
 .SECONDARY:
 
 # Fuzzing (tests/fuzz/README): libFuzzer harnesses built with clang,
