@@ -11,9 +11,11 @@
      - opens DISKMODEL_DIR/lock.major:minor and takes an OFD write lock
        on it (F_OFD_SETLKW: threads and processes alike wait their turn:
        the disk does one flush at a time),
-     - sleeps delay_us, does the real call,
+     - does the real call, then sleeps until delay_us have passed since
+       it began (a flush takes delay_us, or the real call's time if
+       that is longer),
      - adds one to its counter in the lock file (below) and the time it
-       held the disk (the sleep and the real call) to busy_us, unlocks.
+       held the disk to busy_us, unlocks.
    So a device flushes at most 1e6/delay_us times a second, whoever
    asks. Any other file, or no devices file: the real call alone.
 
@@ -146,18 +148,22 @@ static uint64_t now_us (void)
 static int flush (int fd, int (*real) (int), unsigned int which)
 {
   struct device const *d = modelled(fd) ;
-  uint64_t c[COUNTERS], t0 ;
+  uint64_t c[COUNTERS], t0, t ;
   struct timespec ts ;
   int lfd, r, e ;
   if (!d) return (*real)(fd) ;
   lfd = lockfd(d) ;
   if (lfd < 0) return (*real)(fd) ;
   t0 = now_us() ;
-  ts.tv_sec = (time_t)(d->delay_us / 1000000) ;
-  ts.tv_nsec = (long)(d->delay_us % 1000000) * 1000 ;
-  while (nanosleep(&ts, &ts) < 0 && errno == EINTR) ;
   r = (*real)(fd) ;
   e = errno ;
+  t = now_us() - t0 ;
+  if (t < d->delay_us)
+  {
+    ts.tv_sec = (time_t)((d->delay_us - t) / 1000000) ;
+    ts.tv_nsec = (long)((d->delay_us - t) % 1000000) * 1000 ;
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) ;
+  }
   if (pread(lfd, c, sizeof c, 0) != (ssize_t)sizeof c) memset(c, 0, sizeof c) ;
   c[which]++ ;
   c[C_BUSY] += now_us() - t0 ;
