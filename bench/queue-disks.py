@@ -132,8 +132,9 @@ class Bench:
             subprocess.run(INSTANCE + ["stop", self.home], stdout=subprocess.DEVNULL)
             self.started = False
         for dev, img, mnt in reversed(self.loops):
-            if mnt:
-                subprocess.run(["umount", mnt])
+            if mnt and subprocess.run(["umount", mnt]).returncode:
+                say(f"{mnt} busy: unmounted lazily")
+                subprocess.run(["umount", "-l", mnt])
             subprocess.run(["losetup", "-d", dev])
             try:
                 os.unlink(img)
