@@ -57,7 +57,7 @@ def out(*cmd):
 def multi_roots():
     """whether the programs know control/queues (the lead's code)"""
     with open(os.path.join(BINDIR, "queue-writer"), "rb") as f:
-        return b"queues" in f.read()
+        return b"control/queues" in f.read()
 
 
 class Bench:
