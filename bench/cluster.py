@@ -638,6 +638,8 @@ def measure(c, k, messages, sessions):
             "node_ms": 1000 * nodes_cpu / max(1, n), "haproxy_ms": 1000 * ha_cpu / max(1, n),
             "client_ms": 1000 * r["cpu"] / max(1, n), "busy": busy,
             "load": os.getloadavg()[0], "served": served,
+            # how much of the machine this run's processes had
+            "share": (nodes_cpu + ha_cpu + r["cpu"]) / max(1e-9, wall * os.cpu_count()),
             "per_node": {i: sum(1 for v in found.values() if v[0] == i) for i in c.active}}
 
 
@@ -722,20 +724,22 @@ def bench(argv):
             say(f"N={k}: {f['accepted']}/{f['messages']} accepted, {f['accept_rate']:.0f} msg/s accepted, "
                 f"{f['deliver_rate']:.0f} msg/s delivered, missing {f['missing']}, "
                 f"CPU ms/msg nodes {f['node_ms']:.2f} haproxy {f['haproxy_ms']:.2f} clients {f['client_ms']:.2f}, "
-                f"machine busy {100 * f['busy']:.0f} %, load {f['load']:.1f}")
+                f"machine busy {100 * f['busy']:.0f} %, ours {100 * f['share']:.0f} %, load {f['load']:.1f}")
+            say("  messages per node: " + ", ".join(f"node{i} {m}" for i, m in f["per_node"].items()))
             by_node = {}
             for s, v in sorted(fmt_served(f["served"]).items(), key=lambda x: int(x[0].split(".")[-1])):
                 by_node.setdefault(v, []).append(s.split(".")[-1])
             for v, ss in sorted(by_node.items()):
                 say(f"  {v}: sources .{' .'.join(ss)}" + ("" if " " not in v else "  (more than one node!)"))
         print()
-        print("| nodes | messages | accepted msg/s | delivered msg/s | CPU ms/msg nodes | haproxy | clients | all | machine busy | load |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        print("| nodes | messages | accepted msg/s | delivered msg/s | CPU ms/msg nodes | haproxy | clients | all "
+              "| machine busy | ours | load |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for f in rows:
             tot = f["node_ms"] + f["haproxy_ms"] + f["client_ms"]
             print(f"| {f['nodes']} | {f['accepted']} | {f['accept_rate']:.0f} | {f['deliver_rate']:.0f} | "
                   f"{f['node_ms']:.2f} | {f['haproxy_ms']:.2f} | {f['client_ms']:.2f} | {tot:.2f} | "
-                  f"{100 * f['busy']:.0f} % | {f['load']:.1f} |")
+                  f"{100 * f['busy']:.0f} % | {100 * f['share']:.0f} % | {f['load']:.1f} |")
         cores = os.cpu_count()
         node_ms = sum(f["node_ms"] for f in rows) / len(rows)
         all_ms = sum(f["node_ms"] + f["haproxy_ms"] + f["client_ms"] for f in rows) / len(rows)
