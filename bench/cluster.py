@@ -97,8 +97,27 @@ def alive(pid):
     return True
 
 
+def ns_remove(name):
+    """a namespace of ours removed, with whatever still runs in it
+    (stopped, then killed: a supervisor restarts nothing meanwhile)"""
+    for _ in range(5):
+        p = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True)
+        pids = [int(x) for x in p.stdout.split() if x.isdigit() and int(x) != os.getpid()]
+        if not pids:
+            break
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for pid in pids:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+        time.sleep(0.2)
+    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
 def reap_stale():
-    """namespaces pcl-PID-* left by a run that is gone"""
+    """namespaces pcl-PID-* left by a run that is gone (kill -9), and
+    what still runs in them"""
     try:
         names = os.listdir("/run/netns")
     except FileNotFoundError:
@@ -106,7 +125,7 @@ def reap_stale():
     for n in names:
         m = re.match(re.escape(PREFIX) + r"(\d+)-", n)
         if m and not alive(int(m.group(1))):
-            subprocess.run(["ip", "netns", "del", n], capture_output=True)
+            ns_remove(n)
 
 
 def procs():
@@ -172,7 +191,7 @@ class Cluster:
     """nodes 1..n, the balancer and the clients' namespace; up() builds,
     down() removes everything"""
 
-    def __init__(self, n, sources, base=BASE, out=None, greetdelay=0):
+    def __init__(self, n, sources, base=BASE, greetdelay=0):
         if not 1 <= n <= NODES_MAX or not 1 <= sources <= SOURCES_MAX:
             raise ValueError("1 to 4 nodes, 1 to 99 sources")
         self.n, self.base = n, os.path.abspath(base)
@@ -182,7 +201,6 @@ class Cluster:
         self.made = []
         self.haproxy = None
         self.hadir = os.path.join(self.base, "haproxy")
-        self.out = out or sys.stdout
         self.active = []
         self.greetdelay = greetdelay
 
@@ -379,7 +397,7 @@ backend nodes
                                   if os.path.exists(os.path.join(self.node_dir(i), "service"))])
         self.active = []
         for name in reversed(self.made):
-            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+            ns_remove(name)
         self.made = []
 
     # what happened
@@ -690,6 +708,13 @@ def kill_run(c, messages, sessions, hold=False):
             "waiting_at_restart": sum(1 for m in ok if m not in before_restart),
             "missing": sorted(m for m in ok if m not in found),
             "duplicates": sum(len(v) - 1 for v in found.values()),
+            # a message sent again after no 250, or delivered again by
+            # the killed node (its delivery done, not yet recorded)
+            "dup_retried": sum(len(found.get(x["id"], [])) - 1 for x in r["results"]
+                               if x["tries"] > 1 and len(found.get(x["id"], [])) > 1),
+            "dup_redelivered": sum(len(found.get(x["id"], [])) - 1 for x in r["results"]
+                                   if x["tries"] == 1 and set(found.get(x["id"], [])) == {victim}
+                                   and len(found.get(x["id"], [])) > 1),
             "served": served, "first": first, "found": found, "results": r["results"],
             "halog": c.halog_text()}
 
@@ -754,7 +779,9 @@ def bench(argv):
                 f"{k['waiting_at_restart']} were waiting in node{k['victim']}'s queue at its restart")
             for s, v in sorted(fmt_served(k["served"]).items(), key=lambda x: int(x[0].split(".")[-1])):
                 say(f"  source {s}: {v}")
-            say(f"after the restart: {len(k['missing'])} missing, {k['duplicates']} duplicates")
+            say(f"after the restart: {len(k['missing'])} missing, {k['duplicates']} duplicates "
+                f"({k['dup_retried']} sent again after no 250, {k['dup_redelivered']} delivered again "
+                f"by node{k['victim']} after its restart)")
             if k["missing"]:
                 say("missing:", " ".join(k["missing"][:20]))
                 return 1
