@@ -795,7 +795,11 @@ def main(argv):
     if len(argv) >= 2 and argv[1] == "client" and len(argv) >= 9:
         client_main(argv[2:])
     elif len(argv) >= 2 and argv[1] == "bench":
-        sys.exit(bench(argv[2:]))
+        try:
+            sys.exit(bench(argv[2:]))
+        except KeyboardInterrupt as e:
+            say("stopped:", str(e) or "SIGINT")
+            sys.exit(130)
     else:
         print(__doc__, file=sys.stderr)
         sys.exit(100)

@@ -41,7 +41,7 @@ class ClusterTest(unittest.TestCase):
         c = self.c
         c.use(NODES)
         since = c.log_sizes()
-        r = c.send(8, 2)                     # 8 from each source, 2 at once
+        r = c.send(8, 2, deadline=90)        # 8 from each source, 2 at once
         ok = [x["id"] for x in r["results"] if x["ok"]]
         self.assertEqual(len(ok), 8 * SOURCES, r["results"])
         found, _ = c.wait_delivered(r["tag"], ok, 120)
