@@ -11,6 +11,7 @@ import shutil
 import socket
 import statistics
 import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -19,6 +20,7 @@ import harness
 from test_smtpd import Server, STRANGER, TRUSTED
 
 PUSH = os.path.join(harness.BIN, "table-push")
+RSH = os.path.join(harness.TOP, "tests", "loopback_rsh.py")
 NODES = 3
 VERSIONS = 100
 # addresses valid in every version; filler domains in rcpthosts, read at
@@ -277,6 +279,60 @@ class TablePushUsageTest(unittest.TestCase):
         self.assertIn(f"unable to push to: {dead}", p.stderr)
         with open(node.srv.home.path("control", "rcpthosts")) as f:
             self.assertEqual(f.read(), "pushed.test\n")
+
+    def test_over_a_remote_shell(self):
+        """host:home, as over ssh: rsync --server run by the remote
+        shell (here a TCP one on a loopback port), then sync there"""
+        home = harness.Home(prefix="postern-admin-")
+        self.addCleanup(home.cleanup)
+        srv = Server()
+        self.addCleanup(srv.cleanup)
+        ran = srv.home.path("commands")
+        # the node's end of the remote shell: one command line, run by sh
+        # with the connection as stdin and stdout
+        server = ["sh", "-c", f'read -r cmd && echo "$cmd" >> {ran} && eval "exec $cmd"']
+        port, proc = None, None
+        for _ in range(5):
+            port = harness.free_port()
+            proc = subprocess.Popen(["tcpserver", "-R", "-H", "-l", "0", TRUSTED, str(port)] + server,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            if harness.wait_for(lambda: proc.poll() is None and self.connects(port), 10, 0.05):
+                break
+            proc.terminate()
+            proc.wait()
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.terminate)
+        home.control("rcpthosts", "example.test\nnew.test\n")
+        home.control("aliases", "postmaster demo@example.test\nnewname demo@example.test\n")
+        home.control("users", f"demo demo:4242:4242:{home.dir}\n")
+        p = subprocess.run([PUSH, "-e", f"{sys.executable} {RSH} {port}", f"{TRUSTED}:{srv.home.dir}"],
+                           env=home.env, capture_output=True, text=True, timeout=120)
+        self.assertEqual((p.returncode, p.stderr), (0, ""))
+        for f in ("rcpthosts", "rcpthosts.cdb", "aliases", "aliases.cdb", "users.cdb", "recipients.cdb"):
+            with open(home.path("control", f), "rb") as a, open(srv.home.path("control", f), "rb") as b:
+                self.assertEqual(a.read(), b.read(), f)
+        with open(ran) as f:
+            cmds = f.read().splitlines()
+        self.assertEqual(len(cmds), 2, cmds)
+        self.assertRegex(cmds[0], r"^rsync --server .*--delay-updates.*--fsync")
+        self.assertEqual(cmds[1], f"sync {srv.home.dir}/control")
+        s = srv.smtp(STRANGER)
+        try:
+            s.ehlo()
+            s.mail("someone@client.test")
+            self.assertEqual(s.rcpt("newname@example.test")[0], 250)
+            self.assertEqual(s.rcpt("nosuch@example.test")[0], 550)
+        finally:
+            s.close()
+
+    @staticmethod
+    def connects(port):
+        try:
+            with socket.create_connection((TRUSTED, port), timeout=1):
+                return True
+        except OSError:
+            return False
 
 
 if __name__ == "__main__":
