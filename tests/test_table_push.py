@@ -39,6 +39,17 @@ PER_MAIL = 50
 PAUSE = 0.003
 
 
+def rcpt_codes(srv, addrs):
+    """the replies of srv's smtpd to RCPT for each of addrs, from a stranger"""
+    s = srv.smtp(STRANGER)
+    try:
+        s.ehlo()
+        s.mail("someone@client.test")
+        return [s.rcpt(a)[0] for a in addrs]
+    finally:
+        s.close()
+
+
 class Node:
     """a Server (tcpserver, smtpd, its home) and an rsync daemon on a
     loopback port whose module "control" is that home's control/"""
@@ -188,14 +199,7 @@ class TablePushTest(unittest.TestCase):
         base = ["postmaster@example.test"] + [f"keep{i}@example.test" for i in range(KEEP)]
         for n in self.nodes:
             n.valid = list(base)
-            code = n.srv.smtp(STRANGER)
-            try:
-                code.ehlo()
-                code.mail("someone@client.test")
-                self.assertEqual(code.rcpt("keep0@example.test")[0], 250)
-                self.assertEqual(code.rcpt("new1@example.test")[0], 550)
-            finally:
-                code.close()
+            self.assertEqual(rcpt_codes(n.srv, ["keep0@example.test", "new1@example.test"]), [250, 550])
         stop = threading.Event()
         hammers = [threading.Thread(target=self.hammer, args=(n, stop), daemon=True) for n in self.nodes]
         for t in hammers:
@@ -317,14 +321,7 @@ class TablePushUsageTest(unittest.TestCase):
         self.assertEqual(len(cmds), 2, cmds)
         self.assertRegex(cmds[0], r"^rsync --server .*--delay-updates.*--fsync")
         self.assertEqual(cmds[1], f"sync {srv.home.dir}/control")
-        s = srv.smtp(STRANGER)
-        try:
-            s.ehlo()
-            s.mail("someone@client.test")
-            self.assertEqual(s.rcpt("newname@example.test")[0], 250)
-            self.assertEqual(s.rcpt("nosuch@example.test")[0], 550)
-        finally:
-            s.close()
+        self.assertEqual(rcpt_codes(srv, ["newname@example.test", "nosuch@example.test"]), [250, 550])
 
     @staticmethod
     def connects(port):
