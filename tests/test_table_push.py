@@ -4,10 +4,15 @@ its own rsync daemon (the push goes over the network, as over ssh in
 production), while a client per node keeps asking RCPT for addresses
 valid in every version: none of them is ever refused ("user unknown"
 or any other answer but 250), and each node takes each version's new
-address within LAG_MAX seconds of the push's start."""
+address within LAG_MAX seconds of the push's start. Pushed with rsync
+--inplace instead, this counts false "user unknown" answers.
+Then: over a remote shell (a TCP one standing in for ssh), with the
+node's control/ fsynced after; a push killed halfway leaves every old
+table (rsync without --delay-updates leaves some new ones); a malformed
+table or a bad node pushes nothing; an unreachable node is named."""
 import os
 import random
-import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -29,6 +34,8 @@ VERSIONS = 100
 # aliases: recipients-compile takes about 1 ms per alias)
 KEEP = 20
 FILLER = 5000
+# what the smaller tests push (rcpthosts, aliases, users) and compare
+TABLES = ("rcpthosts", "rcpthosts.cdb", "aliases", "aliases.cdb", "users", "users.cdb", "recipients.cdb")
 # seconds from a push's start to every node taking its new address: a
 # push is well under a second here; generous, the machine is loaded
 LAG_MAX = 10
@@ -284,16 +291,14 @@ class TablePushUsageTest(unittest.TestCase):
         with open(node.srv.home.path("control", "rcpthosts")) as f:
             self.assertEqual(f.read(), "pushed.test\n")
 
-    def test_over_a_remote_shell(self):
-        """host:home, as over ssh: rsync --server run by the remote
-        shell (here a TCP one on a loopback port), then sync there"""
-        home = harness.Home(prefix="postern-admin-")
-        self.addCleanup(home.cleanup)
+    def rsh_node(self):
+        """a Server and the node's end of a remote shell: tcpserver on a
+        loopback port running each command line it is sent with sh, the
+        connection as stdin and stdout, as sshd would; returns the
+        Server, the node and the -e argument for table-push"""
         srv = Server()
         self.addCleanup(srv.cleanup)
         ran = srv.home.path("commands")
-        # the node's end of the remote shell: one command line, run by sh
-        # with the connection as stdin and stdout
         server = ["sh", "-c", f'read -r cmd && echo "$cmd" >> {ran} && eval "exec $cmd"']
         port, proc = None, None
         for _ in range(5):
@@ -301,36 +306,91 @@ class TablePushUsageTest(unittest.TestCase):
             proc = subprocess.Popen(["tcpserver", "-R", "-H", "-l", "0", TRUSTED, str(port)] + server,
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
-            if harness.wait_for(lambda: proc.poll() is None and self.connects(port), 10, 0.05):
+            if harness.wait_for(lambda: proc.poll() is None and connects(port), 10, 0.05):
                 break
             proc.terminate()
             proc.wait()
         self.addCleanup(proc.wait)
         self.addCleanup(proc.terminate)
-        home.control("rcpthosts", "example.test\nnew.test\n")
+        return srv, f"{TRUSTED}:{srv.home.dir}", f"{sys.executable} {RSH} {port}"
+
+    def admin_home(self):
+        home = harness.Home(prefix="postern-admin-")
+        self.addCleanup(home.cleanup)
+        home.control("rcpthosts", "example.test\n")
         home.control("aliases", "postmaster demo@example.test\nnewname demo@example.test\n")
         home.control("users", f"demo demo:4242:4242:{home.dir}\n")
-        p = subprocess.run([PUSH, "-e", f"{sys.executable} {RSH} {port}", f"{TRUSTED}:{srv.home.dir}"],
-                           env=home.env, capture_output=True, text=True, timeout=120)
+        return home
+
+    def test_over_a_remote_shell(self):
+        """host:home, as over ssh: rsync --server run by the remote
+        shell (here a TCP one on a loopback port), then sync there"""
+        home = self.admin_home()
+        srv, node, rsh = self.rsh_node()
+        p = subprocess.run([PUSH, "-e", rsh, node], env=home.env, capture_output=True, text=True, timeout=120)
         self.assertEqual((p.returncode, p.stderr), (0, ""))
-        for f in ("rcpthosts", "rcpthosts.cdb", "aliases", "aliases.cdb", "users.cdb", "recipients.cdb"):
-            with open(home.path("control", f), "rb") as a, open(srv.home.path("control", f), "rb") as b:
-                self.assertEqual(a.read(), b.read(), f)
-        with open(ran) as f:
+        for f in TABLES:
+            self.assertEqual(read(home, f), read(srv.home, f), f)
+        with open(srv.home.path("commands")) as f:
             cmds = f.read().splitlines()
         self.assertEqual(len(cmds), 2, cmds)
         self.assertRegex(cmds[0], r"^rsync --server .*--delay-updates.*--fsync")
         self.assertEqual(cmds[1], f"sync {srv.home.dir}/control")
         self.assertEqual(rcpt_codes(srv, ["newname@example.test", "nosuch@example.test"]), [250, 550])
 
-    @staticmethod
-    def connects(port):
+    def test_push_killed_halfway_leaves_every_old_table(self):
+        """a push killed once some new files have arrived, before all
+        have: the node still has every old table (with rsync's default,
+        one rename per file as it arrives, it would have some new ones)"""
+        home = self.admin_home()
+        srv, node, rsh = self.rsh_node()
+        p = subprocess.run([PUSH, "-e", rsh, node], env=home.env, capture_output=True, text=True, timeout=120)
+        self.assertEqual((p.returncode, p.stderr), (0, ""))
+        old = {f: read(srv.home, f) for f in TABLES}
+        # version 2: a new alias, and an rcpthosts of some MB that comes
+        # after aliases(.cdb) over a slow link
+        home.control("aliases", "postmaster demo@example.test\nnewname demo@example.test\n"
+                                "newer demo@example.test\n")
+        home.control("rcpthosts", "example.test\n" + "".join(f"d{i}.example.test\n" for i in range(100000)))
+        tmp = srv.home.path("control", ".~tmp~")
+        push = subprocess.Popen([PUSH, "-e", rsh, node], env=dict(home.env, LOOPBACK_RSH_DELAY="0.05"),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
-            with socket.create_connection((TRUSTED, port), timeout=1):
-                return True
-        except OSError:
-            return False
+            # the new aliases.cdb is on the node: waiting in .~tmp~ (or,
+            # pushed the naive way, already in place)
+            arrived = harness.wait_for(lambda: os.path.exists(os.path.join(tmp, "aliases.cdb"))
+                                       or read(srv.home, "aliases.cdb") != old["aliases.cdb"], 60, 0.02)
+            self.assertIsNone(push.poll(), "the push ended before it could be killed")
+        finally:
+            os.killpg(push.pid, signal.SIGKILL)
+            push.wait()
+        self.assertTrue(arrived, "the new aliases.cdb never arrived")
+        # the node's rsync --server sees its connection close, and exits
+        harness.wait_for(lambda: not [f for f in os.listdir(srv.home.path("control")) if f.startswith(".rcpthosts")],
+                         10, 0.05)
+        for f in TABLES:
+            self.assertEqual(read(srv.home, f), old[f], f)
+        self.assertEqual(rcpt_codes(srv, ["newname@example.test", "newer@example.test", "x@d1.example.test"]),
+                         [250, 550, 554])
+        # pushed again, all of version 2
+        p = subprocess.run([PUSH, "-e", rsh, node], env=home.env, capture_output=True, text=True, timeout=120)
+        self.assertEqual((p.returncode, p.stderr), (0, ""))
+        for f in TABLES:
+            self.assertEqual(read(home, f), read(srv.home, f), f)
+        self.assertEqual(rcpt_codes(srv, ["newer@example.test"]), [250])
 
+
+def connects(port):
+    try:
+        with socket.create_connection((TRUSTED, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def read(home, name):
+    with open(home.path("control", name), "rb") as f:
+        return f.read()
 
 if __name__ == "__main__":
     unittest.main()
