@@ -9,7 +9,8 @@ set -u
 PROG=table-push
 USAGE="table-push [ -e rsh ] node ..."
 home=${POSTERN_HOME:-@HOME@}
-bin=$(dirname "$0")
+# table-compile and recipients-compile: beside this script
+bin=$(cd "$(dirname "$0")" && pwd) || exit 111
 rsh=ssh
 # seconds without a byte from a node before its push is given up
 # (rsync's --timeout), and for a TCP connection to an rsync daemon
@@ -42,8 +43,8 @@ done
 
 cd "$home/control" || die 111 "unable to chdir to $home/control"
 
-# 1. compile here, every time: a text edited in the same clock tick as
-# its last compile is newer by content, not by time
+# 1. compile here, every time: file times move in clock ticks of a few
+# ms, so a text edited just after its last compile may not look newer
 files=
 for t in $TABLES; do
   [ -e "$t" ] || continue
