@@ -125,6 +125,12 @@ build/$(1)/%.o: src/$(1)/%.c $$(LIB_HDR) $$(wildcard src/$(1)/*.h)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program,$(p))))
 
+# table-push(8), a sh script: the home put in as the programs compile it in
+all: build/bin/table-push
+build/bin/table-push: src/install/table-push.sh conf-home
+	@mkdir -p $(@D)
+	sed 's|@HOME@|$(HOME_DIR)|' src/install/table-push.sh > $@.tmp && chmod 755 $@.tmp && mv -f $@.tmp $@
+
 # C tests of library functions, linked exactly as the programs are
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
