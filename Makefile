@@ -94,6 +94,17 @@ build/auto/auto_home_run.c: FORCE
 RUN_BINS := $(PROGRAMS:%=build/run/bin/%)
 runbins: $(RUN_BINS)
 
+# bench/cluster.sh's nodes (bench/cluster.py): each node sees its own
+# home at build/cluster/home, bound there in its own mount namespace,
+# so one set of programs serves every node, setuid ones included.
+CLUSTER_HOME := $(CURDIR)/build/cluster/home
+build/auto/auto_home_cluster.c: FORCE
+	@mkdir -p $(@D)
+	@printf 'char const auto_home[] = "%s" ;\n' '$(CLUSTER_HOME)' > $@.tmp
+	@if cmp -s $@.tmp $@ ; then rm -f $@.tmp ; else mv -f $@.tmp $@ ; fi
+CLUSTER_BINS := $(PROGRAMS:%=build/cluster/bin/%)
+clusterbins: $(CLUSTER_BINS)
+
 # every program: the objects of src/<program>/, linked with the library
 define program
 build/bin/$(1): $(patsubst src/%.c,build/%.o,$(wildcard src/$(1)/*.c)) build/libpostern.a
@@ -105,11 +116,20 @@ build/test/bin/$(1): build/auto/auto_home_test.o $(patsubst src/%.c,build/%.o,$(
 build/run/bin/$(1): build/auto/auto_home_run.o $(patsubst src/%.c,build/%.o,$(wildcard src/$(1)/*.c)) build/libpostern.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(call ldflags_of,$(1)) -o $$@ $$^ $$(call libs_of,$(1))
+build/cluster/bin/$(1): build/auto/auto_home_cluster.o $(patsubst src/%.c,build/%.o,$(wildcard src/$(1)/*.c)) build/libpostern.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(call ldflags_of,$(1)) -o $$@ $$^ $$(call libs_of,$(1))
 build/$(1)/%.o: src/$(1)/%.c $$(LIB_HDR) $$(wildcard src/$(1)/*.h)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS) -Isrc/$(1) -c $$< -o $$@
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program,$(p))))
+
+# table-push(8), a sh script: the home put in as the programs compile it in
+all: build/bin/table-push
+build/bin/table-push: src/install/table-push.sh conf-home
+	@mkdir -p $(@D)
+	sed 's|@HOME@|$(HOME_DIR)|' src/install/table-push.sh > $@.tmp && chmod 755 $@.tmp && mv -f $@.tmp $@
 
 # C tests of library functions, linked exactly as the programs are
 UNIT_SRC := $(wildcard tests/unit/*.c)
@@ -151,7 +171,7 @@ stop:
 # the same set-up as run (an instance that does not come up fails the
 # check), then the whole suite; test_instance fails, never skips, if
 # the instance is not running (POSTERN_CHECK_INSTANCE)
-check: deps accounts all $(TEST_BINS) $(RUN_BINS) $(UNIT_BINS) $(BENCH_BINS)
+check: deps accounts all $(TEST_BINS) $(RUN_BINS) $(CLUSTER_BINS) $(UNIT_BINS) $(BENCH_BINS)
 	$(INSTANCE) setup $(RUN_HOME) build/run/bin $(RUN_PORT) $(RUN_TLS_PORTS)
 	$(INSTANCE) start $(RUN_HOME)
 	POSTERN_CHECK_INSTANCE=1 $(PYTHON) tests/run
@@ -193,7 +213,7 @@ clean:
 
 FORCE:
 
-.PHONY: all deps accounts check bench diskmodel clean run stop install runbins testbins fuzz fuzz-smoke fuzzbins FORCE
+.PHONY: all deps accounts check bench diskmodel clean run stop install runbins testbins clusterbins fuzz fuzz-smoke fuzzbins FORCE
 .SECONDARY:
 
 # Fuzzing (tests/fuzz/README): libFuzzer harnesses built with clang,

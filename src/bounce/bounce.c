@@ -138,6 +138,7 @@ int main (int argc, char const *const *argv)
   if (!sig_ignore(SIGPIPE)) strerr_diefu1sys(111, "ignore SIGPIPE") ;
   alarm(LIFETIME) ;
   if (home_chdir() < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;
+  if (queue_roots_load() < 0) strerr_diefu1sys(111, "read " QUEUE_ROOTS_FILE) ;
   read_state(&st, &m) ;
   for (pos = m.rcpts_at ; state_next_rcpt(&m, st.s, &pos, &r) ;)
     if (r.status == ST_FAILED) failed++ ;

@@ -66,6 +66,7 @@ int main (int argc, char const *const *argv)
   if (argc > 1) strerr_dieusage(100, USAGE) ;
   if (!sig_ignore(SIGPIPE)) strerr_diefu1sys(111, "ignore SIGPIPE") ;
   if (home_chdir() < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;
+  if (queue_roots_load() < 0) strerr_diefu1sys(111, "read " QUEUE_ROOTS_FILE) ;
   if (ndelay_on(0) < 0 || ndelay_off(1) < 0) strerr_diefu1sys(111, "set fd 0 and 1 modes") ;
   clean_leftovers() ;
   for (;;)

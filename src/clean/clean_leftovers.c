@@ -37,13 +37,15 @@ static int orphan (char const *id)
   return !r ;
 }
 
-static void sweep (stralloc *names, char const *tree, unsigned int sub, time_t limit)
+static void sweep (stralloc *names, unsigned int root, char const *tree, unsigned int sub, time_t limit)
 {
+  char dir[QUEUE_PATH_MAX] ;
   char const *id ;
   int n ;
   names->len = 0 ;
-  n = qscan_names(names, tree, sub, UINT_MAX) ;
-  if (n < 0) { strerr_warnwu2sys("read a subdirectory of ", tree) ; return ; }
+  queue_tree(dir, root, tree) ;
+  n = qscan_names(names, dir, sub, UINT_MAX) ;
+  if (n < 0) { strerr_warnwu2sys("read a subdirectory of ", dir) ; return ; }
   for (id = names->s ; n-- ; id += strlen(id) + 1)
   {
     char path[QUEUE_PATH_MAX] ;
@@ -55,6 +57,8 @@ static void sweep (stralloc *names, char const *tree, unsigned int sub, time_t l
       continue ;
     }
     if (!S_ISREG(st.st_mode) || st.st_mtime >= limit) continue ;
+    /* a name with another root's number is not this root's message */
+    if (queue_id_root(id) != root) continue ;
     if (!strcmp(tree, QUEUE_BODY) && !orphan(id)) continue ;
     /* no fsync of the directory: a leftover back after a crash is still
        a leftover, removed at the next start */
@@ -67,10 +71,12 @@ void clean_leftovers (void)
 {
   stralloc names = STRALLOC_ZERO ;
   time_t limit = time(0) - CLEAN_LEFTOVER_AGE ;
-  for (unsigned int sub = 0 ; sub < auto_split ; sub++)
-  {
-    sweep(&names, QUEUE_INTAKE, sub, limit) ;
-    sweep(&names, QUEUE_BODY, sub, limit) ;
-  }
+  /* every root, drained ones too: a crash leaves leftovers anywhere */
+  for (unsigned int root = 0 ; root < queue_roots() ; root++)
+    for (unsigned int sub = 0 ; sub < auto_split ; sub++)
+    {
+      sweep(&names, root, QUEUE_INTAKE, sub, limit) ;
+      sweep(&names, root, QUEUE_BODY, sub, limit) ;
+    }
   stralloc_free(&names) ;
 }

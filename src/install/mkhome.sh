@@ -59,24 +59,43 @@ sendgroup=
 # state is setgid too: record's files get the shared group, so the queue
 # tools (queue-list, queue-stats), run as the queue owner, can read them.
 # hold holds queue-ctl(8)'s markers: the queue owner's, read by send.
-for tree in body:2750:queue:shared todo:2770:queue:send intake:2700:queue:send \
-            state:2750:send:shared hold:2750:queue:shared; do
-  IFS=: read -r name mode role grp <<E
+# mkroot root tree...: the trees of one queue root, every hash
+# subdirectory included
+mkroot() {
+  root=$1; shift
+  for tree in "$@"; do
+    IFS=: read -r name mode role grp <<E
 $tree
 E
-  set -- "$home/queue/$name"
-  i=0
-  while [ $i -lt "$split" ]; do
-    set -- "$@" "$home/queue/$name/$i"
-    i=$((i + 1))
+    set -- "$root/$name"
+    i=0
+    while [ $i -lt "$split" ]; do
+      set -- "$@" "$root/$name/$i"
+      i=$((i + 1))
+    done
+    mkdir -p "$@"
+    chmod "$mode" "$@"
+    if [ $owned = yes ]; then
+      if [ "$grp" = send ]; then g=$sendgroup; else g=$(user group); fi
+      chown "$(user "$role"):$g" "$@"
+    fi
   done
-  mkdir -p "$@"
-  chmod "$mode" "$@"
-  if [ $owned = yes ]; then
-    if [ "$grp" = send ]; then g=$sendgroup; else g=$(user group); fi
-    chown "$(user "$role"):$g" "$@"
-  fi
-done
+}
+trees="body:2750:queue:shared todo:2770:queue:send intake:2700:queue:send state:2750:send:shared"
+# shellcheck disable=SC2086
+mkroot "$home/queue" $trees hold:2750:queue:shared
+# control/queues (postern-queue(5)): every other queue root gets the same
+# trees; a path is absolute or under the home, '-' marks one drained
+if [ -f "$home/control/queues" ]; then
+  while IFS= read -r line || [ -n "$line" ]; do
+    line=$(printf '%s' "$line" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//; s/^-//; s:/*$::')
+    case $line in ''|'#'*) continue ;; /*) root=$line ;; *) root=$home/$line ;; esac
+    [ "$root" = "$home/queue" ] && continue
+    mk "$root" 750 queue
+    # shellcheck disable=SC2086
+    mkroot "$root" $trees
+  done < "$home/control/queues"
+fi
 if [ ! -p "$home/queue/trigger" ]; then
   rm -f "$home/queue/trigger"
   mkfifo "$home/queue/trigger"

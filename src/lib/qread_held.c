@@ -5,6 +5,6 @@
 int qread_held (char const *id)
 {
   char path[QUEUE_PATH_MAX] ;
-  queue_path(path, QUEUE_HOLD, id) ;
+  queue_hold_path(path, id) ;
   return access(path, F_OK) == 0 ;
 }

@@ -8,9 +8,9 @@
    whatever its subdirectory. */
 #define QUEUE_ID_STEPS 4096
 
-size_t queue_id_make_in (char *s, unsigned int sub)
+size_t queue_id_make_in (char *s, unsigned int sub, unsigned int root)
 {
-  size_t n = queue_id_make(s) ;
+  size_t n = queue_id_make(s, root) ;
   uint32_t ns = 0 ;
   for (unsigned int i = 8 ; i < 16 ; i++)
     ns = ns << 4 | (uint32_t)(s[i] <= '9' ? s[i] - '0' : s[i] - 'a' + 10) ;

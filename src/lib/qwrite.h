@@ -28,16 +28,19 @@ struct qwrite_msg_s
   char id[QUEUE_ID_MAX + 1] ;
   int body ;        /* open body file, or -1 */
   int intake ;      /* open intake file, or -1 */
-  unsigned char havebody ;   /* queue/body/N/ID is ours to remove */
-  unsigned char haveintake ; /* queue/intake/N/ID is ours to remove */
+  unsigned char havebody ;   /* ROOT/body/N/ID is ours to remove */
+  unsigned char haveintake ; /* ROOT/intake/N/ID is ours to remove */
   unsigned char visible ;    /* renamed into todo: send's now */
   int code ;        /* 0, or the qexit code it failed with */
 } ;
 #define QWRITE_MSG_ZERO { "", -1, -1, 0, 0, 0, 0 }
 
-/* makes a new id (in subdirectory sub if sub >= 0) and creates its
-   body file exclusively; 1, or 0 with errno and m->code set */
-extern int qwrite_body (qwrite_msg *m, int sub) ;
+/* makes a new id (in subdirectory sub if sub >= 0) in the next queue
+   root from *cursor with room bytes free (queue_root_pick) and creates
+   its body file exclusively; 1, or 0 with errno and m->code set */
+extern int qwrite_body (qwrite_msg *m, int sub, unsigned int *cursor, unsigned long room) ;
+/* the room a root needs for a message of at most databytes (0: none) */
+extern unsigned long qwrite_room (unsigned long databytes) ;
 /* the Received line a queued body starts with; returns its length */
 extern size_t qwrite_received (char *s, pid_t pid, uid_t uid) ;
 /* the qexit code of an envelope error */
@@ -51,8 +54,9 @@ extern int qwrite_intake (qwrite_msg *m, char const *s, size_t len) ;
    other); errs[i] gets 0 or the errno of fds[i] */
 extern void qwrite_syncall (int const *fds, int *errs, unsigned int n, unsigned int par) ;
 /* commits the messages of m whose code is 0: makes each durable and
-   visible, or sets its code (visible may already be 1 then); warns on
-   stderr; pokes the trigger once; returns how many fsyncs it made */
+   visible, or sets its code (visible may already be 1 then) and sets
+   its root aside (queue_root_failed); warns on stderr; pokes the
+   trigger once; returns how many fsyncs it made */
 extern unsigned int qwrite_commit (qwrite_msg *m, unsigned int n, unsigned int par) ;
 /* closes what m holds open and removes what it made, unless visible */
 extern void qwrite_abort (qwrite_msg *m) ;

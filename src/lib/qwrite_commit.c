@@ -19,20 +19,25 @@ struct ent
 
 static char const *const treeof[] = { QUEUE_BODY, QUEUE_INTAKE, QUEUE_BODY, QUEUE_TODO } ;
 
+/* same root, same subdirectory */
+static int same_dir (char const *a, char const *b)
+{
+  return queue_hash(a) == queue_hash(b) && queue_id_root(a) == queue_id_root(b) ;
+}
+
 /* every message still good in msg's subdirectory gets code */
 static void fail_dir (qwrite_msg *m, unsigned int n, unsigned int msg, int code)
 {
-  unsigned int h = queue_hash(m[msg].id) ;
   for (unsigned int i = 0 ; i < n ; i++)
-    if (!m[i].code && queue_hash(m[i].id) == h) m[i].code = code ;
+    if (i != msg && !m[i].code && same_dir(m[i].id, m[msg].id)) m[i].code = code ;
+  if (!m[msg].code) m[msg].code = code ;
 }
 
 /* the first good message of subdirectory of i, before i? */
 static int dir_seen (qwrite_msg const *m, unsigned int i, int visible)
 {
-  unsigned int h = queue_hash(m[i].id) ;
   for (unsigned int j = 0 ; j < i ; j++)
-    if (!m[j].code && m[j].visible == visible && queue_hash(m[j].id) == h) return 1 ;
+    if (!m[j].code && m[j].visible == visible && same_dir(m[j].id, m[i].id)) return 1 ;
   return 0 ;
 }
 
@@ -90,8 +95,10 @@ static int open_dir (struct ent *e, qwrite_msg *m, unsigned int n, unsigned int 
 unsigned int qwrite_commit (qwrite_msg *m, unsigned int n, unsigned int par)
 {
   struct ent e[3 * n + 1] ;
+  unsigned char good[n] ;
   unsigned int k = 0, visible = 0, syncs ;
   if (!n) return 0 ;
+  for (unsigned int i = 0 ; i < n ; i++) good[i] = !m[i].code ;
   for (unsigned int i = 0 ; i < n ; i++)
   {
     if (m[i].code) continue ;
@@ -120,6 +127,9 @@ unsigned int qwrite_commit (qwrite_msg *m, unsigned int n, unsigned int par)
   for (unsigned int i = 0 ; i < n ; i++)
     if (!m[i].code && !dir_seen(m, i, 1) && open_dir(e + k, m, n, i, W_TODODIR)) k++ ;
   syncs += sync_ents(m, n, e, k, par) ;
+  /* a disk that failed a commit gets the next messages only later */
+  for (unsigned int i = 0 ; i < n ; i++)
+    if (good[i] && m[i].code) queue_root_failed(queue_id_root(m[i].id)) ;
   if (visible) queue_trigger_poke() ;
   return syncs ;
 }

@@ -14,6 +14,7 @@
 #include "accounts.h"
 #include "control.h"
 #include "home.h"
+#include "queue.h"
 #include "lspawn.h"
 #include "spawner.h"
 
@@ -86,6 +87,7 @@ static void init (void)
   static stralloc home = STRALLOC_ZERO ;
   lspawn_alias_user = auto_user_alias ;
   if (home_chdir() < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;
+  if (queue_roots_load() < 0) strerr_diefu1sys(111, "read " QUEUE_ROOTS_FILE) ;
   /* the children chdir away: give them the home as an absolute path */
   if (sagetcwd(&home) < 0 || !stralloc_0(&home)) strerr_diefu1sys(111, "get the home's path") ;
   lspawn_spawn_init(home.s) ;

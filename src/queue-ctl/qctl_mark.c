@@ -38,7 +38,7 @@ void qctl_mark (stralloc const *sel, int hold)
   {
     char path[QUEUE_PATH_MAX] ;
     char const *id = sel->s + i ;
-    queue_path(path, QUEUE_HOLD, id) ;
+    queue_hold_path(path, id) ;
     if (hold)
     {
       int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640) ;
@@ -83,7 +83,7 @@ void qctl_mark_sweep (void)
       char path[QUEUE_PATH_MAX] ;
       char const *id = names.s + i ;
       if (exists(QUEUE_TODO, id) || exists(QUEUE_STATE, id)) continue ;
-      queue_path(path, QUEUE_HOLD, id) ;
+      queue_hold_path(path, id) ;
       if (unlink(path) < 0 && errno != ENOENT) strerr_warnwu2sys("remove ", path) ;
     }
   }

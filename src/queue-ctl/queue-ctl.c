@@ -73,6 +73,7 @@ int main (int argc, char const *const *argv)
   parse(&o, argc, argv) ;
   alarm(QCTL_LIFETIME) ;
   if (chdir(home_dir()) < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;
+  if (queue_roots_load() < 0) strerr_diefu1sys(111, "read " QUEUE_ROOTS_FILE) ;
   if (!qread_allowed())
     strerr_dief3x(100, "only root or the queue owner (", auto_user_queue, ") may change the queue") ;
   missing = qctl_select(&o, &sel) ;

@@ -109,7 +109,13 @@ int main (void)
   if (home_chdir() < 0) die(QX_HOME, "chdir to home") ;
   if (control_readuint(&databytes, "databytes", QWRITE_DATABYTES_DEFAULT) < 0)
     die(QX_CONTROL, "read control/databytes") ;
-  if (!qwrite_body(&m, -1)) die(m.code, errno == EEXIST ? "find a free message id" : "create body") ;
+  if (queue_roots_load() < 0) die(QX_CONTROL, "read " QUEUE_ROOTS_FILE) ;
+  {
+    /* round robin over the roots by pid: successive injections spread */
+    unsigned int cursor = (unsigned int)getpid() ;
+    if (!qwrite_body(&m, -1, &cursor, qwrite_room(databytes)))
+      die(m.code, errno == EEXIST ? "find a free message id" : "create body in any queue root") ;
+  }
   copy_message(databytes, uid) ;
   if (!qwrite_info(&env, uid, getpid())) die(QX_NOMEM, "allocate") ;
   read_envelope(&env) ;

@@ -5,6 +5,8 @@
    (warnings on fd 2). queue-stats(8). */
 
 #include <errno.h>
+#include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <skalibs/buffer.h>
@@ -25,6 +27,8 @@ static stralloc offs = STRALLOC_ZERO ;
 static stralloc file = STRALLOC_ZERO ;
 static struct qstats_counts counts ;
 static route rt = ROUTE_ZERO ;
+/* messages per queue root */
+static unsigned long rootmsgs[QUEUE_ROOTS_MAX] ;
 
 static unsigned int parse (int argc, char const *const *argv)
 {
@@ -95,9 +99,42 @@ static void scan (uint32_t now, unsigned long slowafter)
       qread_msg m ;
       char const *id = names.s + genalloc_s(size_t, &offs)[i] ;
       if (!qread_get(&m, &file, id)) continue ;
+      rootmsgs[queue_id_root(id)]++ ;
       count(&m, now, slowafter) ;
     }
   }
+}
+
+/* with several roots (control/queues), a line each: "root N PATH:
+   M messages, F MB free" and ", draining" for a root not written to */
+static int roots_print (stralloc *out)
+{
+  unsigned int n = queue_roots() ;
+  char fmt[ULONG_FMT] ;
+  if (n < 2) return 1 ;
+  for (unsigned int i = 0 ; i < n ; i++)
+  {
+    char tree[QUEUE_PATH_MAX] ;
+    struct statvfs sv ;
+    if (!stralloc_cats(out, "root ") || !stralloc_catb(out, fmt, uint_fmt(fmt, i))
+     || !stralloc_cats(out, " ") || !stralloc_cats(out, queue_root(i))
+     || !stralloc_cats(out, ": ") || !stralloc_catb(out, fmt, ulong_fmt(fmt, rootmsgs[i]))
+     || !stralloc_cats(out, " messages")) return 0 ;
+    queue_tree(tree, i, QUEUE_BODY) ;
+    if (statvfs(tree, &sv) < 0)
+    {
+      if (!stralloc_cats(out, ", unreadable: ") || !stralloc_cats(out, strerror(errno))) return 0 ;
+    }
+    else
+    {
+      unsigned long long mb = (unsigned long long)sv.f_bavail * sv.f_frsize >> 20 ;
+      if (!stralloc_cats(out, ", ") || !stralloc_catb(out, fmt, ulong_fmt(fmt, (unsigned long)mb))
+       || !stralloc_cats(out, " MB free")) return 0 ;
+    }
+    if (!queue_root_writable(i) && !stralloc_cats(out, ", draining")) return 0 ;
+    if (!stralloc_cats(out, "\n")) return 0 ;
+  }
+  return 1 ;
 }
 
 int main (int argc, char const *const *argv)
@@ -111,8 +148,9 @@ int main (int argc, char const *const *argv)
   if (!qread_allowed())
     strerr_dief3x(100, "only root or the queue owner (", auto_user_queue, ") may read the queue") ;
   if (qread_slowafter(&slowafter) < 0) strerr_diefu1sys(111, "read control/slowafter") ;
+  if (queue_roots_load() < 0) strerr_diefu1sys(111, "read " QUEUE_ROOTS_FILE) ;
   scan((uint32_t)time(0), slowafter) ;
-  if (!qstats_print(&out, &counts, top)) strerr_diefu1sys(111, "allocate") ;
+  if (!qstats_print(&out, &counts, top) || !roots_print(&out)) strerr_diefu1sys(111, "allocate") ;
   if (buffer_put(buffer_1, out.s, out.len) < 0 || !buffer_flush(buffer_1))
     strerr_diefu1sys(111, "write to stdout") ;
   return 0 ;

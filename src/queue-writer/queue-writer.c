@@ -32,6 +32,8 @@
 #define STATS_INTERVAL 60
 
 unsigned long qw_databytes ;
+/* where the round robin over the queue roots goes on */
+static unsigned int qw_root ;
 static qw_client clients[QW_CLIENTS_MAX] ;
 static unsigned int nclients ;
 
@@ -81,9 +83,9 @@ static void new_client (int fd)
     return ;
   }
   c->uid = cred.uid ;
-  if (!qwrite_body(&c->m, (int)qw_sub))
+  if (!qwrite_body(&c->m, (int)qw_sub, &qw_root, qwrite_room(qw_databytes)))
   {
-    strerr_warnwu1sys(errno == EEXIST ? "find a free message id" : "create body") ;
+    strerr_warnwu1sys(errno == EEXIST ? "find a free message id" : "create body in any queue root") ;
     qw_answer(c, c->m.code) ;
     return ;
   }
@@ -143,6 +145,7 @@ int main (int argc, char const *const *argv)
   if (home_chdir() < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;
   if (control_readuint(&qw_databytes, "databytes", QWRITE_DATABYTES_DEFAULT) < 0)
     strerr_diefu1sys(111, "read control/databytes") ;
+  if (queue_roots_load() < 0) strerr_diefu1sys(111, "read " QUEUE_ROOTS_FILE) ;
   sfd = selfpipe_init() ;
   if (sfd < 0 || !selfpipe_trap(SIGTERM) || !selfpipe_trap(SIGUSR1)
    || !selfpipe_trap(SIGHUP) || !sig_ignore(SIGPIPE))
@@ -183,6 +186,8 @@ int main (int argc, char const *const *argv)
           if (control_readuint(&d, "databytes", QWRITE_DATABYTES_DEFAULT) < 0)
             strerr_warnwu1sys("read control/databytes") ;
           else qw_databytes = d ;
+          /* an appended or drained root counts from the next message */
+          if (queue_roots_load() < 0) strerr_warnwu1sys("read " QUEUE_ROOTS_FILE) ;
         }
         else if (sig == SIGTERM && !stopping)
         {

@@ -128,6 +128,7 @@ int main (int argc, char const *const *argv)
   /* fd 0 non-blocking: a batch takes what is ready and no more */
   if (ndelay_on(0) < 0 || ndelay_off(1) < 0) strerr_diefu1sys(111, "set fd 0 and 1 modes") ;
   if (!record_batch_init()) strerr_diefu1sys(111, "allocate") ;
+  if (queue_roots_load() < 0) strerr_diefu1sys(111, "read " QUEUE_ROOTS_FILE) ;
   /* One record at a time: after send is killed and restarted, the old
      record may still be writing the results it was sent; the new one
      waits for it, so it never loads a state those results change. */

@@ -12,7 +12,7 @@
    1000 bytes, with room to spare */
 #define RECORD_REQUEST_MAX 2048
 /* held locked by the running record (queue/state is send's) */
-#define RECORD_LOCK QUEUE_STATE "/lock"
+#define RECORD_LOCK QUEUE_DIR "/state/lock"
 /* requests taken before one round of fsyncs and the replies */
 #define RECORD_BATCH_MAX 1000
 /* state files a batch may hold open for its fsync round */

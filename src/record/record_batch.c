@@ -39,13 +39,15 @@ static struct sfile files[RECORD_FILES_MAX] ;
 static unsigned int nfiles = 0 ;
 static struct pending pend[RECORD_BATCH_MAX] ;
 static unsigned int npend = 0 ;
-static genalloc dirs = GENALLOC_ZERO ;  /* int per state subdir: 0, -1 to sync, errno */
+/* int per state subdirectory of each root, at root * auto_split + sub:
+   0, -1 to sync, errno */
+static genalloc dirs = GENALLOC_ZERO ;
 static stralloc scratch = STRALLOC_ZERO ;
 
 int record_batch_init (void)
 {
-  if (!genalloc_ready(int, &dirs, auto_split)) return 0 ;
-  memset(dirs.s, 0, auto_split * sizeof(int)) ;
+  if (!genalloc_ready(int, &dirs, QUEUE_ROOTS_MAX * auto_split)) return 0 ;
+  memset(dirs.s, 0, QUEUE_ROOTS_MAX * auto_split * sizeof(int)) ;
   return 1 ;
 }
 
@@ -191,7 +193,7 @@ void record_remove (char const *s, size_t len)
     add('!', f[0] + 1, 0, "unable to remove state file", errno) ;
     return ;
   }
-  sub = queue_hash(f[0] + 1) ;
+  sub = queue_id_root(f[0] + 1) * auto_split + queue_hash(f[0] + 1) ;
   genalloc_s(int, &dirs)[sub] = -1 ;
   /* a removed file needs no fsync of its contents */
   for (unsigned int i = 0 ; i < nfiles ; i++)
@@ -204,29 +206,38 @@ void record_remove (char const *s, size_t len)
   add('x', f[0] + 1, sub, 0, 0) ;
 }
 
-/* Two or more fsyncs due: one syncfs of the state tree's filesystem
-   instead (a group commit); a failure fails every request that needed
-   one. One: that fsync alone, as cheap and touching nothing else. */
-static int group_sync (int *d)
+/* Two or more fsyncs due in a root: one syncfs of its state tree's
+   filesystem instead (a group commit); a failure fails every request
+   that needed one. One: that fsync alone, as cheap and touching nothing
+   else. Each root is on its own disk, so each gets its own. */
+static void group_sync (int *d, unsigned int root)
 {
+  char tree[QUEUE_PATH_MAX] ;
   unsigned int need = 0 ;
   int e ;
-  for (unsigned int i = 0 ; i < nfiles ; i++) need += files[i].fd >= 0 && files[i].sync ;
-  for (unsigned int sub = 0 ; sub < auto_split ; sub++) need += d[sub] < 0 ;
-  if (need < 2) return 0 ;
-  e = fsx_syncfs(QUEUE_STATE) < 0 ? errno : 0 ;
-  if (e) strerr_warnwu2sys("syncfs ", QUEUE_STATE) ;
+  int *rd = d + root * auto_split ;
   for (unsigned int i = 0 ; i < nfiles ; i++)
-    if (files[i].fd >= 0 && files[i].sync) { files[i].sync = 0 ; files[i].err = e ; }
+    need += files[i].fd >= 0 && files[i].sync && queue_id_root(files[i].id) == root ;
+  for (unsigned int sub = 0 ; sub < auto_split ; sub++) need += rd[sub] < 0 ;
+  if (need < 2) return ;
+  queue_tree(tree, root, QUEUE_STATE) ;
+  e = fsx_syncfs(tree) < 0 ? errno : 0 ;
+  if (e) strerr_warnwu2sys("syncfs ", tree) ;
+  for (unsigned int i = 0 ; i < nfiles ; i++)
+    if (files[i].fd >= 0 && files[i].sync && queue_id_root(files[i].id) == root)
+    {
+      files[i].sync = 0 ;
+      files[i].err = e ;
+    }
   for (unsigned int sub = 0 ; sub < auto_split ; sub++)
-    if (d[sub] < 0) d[sub] = e ;
-  return 1 ;
+    if (rd[sub] < 0) rd[sub] = e ;
 }
 
 void record_batch_end (void)
 {
   int *d = genalloc_s(int, &dirs) ;
-  group_sync(d) ;
+  unsigned int nd = QUEUE_ROOTS_MAX * auto_split ;
+  for (unsigned int root = 0 ; root < QUEUE_ROOTS_MAX ; root++) group_sync(d, root) ;
   for (unsigned int i = 0 ; i < nfiles ; i++)
   {
     if (files[i].fd < 0) continue ;
@@ -235,14 +246,15 @@ void record_batch_end (void)
   }
   /* the unlink of an X must survive a crash before send removes the
      body: a state file back without its body cannot be delivered */
-  for (unsigned int sub = 0 ; sub < auto_split ; sub++)
-    if (d[sub] < 0)
+  for (unsigned int k = 0 ; k < nd ; k++)
+    if (d[k] < 0)
     {
-      char path[sizeof(QUEUE_STATE) + 1 + UINT_FMT] ;
-      memcpy(path, QUEUE_STATE "/", sizeof(QUEUE_STATE)) ;
-      path[sizeof(QUEUE_STATE) + uint_fmt(path + sizeof(QUEUE_STATE), sub)] = 0 ;
-      d[sub] = fsx_syncdir(path) < 0 ? errno : 0 ;
-      if (d[sub]) strerr_warnwu2sys("fsync ", path) ;
+      char path[QUEUE_PATH_MAX] ;
+      size_t n = queue_tree(path, k / auto_split, QUEUE_STATE) ;
+      path[n++] = '/' ;
+      path[n + uint_fmt(path + n, k % auto_split)] = 0 ;
+      d[k] = fsx_syncdir(path) < 0 ? errno : 0 ;
+      if (d[k]) strerr_warnwu2sys("fsync ", path) ;
     }
   for (unsigned int i = 0 ; i < npend ; i++)
   {
@@ -253,7 +265,7 @@ void record_batch_end (void)
       record_reply('!', p->id, "unable to fsync state directory", d[p->ref]) ;
     else record_reply(p->letter, p->id, p->text, p->err) ;
   }
-  memset(d, 0, auto_split * sizeof(int)) ;
+  memset(d, 0, nd * sizeof(int)) ;
   nfiles = npend = 0 ;
   if (record_out.len) record_flush() ;
 }

@@ -19,7 +19,9 @@ static stralloc names = STRALLOC_ZERO ;  /* ids of one subdirectory */
 static stralloc done = STRALLOC_ZERO ;   /* todo entries to unlink */
 static stralloc file = STRALLOC_ZERO ;
 static stralloc st = STRALLOC_ZERO ;
-static unsigned int cursor = 0 ;  /* where the next sort starts: no subdir waits forever */
+/* where the next sort starts, over every root's subdirectories (root *
+   auto_split + sub): no subdirectory waits forever */
+static unsigned int cursor = 0 ;
 
 /* N: a message just sorted out of todo; O: a state already there */
 static void reply_state (char letter, char const *id, char const *s, size_t len)
@@ -29,13 +31,15 @@ static void reply_state (char letter, char const *id, char const *s, size_t len)
     strerr_diefu1sys(111, "allocate a reply") ;
 }
 
-static void load_subdir (unsigned int sub)
+static void load_subdir (unsigned int root, unsigned int sub)
 {
+  char tree[QUEUE_PATH_MAX] ;
   char const *id ;
   int n ;
   names.len = 0 ;
-  n = qscan_names(&names, QUEUE_STATE, sub, UINT_MAX) ;
-  if (n < 0) { strerr_warnwu2sys("read a subdirectory of ", QUEUE_STATE) ; return ; }
+  queue_tree(tree, root, QUEUE_STATE) ;
+  n = qscan_names(&names, tree, sub, UINT_MAX) ;
+  if (n < 0) { strerr_warnwu2sys("read a subdirectory of ", tree) ; return ; }
   for (id = names.s ; n-- ; id += strlen(id) + 1)
   {
     char path[QUEUE_PATH_MAX] ;
@@ -167,15 +171,17 @@ static int sort_one (char const *id)
   return 1 ;
 }
 
-/* sorts up to max entries of todo/sub: returns how many it took */
-static unsigned int sort_subdir (unsigned int sub, unsigned int max, unsigned int *sorted)
+/* sorts up to max entries of root's todo/sub: returns how many it took */
+static unsigned int sort_subdir (unsigned int root, unsigned int sub, unsigned int max, unsigned int *sorted)
 {
+  char tree[QUEUE_PATH_MAX] ;
   char const *id ;
   unsigned int taken = 0 ;
   int n ;
   names.len = 0 ;
-  n = qscan_names(&names, QUEUE_TODO, sub, max) ;
-  if (n < 0) { strerr_warnwu2sys("read a subdirectory of ", QUEUE_TODO) ; return 0 ; }
+  queue_tree(tree, root, QUEUE_TODO) ;
+  n = qscan_names(&names, tree, sub, max) ;
+  if (n < 0) { strerr_warnwu2sys("read a subdirectory of ", tree) ; return 0 ; }
   for (id = names.s ; taken < (unsigned int)n && record_out.len < RECORD_SCAN_BYTES ; id += strlen(id) + 1)
   {
     int r = sort_one(id) ;
@@ -187,25 +193,52 @@ static unsigned int sort_subdir (unsigned int sub, unsigned int max, unsigned in
   return taken ;
 }
 
+/* The end of a root's share of a scan: one group commit for every state
+   created there (contents and names) before any todo entry goes and send
+   hears of it, a syncfs, not an fsync per file and per directory. If it
+   fails, that root's sorts are taken back (replies from out_at, todo
+   entries from done_at): they wait for the next scan, and the other
+   roots, on other disks, go on. */
+static void commit_root (unsigned int root, int sorted, size_t out_at, size_t done_at)
+{
+  char tree[QUEUE_PATH_MAX] ;
+  if (!sorted) return ;
+  queue_tree(tree, root, QUEUE_STATE) ;
+  if (fsx_syncfs(tree) == 0) return ;
+  strerr_warnwu3sys("syncfs ", tree, " (its todo entries wait for the next scan)") ;
+  record_out.len = out_at ;
+  done.len = done_at ;
+}
+
 void record_scan (int load)
 {
-  unsigned int taken = 0, k = 0, sorted = 0 ;
+  unsigned int taken = 0, k = 0, nroots, slots, root = 0 ;
+  unsigned int sorted = 0 ;
+  size_t out_at = 0, done_at = 0 ;
+  /* a root appended to control/queues is scanned from the next scan on;
+     a file that cannot be read leaves the roots as they were */
+  if (queue_roots_load() < 0) strerr_warnwu1sys("read " QUEUE_ROOTS_FILE) ;
+  nroots = queue_roots() ;
+  slots = nroots * auto_split ;
   if (load)
-    for (unsigned int sub = 0 ; sub < auto_split ; sub++) load_subdir(sub) ;
+    for (unsigned int r = 0 ; r < nroots ; r++)
+      for (unsigned int sub = 0 ; sub < auto_split ; sub++) load_subdir(r, sub) ;
   if (record_out.len) record_flush() ;
   done.len = 0 ;
-  while (k < auto_split && taken < RECORD_SCAN_MAX && record_out.len < RECORD_SCAN_BYTES)
-    taken += sort_subdir((cursor + k++) % auto_split, RECORD_SCAN_MAX - taken, &sorted) ;
-  if (taken >= RECORD_SCAN_MAX || record_out.len >= RECORD_SCAN_BYTES) cursor = (cursor + k) % auto_split ;
-  /* one group commit for every state created (contents and names) before
-     any todo entry goes and send hears of it: a syncfs, not an fsync per
-     file and per directory */
-  if (sorted && fsx_syncfs(QUEUE_STATE) < 0)
+  cursor %= slots ;
+  while (k < slots && taken < RECORD_SCAN_MAX && record_out.len < RECORD_SCAN_BYTES)
   {
-    strerr_warnwu2sys("syncfs ", QUEUE_STATE " (the todo entries wait for the next scan)") ;
-    record_out.len = 0 ;
-    done.len = 0 ;
+    unsigned int at = (cursor + k++) % slots ;
+    if (at / auto_split != root || k == 1)
+    {
+      commit_root(root, sorted, out_at, done_at) ;
+      root = at / auto_split ;
+      sorted = 0 ; out_at = record_out.len ; done_at = done.len ;
+    }
+    taken += sort_subdir(root, at % auto_split, RECORD_SCAN_MAX - taken, &sorted) ;
   }
+  commit_root(root, sorted, out_at, done_at) ;
+  if (taken >= RECORD_SCAN_MAX || record_out.len >= RECORD_SCAN_BYTES) cursor = (cursor + k) % slots ;
   /* no fsync: a todo entry back after a crash finds its complete state
      and is unlinked again */
   for (char const *id = done.s ; id < done.s + done.len ; id += strlen(id) + 1)
@@ -222,7 +255,8 @@ void record_scan (int load)
    subdirectory at a time, with scans of new mail in between */
 void record_load_subdir (unsigned int sub)
 {
-  if (sub < auto_split) load_subdir(sub) ;
+  if (sub < auto_split)
+    for (unsigned int root = 0 ; root < queue_roots() ; root++) load_subdir(root, sub) ;
   record_reply('E', "", 0, 0) ;
   record_flush() ;
 }

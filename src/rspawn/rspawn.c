@@ -8,6 +8,7 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
 #include "home.h"
+#include "queue.h"
 #include "rspawn.h"
 #include "spawner.h"
 
@@ -59,6 +60,7 @@ int main (void)
   PROG = "rspawn" ;
   if (!getuid() || !geteuid()) strerr_dief1x(100, "refusing to run as root: send starts rspawn as the remote account") ;
   if (home_chdir() < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;
+  if (queue_roots_load() < 0) strerr_diefu1sys(111, "read " QUEUE_ROOTS_FILE) ;
   if (sagetcwd(&home) < 0 || !stralloc_0(&home)) strerr_diefu1sys(111, "get the home's path") ;
   rspawn_spawn_init(home.s) ;
   spawner_run(&loop) ;
