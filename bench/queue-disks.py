@@ -197,16 +197,18 @@ class Bench:
         """messages per root, from send's "new msg ID" lines (root k > 0:
         ids end in .k)"""
         counts = [0] * d
-        try:
-            with open(os.path.join(self.home, "log", "send", "current"), errors="replace") as f:
+        logdir = os.path.join(self.home, "log", "send")
+        # current and the files cyclog rotated (cyclog keeps 10 of 1 MB)
+        for name in os.listdir(logdir):
+            if name != "current" and not name.startswith("@"):
+                continue
+            with open(os.path.join(logdir, name), errors="replace") as f:
                 for ln in f:
                     m = re.search(r"new msg ([0-9a-f]{16}\.\d+)(\.\d+)?[: ]", ln)
                     if m:
                         k = int(m.group(2)[1:]) if m.group(2) else 0
                         if k < d:
                             counts[k] += 1
-        except FileNotFoundError:
-            pass
         return counts
 
     # ------------------------------------------------------------ one D
@@ -253,6 +255,8 @@ class Bench:
         m2, k2, c2 = self.model(), self.kernel(), self.cpu_usec()
         load1 = os.getloadavg()[0]
         got = [x - y for x, y in zip(self.per_root(d), base_roots)]
+        if sum(got) != a.n:
+            say(f"send's log names {sum(got)} new messages, not {a.n}: per-device figures are off")
         row = {
             "d": d, "n": a.n, "delivered": delivered, "ok": ok and delivered == a.n,
             "acc": a.n / t_acc, "e2e": delivered / t_e2e, "t_e2e": t_e2e,
