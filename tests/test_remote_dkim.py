@@ -1,0 +1,153 @@
+"""DKIM signing by remote (remote(8), DKIM SIGNING): keys made with
+openssl, their TXT records printed by dkim-dns and served by dnsmasq,
+every signed message checked by an independent verifier, python3-dkim
+(dkim.verify, looking the key up in that dnsmasq with dnspython)."""
+import os
+import re
+import subprocess
+import unittest
+
+import dnsserver
+import harness
+import receiver
+from test_remote import RemoteCase, TABLE_COMPILE
+
+try:
+    import dkim
+    import dns.resolver
+except ImportError:  # pragma: no cover
+    dkim = None
+
+DKIM_DNS = os.path.join(harness.BIN, "dkim-dns")
+SENDER = "alice@src.test"
+
+
+def message(from_="alice@src.test", head=b"", body=b"hello\n"):
+    return (b"Received: (postern 1 invoked by uid 0); 1 Jan 2026 00:00:00 -0000\n"
+            b"From: " + from_.encode() + b"\nTo: bob@d.test\nSubject: dkim test\n"
+            b"Message-ID: <1@src.test>\n" + head + b"\n" + body)
+
+
+@unittest.skipUnless(dkim is not None, "no python3-dkim or python3-dnspython")
+@unittest.skipUnless(dnsserver.available(), "no /usr/sbin/dnsmasq (package dnsmasq-base)")
+@unittest.skipUnless(receiver.can_listen_25(), "an MX is reached on port 25: needs root")
+class DKIMTest(RemoteCase):
+    def setUp(self):
+        super().setUp()
+        self.keys = {}
+        table = []
+        for domain, sel, alg in (("src.test", "rsa1", "rsa"), ("ed.test", "ed1", "ed25519")):
+            path = self.home.path(f"{sel}.pem")
+            if os.path.exists(path):
+                os.unlink(path)
+            args = ["-algorithm", "rsa", "-pkeyopt", "rsa_keygen_bits:2048"] if alg == "rsa" else ["-algorithm", "ed25519"]
+            subprocess.run(["openssl", "genpkey", *args, "-out", path], check=True, capture_output=True)
+            os.chmod(path, 0o400)
+            out = subprocess.run([DKIM_DNS, sel, path], check=True, capture_output=True).stdout.decode()
+            m = re.fullmatch(rf'{sel}\._domainkey IN TXT ((?:"[^"]{{1,255}}" ?)+)\n', out)
+            self.assertTrue(m, out)
+            strings = re.findall(r'"([^"]*)"', m.group(1))
+            self.assertEqual("".join(strings)[:len(f"v=DKIM1; k={alg}; p=")], f"v=DKIM1; k={alg}; p=")
+            # TXT RDATA as bytes (RFC 1035 3.3.14): each string after its length
+            rdata = b"".join(bytes([len(x)]) + x.encode() for x in strings)
+            self.dns.rr(f"{sel}._domainkey.{domain}", dnsserver.TXT, rdata.hex())
+            table.append(f"{domain} {sel} {path}")
+            self.keys[domain] = (sel, path)
+        self.home.control("dkimkeys", "\n".join(table) + "\n")
+        subprocess.run([TABLE_COMPILE, self.home.path("control", "dkimkeys")], check=True)
+        self.rx = self.server()
+        self.mx("d.test", (10, "mx.d.test", self.rx.ip))
+        self.start_dns()
+
+    def txt(self, name, timeout=5):
+        r = dns.resolver.Resolver(configure=False)
+        r.nameservers = ["127.0.0.1"]
+        r.port = self.dns.port
+        try:
+            ans = r.resolve(name.decode().rstrip("."), "TXT", lifetime=timeout)
+        except dns.exception.DNSException:
+            return None
+        return b"".join(b"".join(rd.strings) for rd in ans)
+
+    def send(self, body, sender=SENDER):
+        n = len(self.rx.messages)
+        run = self.remote("d.test", ["bob@d.test"], body=body, sender=sender)
+        self.assertResults(run, "K")
+        self.assertEqual(len(self.rx.messages), n + 1)
+        return self.rx.messages[-1].data
+
+    def signed(self, body, domain="src.test", alg=b"rsa-sha256"):
+        data = self.send(body)
+        self.assertTrue(data.startswith(b"DKIM-Signature:"), data[:200])
+        head = data.split(b"\r\n\r\n", 1)[0]
+        sig = re.match(rb"DKIM-Signature:(.*?\r\n)(?! |\t)", head, re.S).group(1)
+        # folded at 78, CR LF line ends
+        for line in (b"DKIM-Signature:" + sig).split(b"\r\n"):
+            self.assertLessEqual(len(line), 78, line)
+        tags = dict((k.strip(), v) for k, v in (t.split(b"=", 1) for t in re.sub(rb"\s+", b"", sig).split(b";") if t))
+        self.assertEqual(tags[b"a"], alg)
+        self.assertEqual(tags[b"c"], b"relaxed/relaxed")
+        self.assertEqual(tags[b"d"], domain.encode())
+        self.assertEqual(tags[b"s"], self.keys[domain][0].encode())
+        # From oversigned: once more than present
+        h = tags[b"h"].lower().split(b":")
+        self.assertEqual(h.count(b"from"), len(re.findall(rb"^from[ \t]*:", head, re.M | re.I)) + 1, h)
+        self.assertTrue(dkim.verify(data, dnsfunc=self.txt), data)
+        return data
+
+    def test_rsa_and_ed25519_verify(self):
+        self.signed(message())
+        self.signed(message("Ed <eddy@ed.test>"), "ed.test", b"ed25519-sha256")
+
+    def test_tricky_messages_verify(self):
+        long = b"X-Long: " + b" ".join(b"word%d" % i for i in range(300)) + b"\n"
+        folded = b"X-Folded: first part\n   second  part \t\n\tthird\n"
+        cases = {
+            "long header line (remote folds it at 998)": message(head=long),
+            "folded header": message(head=folded),
+            "folded To and Subject signed": message(head=b"Cc: a@d.test,\n b@d.test\n"),
+            "trailing blanks": message(body=b"line with blanks  \t\nand tabs\t\tinside  it\n  \n\n\n"),
+            "empty body": message(body=b""),
+            "only empty lines": message(body=b"\n\n\n"),
+            "8-bit body": message(body="h\u00e9llo \u00fcber\n".encode()),
+            "CR LF stored": message(body=b"crlf line\r\nanother\r\n").replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n"),
+            "no final line end": message(body=b"no newline at the end"),
+            "dot lines": message(body=b".\n..\n.hidden\n"),
+            "long body line": message(body=b"y" * 3000 + b"\n"),
+            # odd case and spacing; a comma in a quoted name is not two addresses
+            "odd From": message(from_="  \"Al, Ice\"\t(team, a)   <Alice@SRC.Test>  ").replace(b"From:", b"fROM:"),
+        }
+        for name, body in cases.items():
+            with self.subTest(name):
+                self.signed(body)
+        for name in ("8-bit body", "empty body"):
+            with self.subTest(name, alg="ed25519"):
+                self.signed(cases[name].replace(b"alice@src.test", b"e@ed.test", 1), "ed.test", b"ed25519-sha256")
+
+    def test_tampered_fails(self):
+        """the verifier is not a yes-man: a changed body fails"""
+        data = self.signed(message(body=b"original\n"))
+        self.assertFalse(dkim.verify(data.replace(b"original", b"changed!"), dnsfunc=self.txt))
+
+    def test_domain_not_in_table_not_signed(self):
+        for from_ in ("someone@other.test", "x@sub.src.test"):
+            with self.subTest(from_):
+                data = self.send(message(from_))
+                self.assertNotIn(b"dkim-signature", data.lower())
+
+    def test_two_from_not_signed(self):
+        data = self.send(message(head=b"From: other@src.test\n"))
+        self.assertNotIn(b"dkim-signature", data.lower())
+
+    def test_key_readable_by_others_defers(self):
+        path = self.keys["src.test"][1]
+        os.chmod(path, 0o444)
+        run = self.remote("d.test", ["bob@d.test"], body=message())
+        self.assertResults(run, "Z")
+        self.assertIn("readable by others", run.results[0][1])
+        self.assertEqual(len(self.rx.messages), 0)
+        self.assertEqual(self.rx.connections, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
