@@ -3,6 +3,7 @@ openssl, their TXT records printed by dkim-dns and served by dnsmasq,
 every signed message checked by an independent verifier, python3-dkim
 (dkim.verify, looking the key up in that dnsmasq with dnspython)."""
 import os
+import pwd
 import re
 import subprocess
 import unittest
@@ -10,6 +11,9 @@ import unittest
 import dnsserver
 import harness
 import receiver
+from dnsserver import DNSServer
+from harness import Instance, envelope, free_port, maildir_count, wait_for
+from receiver import Receiver
 from test_remote import RemoteCase, TABLE_COMPILE
 
 try:
@@ -28,6 +32,38 @@ def message(from_="alice@src.test", head=b"", body=b"hello\n"):
             b"Message-ID: <1@src.test>\n" + head + b"\n" + body)
 
 
+def publish(test, dnssrv, domain, sel, alg, path, owner=None):
+    """a new key at path (mode 0400, owned by owner), its record as
+    dkim-dns prints it served by dnssrv"""
+    if os.path.exists(path):
+        os.unlink(path)
+    args = ["-algorithm", "rsa", "-pkeyopt", "rsa_keygen_bits:2048"] if alg == "rsa" else ["-algorithm", "ed25519"]
+    subprocess.run(["openssl", "genpkey", *args, "-out", path], check=True, capture_output=True)
+    os.chmod(path, 0o400)
+    out = subprocess.run([DKIM_DNS, sel, path], check=True, capture_output=True).stdout.decode()
+    if owner is not None:
+        os.chown(path, owner, -1)
+    m = re.fullmatch(rf'{sel}\._domainkey IN TXT ((?:"[^"]{{1,255}}" ?)+)\n', out)
+    test.assertTrue(m, out)
+    strings = re.findall(r'"([^"]*)"', m.group(1))
+    test.assertTrue("".join(strings).startswith(f"v=DKIM1; k={alg}; p="), strings)
+    # TXT RDATA as bytes (RFC 1035 3.3.14): each string after its length
+    rdata = b"".join(bytes([len(x)]) + x.encode() for x in strings)
+    dnssrv.rr(f"{sel}._domainkey.{domain}", dnsserver.TXT, rdata.hex())
+
+
+def txt(dnssrv, name, timeout=5):
+    """dkim.verify's dnsfunc: the TXT record from dnssrv, by dnspython"""
+    r = dns.resolver.Resolver(configure=False)
+    r.nameservers = ["127.0.0.1"]
+    r.port = dnssrv.port
+    try:
+        ans = r.resolve(name.decode().rstrip("."), "TXT", lifetime=timeout)
+    except dns.exception.DNSException:
+        return None
+    return b"".join(b"".join(rd.strings) for rd in ans)
+
+
 @unittest.skipUnless(dkim is not None, "no python3-dkim or python3-dnspython")
 @unittest.skipUnless(dnsserver.available(), "no /usr/sbin/dnsmasq (package dnsmasq-base)")
 @unittest.skipUnless(receiver.can_listen_25(), "an MX is reached on port 25: needs root")
@@ -38,21 +74,9 @@ class DKIMTest(RemoteCase):
         table = []
         for domain, sel, alg in (("src.test", "rsa1", "rsa"), ("ed.test", "ed1", "ed25519")):
             path = self.home.path(f"{sel}.pem")
-            if os.path.exists(path):
-                os.unlink(path)
-            args = ["-algorithm", "rsa", "-pkeyopt", "rsa_keygen_bits:2048"] if alg == "rsa" else ["-algorithm", "ed25519"]
-            subprocess.run(["openssl", "genpkey", *args, "-out", path], check=True, capture_output=True)
-            os.chmod(path, 0o400)
-            out = subprocess.run([DKIM_DNS, sel, path], check=True, capture_output=True).stdout.decode()
-            m = re.fullmatch(rf'{sel}\._domainkey IN TXT ((?:"[^"]{{1,255}}" ?)+)\n', out)
-            self.assertTrue(m, out)
-            strings = re.findall(r'"([^"]*)"', m.group(1))
-            self.assertEqual("".join(strings)[:len(f"v=DKIM1; k={alg}; p=")], f"v=DKIM1; k={alg}; p=")
-            # TXT RDATA as bytes (RFC 1035 3.3.14): each string after its length
-            rdata = b"".join(bytes([len(x)]) + x.encode() for x in strings)
-            self.dns.rr(f"{sel}._domainkey.{domain}", dnsserver.TXT, rdata.hex())
-            table.append(f"{domain} {sel} {path}")
             self.keys[domain] = (sel, path)
+            table.append(f"{domain} {sel} {path}")
+            publish(self, self.dns, domain, sel, alg, path)
         self.home.control("dkimkeys", "\n".join(table) + "\n")
         subprocess.run([TABLE_COMPILE, self.home.path("control", "dkimkeys")], check=True)
         self.rx = self.server()
@@ -60,14 +84,7 @@ class DKIMTest(RemoteCase):
         self.start_dns()
 
     def txt(self, name, timeout=5):
-        r = dns.resolver.Resolver(configure=False)
-        r.nameservers = ["127.0.0.1"]
-        r.port = self.dns.port
-        try:
-            ans = r.resolve(name.decode().rstrip("."), "TXT", lifetime=timeout)
-        except dns.exception.DNSException:
-            return None
-        return b"".join(b"".join(rd.strings) for rd in ans)
+        return txt(self.dns, name, timeout)
 
     def send(self, body, sender=SENDER):
         n = len(self.rx.messages)
@@ -101,10 +118,10 @@ class DKIMTest(RemoteCase):
 
     def test_tricky_messages_verify(self):
         long = b"X-Long: " + b" ".join(b"word%d" % i for i in range(300)) + b"\n"
-        folded = b"X-Folded: first part\n   second  part \t\n\tthird\n"
+        folded = b"References: <a@src.test>  \n   <b@src.test> \t\n\t<c@src.test>\n"
         cases = {
             "long header line (remote folds it at 998)": message(head=long),
-            "folded header": message(head=folded),
+            "folded header, blanks at line ends": message(head=folded),
             "folded To and Subject signed": message(head=b"Cc: a@d.test,\n b@d.test\n"),
             "trailing blanks": message(body=b"line with blanks  \t\nand tabs\t\tinside  it\n  \n\n\n"),
             "empty body": message(body=b""),
@@ -147,6 +164,52 @@ class DKIMTest(RemoteCase):
         self.assertIn("readable by others", run.results[0][1])
         self.assertEqual(len(self.rx.messages), 0)
         self.assertEqual(self.rx.connections, 0)
+
+
+@unittest.skipUnless(dkim is not None, "no python3-dkim or python3-dnspython")
+@unittest.skipUnless(dnsserver.available(), "no /usr/sbin/dnsmasq (package dnsmasq-base)")
+class InstanceTest(unittest.TestCase):
+    """a whole instance: remote signs as its own account with a key only
+    that account can read; the copy for a local recipient of the same
+    message is not signed"""
+
+    def test_remote_copy_signed_local_copy_not(self):
+        inst = Instance()
+        self.addCleanup(inst.cleanup)
+        dnssrv = DNSServer()
+        self.addCleanup(dnssrv.cleanup)
+        inst.table("locals", "example.test\n")
+        demo = inst.mailbox_user("demo")
+        inst.users({"demo": demo})
+        inst.control("me", "postern.test\n")
+        keydir = inst.path("control", "dkim")
+        os.mkdir(keydir, 0o700)
+        owner = pwd.getpwnam(harness.users()["remote"]).pw_uid if inst.root else None
+        if owner is not None:
+            os.chown(keydir, owner, -1)
+        key = os.path.join(keydir, "sel1.pem")
+        publish(self, dnssrv, "example.test", "sel1", "rsa", key, owner)
+        inst.table("dkimkeys", f"example.test sel1 {key}\n")
+        dnssrv.start()
+        port = free_port()
+        rx = Receiver(host="127.0.0.1", port=port).start()
+        self.addCleanup(rx.stop)
+        inst.table("routes", f"d.test [127.0.0.1]:{port}\n")
+        msg = (b"From: Demo <demo@example.test>\nTo: demo@example.test, bob@d.test\nSubject: both\n"
+               b"Message-ID: <both@example.test>\n\nto a local and a remote recipient  \n")
+        rc, err = inst.inject(msg, envelope("demo@example.test", ["demo@example.test", "bob@d.test"]))
+        self.assertEqual(rc, 0, err)
+        inst.start()
+        maildir = os.path.join(demo[2], "Maildir")
+        self.assertTrue(wait_for(lambda: rx.messages and maildir_count(maildir) == 1, 30), inst.log()[-3000:])
+        data = rx.messages[0].data
+        self.assertTrue(data.startswith(b"DKIM-Signature:"), data[:300])
+        self.assertTrue(dkim.verify(data, dnsfunc=lambda n, timeout=5: txt(dnssrv, n, timeout)), data)
+        new = os.path.join(maildir, "new")
+        with open(os.path.join(new, os.listdir(new)[0]), "rb") as f:
+            local = f.read()
+        self.assertIn(b"Subject: both", local)
+        self.assertNotIn(b"dkim-signature", local.lower())
 
 
 if __name__ == "__main__":
