@@ -72,11 +72,14 @@ class DKIMTest(RemoteCase):
         super().setUp()
         self.keys = {}
         table = []
-        for domain, sel, alg in (("src.test", "rsa1", "rsa"), ("ed.test", "ed1", "ed25519")):
+        for domain, sel, alg in (("src.test", "rsa1", "rsa"), ("ed.test", "ed1", "ed25519"),
+                                 ("both.test", "ed2", "ed25519"), ("both.test", "rsa2", "rsa")):
             path = self.home.path(f"{sel}.pem")
-            self.keys[domain] = (sel, path)
+            self.keys.setdefault(domain, (sel, path))
             table.append(f"{domain} {sel} {path}")
             publish(self, self.dns, domain, sel, alg, path)
+        # one line a domain: "selector file", more pairs for more signatures
+        table = [table[0], table[1], table[2] + " \t" + " ".join(table[3].split()[1:])]
         self.home.control("dkimkeys", "\n".join(table) + "\n")
         subprocess.run([TABLE_COMPILE, self.home.path("control", "dkimkeys")], check=True)
         self.rx = self.server()
@@ -140,6 +143,17 @@ class DKIMTest(RemoteCase):
         for name in ("8-bit body", "empty body"):
             with self.subTest(name, alg="ed25519"):
                 self.signed(cases[name].replace(b"alice@src.test", b"e@ed.test", 1), "ed.test", b"ed25519-sha256")
+
+    def test_two_keys_two_signatures(self):
+        """both.test signs with Ed25519 and with RSA: a verifier that
+        knows one algorithm only still finds a signature it can check"""
+        data = self.send(message("x@both.test"))
+        sigs = re.findall(rb"^DKIM-Signature:.*?\r\n(?=\S)", data, re.M | re.S)
+        self.assertEqual(len(sigs), 2, data[:1000])
+        self.assertIn(b"a=ed25519-sha256", re.sub(rb"\s", b"", sigs[0]))
+        self.assertIn(b"a=rsa-sha256", re.sub(rb"\s", b"", sigs[1]))
+        for i in range(2):
+            self.assertTrue(dkim.DKIM(data).verify(idx=i, dnsfunc=self.txt), i)
 
     def test_tampered_fails(self):
         """the verifier is not a yes-man: a changed body fails"""

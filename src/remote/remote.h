@@ -123,6 +123,9 @@ extern int remote_body_send (remote_conn *k) ;
 #define REMOTE_DKIMKEYS "control/dkimkeys.cdb"
 /* keys kept loaded per process, by file name */
 #define REMOTE_DKIM_KEYS_MAX 64
+/* signatures a message gets at most (an RSA one beside an Ed25519 one,
+   and room for a key change) */
+#define REMOTE_DKIM_SIGS_MAX 4
 extern void remote_dkim_start (void) ;
 extern int remote_dkim_line (char const *s, size_t len, int header) ;
 extern int remote_dkim_end (void) ;

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
-#include <skalibs/bytestr.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
 #include "dkim.h"
@@ -20,8 +19,10 @@ static int state ;
 static stralloc head = STRALLOC_ZERO, sig = STRALLOC_ZERO, from = STRALLOC_ZERO ;
 static stralloc value = STRALLOC_ZERO, err = STRALLOC_ZERO ;
 static dkim_body body = DKIM_BODY_ZERO ;
-static char selector[DKIM_SELECTOR_MAX + 1] ;
-static struct evp_pkey_st *key ;
+/* the keys this message is signed with: selector and key, in table order */
+static char selector[REMOTE_DKIM_SIGS_MAX][DKIM_SELECTOR_MAX + 1] ;
+static struct evp_pkey_st *key[REMOTE_DKIM_SIGS_MAX] ;
+static unsigned int nsig ;
 
 /* keys kept by file name: a long-lived remote reads each once */
 static struct { char *path ; struct evp_pkey_st *key ; } keys[REMOTE_DKIM_KEYS_MAX] ;
@@ -49,27 +50,50 @@ static struct evp_pkey_st *key_get (char const *path)
   return k ;
 }
 
+/* the first space or tab of s, or len */
+static size_t blank (char const *s, size_t len)
+{
+  size_t i = 0 ;
+  while (i < len && s[i] != ' ' && s[i] != '\t') i++ ;
+  return i ;
+}
+
 /* the end of the header section: sign or not */
 static int decide (void)
 {
   size_t i ;
   int r ;
   state = D_OFF ;
+  nsig = 0 ;
   if (!dkim_from_domain(&from, head.s, head.len)) return 1 ;
   r = table_lookup(REMOTE_DKIMKEYS, from.s, from.len - 1, &value) ;
   if (r < 0) return fail("4.3.0 unable to read ", REMOTE_DKIMKEYS, "") ;
   if (!r) return 1 ;
-  /* "selector keyfile" */
+  /* "selector keyfile", and more such pairs (RSA beside Ed25519) */
   if (!stralloc_0(&value)) return fail("4.3.0 out of memory", "", "") ;
-  i = byte_chr(value.s, value.len, ' ') ;
-  if (!i || i > DKIM_SELECTOR_MAX || i + 1 >= value.len - 1)
-    return fail("4.3.5 bad entry in ", REMOTE_DKIMKEYS, " for the From domain") ;
-  memcpy(selector, value.s, i) ;
-  selector[i] = 0 ;
-  key = key_get(value.s + i + 1) ;
-  if (!key)
-    return fail("4.3.5 unable to load the DKIM key ", value.s + i + 1,
-      errno == EPERM ? ": readable by others than its owner" : errno == EINVAL ? ": not an RSA or Ed25519 private key" : ": cannot read it") ;
+  value.len-- ;
+  for (i = 0, nsig = 0 ; i < value.len ;)
+  {
+    size_t n, f ;
+    while (i < value.len && (value.s[i] == ' ' || value.s[i] == '\t')) i++ ;
+    if (i == value.len) break ;
+    n = i + blank(value.s + i, value.len - i) ;
+    f = n + 1 ;
+    while (f < value.len && (value.s[f] == ' ' || value.s[f] == '\t')) f++ ;
+    if (nsig == REMOTE_DKIM_SIGS_MAX || n == i || n - i > DKIM_SELECTOR_MAX || f >= value.len)
+      return fail("4.3.5 bad entry in ", REMOTE_DKIMKEYS, " for the From domain") ;
+    memcpy(selector[nsig], value.s + i, n - i) ;
+    selector[nsig][n - i] = 0 ;
+    i = f + blank(value.s + f, value.len - f) ;
+    value.s[i] = 0 ;   /* the NUL after the value, or the blank after the file */
+    key[nsig] = key_get(value.s + f) ;
+    if (!key[nsig])
+      return fail("4.3.5 unable to load the DKIM key ", value.s + f,
+        errno == EPERM ? ": readable by others than its owner" : errno == EINVAL ? ": not an RSA or Ed25519 private key" : ": cannot read it") ;
+    nsig++ ;
+    if (i < value.len) i++ ;
+  }
+  if (!nsig) return fail("4.3.5 bad entry in ", REMOTE_DKIMKEYS, " for the From domain") ;
   if (!dkim_body_init(&body)) return fail("4.3.0 OpenSSL failed", "", "") ;
   state = D_BODY ;
   return 1 ;
@@ -110,10 +134,13 @@ int remote_dkim_end (void)
   state = D_OFF ;
   if (!dkim_body_final(&body, bh)) return fail("4.3.0 OpenSSL failed", "", "") ;
   d.domain = from.s ;
-  d.selector = selector ;
-  d.key = key ;
   d.t = time(0) ;
-  if (!dkim_sign_head(&sig, &d, head.s, head.len, bh)) return fail("4.3.0 unable to sign with DKIM: ", strerror(errno), "") ;
+  for (unsigned int j = 0 ; j < nsig ; j++)
+  {
+    d.selector = selector[j] ;
+    d.key = key[j] ;
+    if (!dkim_sign_head(&sig, &d, head.s, head.len, bh)) return fail("4.3.0 unable to sign with DKIM: ", strerror(errno), "") ;
+  }
   return 1 ;
 }
 
