@@ -1,5 +1,18 @@
+/* A field is a name of printable characters but the colon (RFC 5322
+   2.2; blanks may follow it, the obsolete syntax of 4.5), a colon on its
+   first line, and the value; anything else is no field. */
+
 #include <string.h>
 #include "dkim.h"
+
+static int is_field (char const *s, size_t len)
+{
+  size_t i = 0 ;
+  while (i < len && s[i] > 32 && s[i] < 127 && s[i] != ':') i++ ;
+  if (!i) return 0 ;
+  while (i < len && (s[i] == ' ' || s[i] == '\t')) i++ ;
+  return i < len && s[i] == ':' ;
+}
 
 int dkim_field_next (char const *head, size_t headlen, size_t *pos, size_t *start, size_t *len)
 {
@@ -18,7 +31,7 @@ int dkim_field_next (char const *head, size_t headlen, size_t *pos, size_t *star
     e = i ;
     if (e > b && head[e - 1] == '\n') e-- ;
     if (e > b && head[e - 1] == '\r') e-- ;
-    if (head[b] != ' ' && head[b] != '\t' && memchr(head + b, ':', e - b))
+    if (is_field(head + b, e - b))
     {
       *start = b ; *len = e - b ; *pos = i ;
       return 1 ;
