@@ -129,7 +129,8 @@ extern int remote_body_send (remote_conn *k) ;
 extern void remote_dkim_start (void) ;
 extern int remote_dkim_line (char const *s, size_t len, int header) ;
 extern int remote_dkim_end (void) ;
-/* the DKIM-Signature field to send first (CR LF line ends), len 0 if none */
+/* the DKIM-Signature fields of the last scan, to send first (CR LF
+   line ends), len 0 if none: a scan and its sends go together */
 extern char const *remote_dkim_sig (size_t *len) ;
 extern char const *remote_dkim_error (void) ;
 
