@@ -27,6 +27,8 @@ ldflags_of = $(if $(filter $(1),$(DYNAMIC)),,$(LDFLAGS))
 libs_of = $(if $(filter $(1),$(DYNAMIC)),$(BSTATIC) $(LIBS_$(1)) $(LDLIBS) $(BDYNAMIC),$(LIBS_$(1)) $(LDLIBS))
 # a program's own libraries, before LDLIBS: remote resolves with c-ares
 LIBS_remote = -lcares -ltls -lssl -lcrypto -lpthread
+# dkim-dns: the DKIM key (src/lib/dkim_*.c)
+LIBS_dkim-dns = -lcrypto -lpthread
 # tlsd: libtls (libretls over OpenSSL 3), its ticket callback mended
 # (src/tlsd/tlsd_ticket.c); checkpw and auth-passwd: crypt(3)
 LIBS_tlsd = -Wl,--wrap=SSL_CTX_callback_ctrl -ltls -lssl -lcrypto -lpthread

@@ -6,9 +6,12 @@ set -eu
 # clang and libclang-rt-14-dev (libFuzzer, sanitizers): tests/fuzz
 # libtls-dev (tlsd, remote), libcrypt-dev (checkpw), openssl (certificates)
 # libnet-ssleay-perl: swaks --tls (the README's submission line, tests)
+# python3-dkim, python3-dnspython, python3-nacl: test_remote_dkim checks
+# remote's DKIM signatures with an independent verifier (dkim.verify),
+# its keys looked up with dnspython, Ed25519 ones checked with nacl
 # rsync: table-push sends the tables to every node (--delay-updates and
 # --fsync: each file fsynced, all renamed at the end; test_table_push)
-PKGS="gcc make libc6-dev skalibs-dev libcdb-dev tinycdb libc-ares-dev python3 python3-aiosmtpd dnsmasq-base strace mandoc s6 execline ucspi-tcp swaks postfix clang libclang-rt-14-dev libtls-dev libcrypt-dev openssl libnet-ssleay-perl rsync"
+PKGS="gcc make libc6-dev skalibs-dev libcdb-dev tinycdb libc-ares-dev python3 python3-aiosmtpd dnsmasq-base strace mandoc s6 execline ucspi-tcp swaks postfix clang libclang-rt-14-dev libtls-dev libcrypt-dev openssl libnet-ssleay-perl rsync python3-dkim python3-dnspython python3-nacl"
 
 missing=
 for p in $PKGS; do

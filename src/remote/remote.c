@@ -52,6 +52,7 @@ int main (int argc, char const *const *argv)
 {
   remote_dest dest[REMOTE_ADDRS_MAX] ;
   unsigned int ndest ;
+  int r ;
   PROG = "remote" ;
   if (argc < 4) strerr_dieusage(100, USAGE) ;
   if ((unsigned int)argc - 3 > REMOTE_RCPT_MAX) strerr_dief1x(100, "more than 100 recipients") ;
@@ -72,9 +73,10 @@ int main (int argc, char const *const *argv)
   tain_now_g() ;
   if (home_chdir() < 0) strerr_diefu2sys(111, "chdir to ", home_dir()) ;
   config() ;
-  if (!remote_body_scan(&ctx)) strerr_diefu1sys(111, "read the message") ;
+  r = remote_body_scan(&ctx) ;
+  if (!r) strerr_diefu1sys(111, "read the message") ;
 
-  ndest = remote_tlspolicy_get(&ctx) ? remote_dest_find(&ctx, dest, REMOTE_ADDRS_MAX) : 0 ;
+  ndest = r > 0 && remote_tlspolicy_get(&ctx) ? remote_dest_find(&ctx, dest, REMOTE_ADDRS_MAX) : 0 ;
   for (unsigned int i = 0 ; i < ndest ; i++)
     if (remote_smtp_session(&ctx, dest + i)) break ;
   if (!ctx.lasterr.len && !stralloc_cats(&ctx.lasterr, "4.4.1 no host could be reached")) ctx.lasterr.len = 0 ;

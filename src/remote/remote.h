@@ -111,10 +111,28 @@ extern enum dns_status remote_dns_mx_lookup (char const *name, dns_mx *mx, unsig
 /* addresses of each name (IPv6 first); status per name in st */
 extern void remote_dns_addr_lookup (char const *const *names, unsigned int nnames, ip46 *ip, unsigned int per, unsigned int *n, enum dns_status *st, stralloc *err) ;
 
-/* remote_body.c */
+/* remote_body.c: scan is 1, 0 with errno if the body could not be
+   read, -1 with every recipient decided (DKIM signing failed) */
 extern int remote_body_scan (remote_ctx *c) ;
 typedef struct remote_conn_s remote_conn ;
 extern int remote_body_send (remote_conn *k) ;
+
+/* remote_dkim.c: DKIM signing (remote(8)); scan gives it each line as
+   sent, without CR LF, header: still in the header section. line and
+   end: 1, or 0 when the message must wait (remote_dkim_error says why) */
+#define REMOTE_DKIMKEYS "control/dkimkeys.cdb"
+/* keys kept loaded per process, by file name */
+#define REMOTE_DKIM_KEYS_MAX 64
+/* signatures a message gets at most (an RSA one beside an Ed25519 one,
+   and room for a key change) */
+#define REMOTE_DKIM_SIGS_MAX 4
+extern void remote_dkim_start (void) ;
+extern int remote_dkim_line (char const *s, size_t len, int header) ;
+extern int remote_dkim_end (void) ;
+/* the DKIM-Signature fields of the last scan, to send first (CR LF
+   line ends), len 0 if none: a scan and its sends go together */
+extern char const *remote_dkim_sig (size_t *len) ;
+extern char const *remote_dkim_error (void) ;
 
 /* remote_deadline.c: now + timeout, or end if sooner */
 extern void remote_deadline (tain *d, tain const *timeout, tain const *end) ;

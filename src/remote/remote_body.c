@@ -7,11 +7,14 @@
    last space or tab that fits, so that unfolding gives it back; one with
    none, and a longer body line, are broken by CR LF and a space, as
    Postfix does. The same pass counts the bytes (remote_body_scan), so
-   the SIZE announced is what is sent before the final dot. */
+   the SIZE announced is what is sent before the final dot. The scan
+   also gives each line to the DKIM signer (remote_dkim.c), so what is
+   signed is what is sent; the send puts the signature first. */
 
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <skalibs/strerr.h>
 #include <skalibs/tai.h>
 #include "remote.h"
 
@@ -24,6 +27,7 @@ struct sink
   remote_conn *out ;       /* 0: count only */
   uint64_t bytes ;
   int eightbit ;
+  int sign ;               /* the scan: lines to remote_dkim_line */
 } ;
 
 static int emit (struct sink *k, char const *s, size_t len)
@@ -64,11 +68,13 @@ static int fold (struct sink *k, struct line *l)
   }
   if (cut)
   {
+    if (k->sign && !remote_dkim_line(l->s, cut, l->header)) k->sign = 0 ;
     if (!emit(k, l->s, cut) || !emit(k, "\r\n", 2)) return 0 ;
     memmove(l->s, l->s + cut, l->len - cut) ;
     l->len -= cut ;
     return 1 ;
   }
+  if (k->sign && !remote_dkim_line(l->s, l->len, l->header)) k->sign = 0 ;
   if (!emit(k, l->s, l->len) || !emit(k, "\r\n", 2)) return 0 ;
   l->s[0] = ' ' ;
   l->len = 1 ;
@@ -93,6 +99,7 @@ static int add (struct sink *k, struct line *l, char const *s, size_t len)
 
 static int line_end (struct sink *k, struct line *l)
 {
+  if (k->sign && !remote_dkim_line(l->s, l->len, l->header)) k->sign = 0 ;
   if (!emit(k, l->s, l->len) || !emit(k, "\r\n", 2)) return 0 ;
   if (l->empty) l->header = 0 ;
   l->len = 0 ;
@@ -142,15 +149,27 @@ static int transform (struct sink *k)
 
 int remote_body_scan (remote_ctx *c)
 {
-  struct sink k = { 0, 0, 0 } ;
+  struct sink k = { 0, 0, 0, 1 } ;
+  size_t siglen ;
+  remote_dkim_start() ;
   if (!transform(&k)) return 0 ;
   c->wiresize = k.bytes - 3 ;   /* the final dot is not the message's */
   c->eightbit = k.eightbit ;
+  if (!k.sign || !remote_dkim_end())
+  {
+    strerr_warnw2x("DKIM: ", remote_dkim_error()) ;
+    remote_result_all(c, 'Z', remote_dkim_error(), "", "") ;
+    return -1 ;
+  }
+  remote_dkim_sig(&siglen) ;
+  c->wiresize += siglen ;
   return 1 ;
 }
 
 int remote_body_send (remote_conn *out)
 {
-  struct sink k = { out, 0, 0 } ;
-  return transform(&k) ;
+  struct sink k = { out, 0, 0, 0 } ;
+  size_t siglen ;
+  char const *sig = remote_dkim_sig(&siglen) ;
+  return emit(&k, sig, siglen) && transform(&k) ;
 }

@@ -208,3 +208,9 @@ put("ldeliver", "request", b"\x01" + REQ)
 put("ldeliver", "no-fd", b"\x00" + REQ)
 put("ldeliver", "short", b"\x01" + b"demo\0/home/demo\0demo\0")
 put("ldeliver", "long-home", b"\x01demo\0/" + b"h" * 4100 + b"\0demo\0\0d\0s\0r\0")
+
+# dkim_head: header sections as remote signs them
+put("dkim_head", "two-from", b'From: "A, B" (c) <a@Ex.Test>\nTo: x@y\nSubject:  long\n  folded \t\n\tline  \n'
+    b"from : second@x\n")
+put("dkim_head", "cc", b"Received: x\nFROM:\tb@example.test (Bob)\nCc: a,\n b\nX-No-Colon\n")
+put("dkim_head", "crlf", b"From: <x@d.test>\r\nTo: y@e.test\r\nMessage-ID: <1@d>\r\nReferences: <a>\r\n <b>\r\n")

@@ -1,0 +1,98 @@
+#ifndef POSTERN_DKIM_H
+#define POSTERN_DKIM_H
+
+/* DKIM (RFC 6376) signatures, relaxed/relaxed, rsa-sha256 and
+   ed25519-sha256 (RFC 8463), with OpenSSL's libcrypto: only a program
+   linked with -lcrypto may call these. Shared by the signer (remote)
+   and a later verifier. */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <skalibs/stralloc.h>
+
+/* a header section longer than this (bytes as sent) is not signed:
+   a verifier must read it whole, and no real one is this long */
+#define DKIM_HEADER_MAX 65536
+/* the DKIM-Signature field added is folded so no line is longer */
+#define DKIM_LINE_WIDTH 78
+/* a selector, a domain (RFC 1035) */
+#define DKIM_SELECTOR_MAX 63
+#define DKIM_DOMAIN_MAX 255
+/* the digest size of SHA-256 */
+#define DKIM_HASH_LEN 32
+/* the fields signed when present, each once per occurrence; From once
+   more than present (oversigned: no From can be added after signing) */
+#define DKIM_SIGNED_FIELDS "from", "to", "cc", "subject", "date", "message-id", "reply-to", \
+  "in-reply-to", "references", "mime-version", "content-type", "content-transfer-encoding", "sender"
+
+struct evp_pkey_st ;
+struct evp_md_ctx_st ;
+
+/* the body hash of relaxed canonicalization (RFC 6376 3.4.4, 3.7):
+   lines given one by one without their CR LF */
+typedef struct dkim_body_s dkim_body ;
+struct dkim_body_s
+{
+  struct evp_md_ctx_st *md ;
+  uint64_t blanks ;    /* empty lines seen and not yet hashed: trailing ones never are */
+} ;
+#define DKIM_BODY_ZERO { .md = 0, .blanks = 0 }
+/* 1, or 0 if OpenSSL failed */
+extern int dkim_body_init (dkim_body *b) ;
+extern int dkim_body_line (dkim_body *b, char const *s, size_t len) ;
+/* the hash into h, the state freed */
+extern int dkim_body_final (dkim_body *b, unsigned char *h) ;
+
+/* one header field (name, colon, value, continuation lines with their
+   line ends CR LF or LF, no final line end) appended to sa as relaxed
+   canonicalization makes it (RFC 6376 3.4.2), ended by CR LF when crlf */
+extern int dkim_relax_header (stralloc *sa, char const *s, size_t len, int crlf) ;
+
+/* the key of a PEM file (PKCS#8 or traditional), RSA or Ed25519, or 0
+   with errno (EINVAL: not such a key; EPERM: readable by group or
+   others) */
+extern struct evp_pkey_st *dkim_key_load (char const *path) ;
+/* "rsa" or "ed25519", 0 for another kind */
+extern char const *dkim_key_kind (struct evp_pkey_st *key) ;
+
+/* The DKIM-Signature field for the header section head (as sent: CR
+   LF or LF line ends, no empty line) whose body hashed to bh: appended
+   to sa, folded at DKIM_LINE_WIDTH, CR LF line ends. t: the signing
+   time (seconds since the epoch). 1, or 0 with errno (EINVAL: key of
+   no known kind; ENOMEM; EIO: OpenSSL failed) */
+typedef struct dkim_sign_s dkim_sign ;
+struct dkim_sign_s
+{
+  char const *domain ;
+  char const *selector ;
+  struct evp_pkey_st *key ;
+  uint64_t t ;
+} ;
+extern int dkim_sign_head (stralloc *sa, dkim_sign const *d, char const *head, size_t headlen, unsigned char const *bh) ;
+/* the field names chosen from head for h=, colon-separated, into sa:
+   each DKIM_SIGNED_FIELDS name once per occurrence, From once more */
+extern int dkim_pick (stralloc *sa, char const *head, size_t headlen) ;
+/* the hash input of the fields named in h (colon-separated list) taken
+   from head bottom up (RFC 6376 5.4.2), appended to sa, relaxed */
+extern int dkim_head_input (stralloc *sa, char const *head, size_t headlen, char const *h, size_t hlen) ;
+/* appends s to sa at column *col (dkim_fold.c says how by mode), on
+   a new line (CR LF TAB) where it would pass DKIM_LINE_WIDTH */
+#define DKIM_FOLD_TAG 0
+#define DKIM_FOLD_GLUE 1
+#define DKIM_FOLD_ANY 2
+extern int dkim_fold (stralloc *sa, size_t *col, char const *s, size_t len, int mode) ;
+
+/* the next field of head from *pos: its start in *start and its length
+   (continuation lines included, its last line end not) in *len, *pos
+   past it; 0 at the end. A line with no colon is skipped. */
+extern int dkim_field_next (char const *head, size_t headlen, size_t *pos, size_t *start, size_t *len) ;
+
+/* the From domain of head (the address's domain, lowercased) into sa,
+   NUL-ended: 1, or 0 if head has no From field or not exactly one
+   address domain in it */
+extern int dkim_from_domain (stralloc *sa, char const *head, size_t headlen) ;
+
+/* the DNS TXT value for the public half of key: "v=DKIM1; k=rsa; p=..." */
+extern int dkim_dns_value (stralloc *sa, struct evp_pkey_st *key) ;
+
+#endif
