@@ -24,6 +24,7 @@ struct sink
   remote_conn *out ;       /* 0: count only */
   uint64_t bytes ;
   int eightbit ;
+  int utf8header ;         /* a byte past ASCII in the header section */
 } ;
 
 static int emit (struct sink *k, char const *s, size_t len)
@@ -129,7 +130,7 @@ static int transform (struct sink *k)
       l.empty = 0 ;
       while (j < (size_t)r && in[j] != '\n' && in[j] != '\r')
       {
-        if ((unsigned char)in[j] & 0x80) k->eightbit = 1 ;
+        if ((unsigned char)in[j] & 0x80) { k->eightbit = 1 ; if (l.header) k->utf8header = 1 ; }
         j++ ;
       }
       if (!add(k, &l, in + i, j - i)) return 0 ;
@@ -142,15 +143,16 @@ static int transform (struct sink *k)
 
 int remote_body_scan (remote_ctx *c)
 {
-  struct sink k = { 0, 0, 0 } ;
+  struct sink k = { 0, 0, 0, 0 } ;
   if (!transform(&k)) return 0 ;
   c->wiresize = k.bytes - 3 ;   /* the final dot is not the message's */
   c->eightbit = k.eightbit ;
+  c->utf8header = k.utf8header ;
   return 1 ;
 }
 
 int remote_body_send (remote_conn *out)
 {
-  struct sink k = { out, 0, 0 } ;
+  struct sink k = { out, 0, 0, 0 } ;
   return transform(&k) ;
 }
