@@ -13,6 +13,7 @@ import unittest
 
 import receiver
 import test_remote_system
+import test_smtpd_tls
 from harness import maildir_count, wait_for
 from test_smtpd import SmtpdCase
 
@@ -126,6 +127,23 @@ class SmtpdUtf8Test(SmtpdCase):
         s.command_encoding = "utf-8"
         self.assertEqual(s.docmd("MAIL FROM:<a@client.test>")[0], 250)
         self.assertEqual(s.docmd(f"RCPT TO:<{JOSE}>")[0], 553)
+
+
+class Utf8TlsTest(SmtpdCase):
+    """the protocol name with TLS and AUTH: UTF8SMTPS, UTF8SMTPSA"""
+    server = test_smtpd_tls.TlsServer
+
+    def test_received_says_utf8smtps_then_utf8smtpsa(self):
+        s = self.srv.tls()
+        self.addCleanup(s.close)
+        s.sendmail("rené@client.test", ["demo@example.test"], utf8_message(to="demo@example.test"),
+                   mail_options=["SMTPUTF8"])
+        s.login(test_smtpd_tls.LOGIN, test_smtpd_tls.PASSWORD)
+        s.sendmail(test_smtpd_tls.LOGIN, ["rené@elsewhere.example"], utf8_message(to="rené@elsewhere.example"),
+                   mail_options=["SMTPUTF8"])
+        q = self.assertQueued(2)
+        protos = sorted(b.split(b"\n")[1].split(b" with ")[1].split(b"\n")[0] for _, _, b in q)
+        self.assertEqual(protos, [b"UTF8SMTPS", b"UTF8SMTPSA"], q)
 
 
 class Utf8SystemTest(test_remote_system.RemoteSystemCase):
