@@ -66,6 +66,28 @@ class SmtpdUtf8Test(SmtpdCase):
         code, text = s.docmd("RCPT TO:<JÖSÉ@example.test>")
         self.assertEqual(code, 550, text)
 
+    def test_recipients_compile_keeps_utf8_names(self):
+        """control/recipients.cdb (recipients-compile) names the UTF-8
+        user, its .postern- extension and a UTF-8 alias"""
+        import subprocess
+        import harness
+        home = self.srv.home.path("jose")
+        os.mkdir(home)
+        open(os.path.join(home, ".postern-café"), "w").close()
+        self.srv.table("users", f"jösé jose:4244:4244:{home}\n")
+        self.srv.table("aliases", "rené jösé@example.test\n")
+        p = subprocess.run([os.path.join(harness.BIN, "recipients-compile")], env=self.srv.home.env,
+                           capture_output=True, text=True)
+        self.assertEqual((p.returncode, p.stderr), (0, ""))
+        s = self.smtp()
+        self.assertEqual(s.docmd("MAIL FROM:<a@client.test> SMTPUTF8")[0], 250)
+        got = {r: s.docmd(f"RCPT TO:<{r}>")[0] for r in
+               (JOSE, "JöSé@example.test", "jösé-café@example.test", "rené@example.test",
+                "jösé-tea@example.test", "demo@example.test")}
+        self.assertEqual(got, {JOSE: 250, "JöSé@example.test": 250, "jösé-café@example.test": 250,
+                               "rené@example.test": 250, "jösé-tea@example.test": 550,
+                               "demo@example.test": 550})
+
     def test_utf8_recipient_without_smtputf8_is_553_5_6_7_and_nothing_queued(self):
         s = self.smtp()
         self.assertEqual(s.docmd("MAIL FROM:<a@client.test>")[0], 250)
