@@ -306,11 +306,13 @@ class Receiver(_Base):
     drop_after bytes of DATA, that many times. data_delay: seconds to
     wait before the end-of-data reply. tls_context: an ssl.SSLContext
     (server side) to offer STARTTLS with; broken_tls: answer STARTTLS
-    with 220 and then garbage (a handshake that fails)."""
+    with 220 and then garbage (a handshake that fails). smtputf8: offer
+    SMTPUTF8 (RFC 6531) and take UTF-8 addresses."""
 
     def __init__(self, host=None, port=25, *, rcpt=None, mail=None, data=None, ehlo=None,
                  size=10485760, eightbitmime=True, pipelining=True, extensions=(),
-                 drop_data=0, drop_after=200, data_delay=0, name="rx", tls_context=None, broken_tls=False):
+                 drop_data=0, drop_after=200, data_delay=0, name="rx", tls_context=None, broken_tls=False,
+                 smtputf8=False):
         super().__init__(host, port)
         self.rcpt = {k.lower(): Script(v) for k, v in (rcpt or {}).items()}
         self.mail = Script(mail)
@@ -326,6 +328,7 @@ class Receiver(_Base):
         self.name = name
         self.tls_context = tls_context
         self.broken_tls = broken_tls
+        self.smtputf8 = smtputf8
         self.messages = []      # Message, in order
         self.commands = []      # (connection number, "MAIL FROM:<...> SIZE=12")
         self.dropped = []       # the bytes read before each drop
@@ -336,7 +339,7 @@ class Receiver(_Base):
         return self.rcpt.setdefault(address.lower(), Script(None))
 
     def _factory(self):
-        return _SMTP(self, data_size_limit=self.size, enable_SMTPUTF8=False, decode_data=False,
+        return _SMTP(self, data_size_limit=self.size, enable_SMTPUTF8=self.smtputf8, decode_data=False,
                      tls_context=self.tls_context,
                      hostname=f"{self.name}.rx.test", ident="postern test receiver",
                      timeout=60, loop=loop())

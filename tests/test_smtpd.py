@@ -419,7 +419,9 @@ class ProtocolTest(SmtpdCase):
         s.rset()
         self.assertEqual(s.docmd("MAIL FROM:<a@client.test> BODY=7BIT")[0], 250)
         s.rset()
-        self.assertEqual(s.docmd("MAIL FROM:<a@client.test> SMTPUTF8")[0], 555)
+        self.assertEqual(s.docmd("MAIL FROM:<a@client.test> SMTPUTF8")[0], 250)
+        s.rset()
+        self.assertEqual(s.docmd("MAIL FROM:<a@client.test> RET=FULL")[0], 555)
         self.assertEqual(s.docmd("MAIL FROM:<a@client.test> SIZE=x")[0], 501)
         self.assertEqual(s.docmd("MAIL FROM:<>")[0], 250)
 

@@ -7,6 +7,7 @@
 #include "date822.h"
 #include "queue.h"
 #include "state.h"
+#include "utf8.h"
 
 /* RFC 5322 2.1.1: at most 998 characters a line, the line end excluded */
 #define DSN_LINE_MAX 998
@@ -163,6 +164,38 @@ static int text_part (stralloc *sa, bounce_info const *b)
   return 1 ;
 }
 
+/* RFC 6533 3: a UTF-8 address (RFC 6531) as "utf-8; " utf-8-addr-xtext,
+   which message/delivery-status can carry: each code point past ASCII,
+   and '+', '=', '\\', as \x{HEX}, uppercase, no leading zero. An address
+   that is not well-formed UTF-8 stays rfc822, its 8-bit bytes made '?'. */
+static int final_recipient (stralloc *sa, char const *a)
+{
+  /* "\x{10FFFF}" is 10 characters; line() cuts the line anyway */
+  char x[ADDR_MAX * 10 + 1] ;
+  size_t len = strlen(a), n = 0 ;
+  if (len > ADDR_MAX || !utf8_any(a, len) || !utf8_valid(a, len))
+    return line(sa, "Final-Recipient: rfc822; ", a, END) ;
+  for (size_t i = 0 ; i < len ;)
+  {
+    unsigned char c = (unsigned char)a[i] ;
+    unsigned long cp = c ;
+    size_t k = c < 0x80 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3 ;
+    char hex[8] ;
+    size_t h = 0 ;
+    if (k) cp &= 0x3f >> k ;
+    for (size_t j = 1 ; j <= k ; j++) cp = cp << 6 | ((unsigned char)a[i + j] & 0x3f) ;
+    i += k + 1 ;
+    if (!k && c > ' ' && c != '+' && c != '=' && c != '\\') { x[n++] = (char)c ; continue ; }
+    do { hex[h++] = "0123456789ABCDEF"[cp & 15] ; cp >>= 4 ; } while (cp) ;
+    if (h < 2) hex[h++] = '0' ;
+    memcpy(x + n, "\\x{", 3) ; n += 3 ;
+    while (h) x[n++] = hex[--h] ;
+    x[n++] = '}' ;
+  }
+  x[n] = 0 ;
+  return line(sa, "Final-Recipient: utf-8; ", x, END) ;
+}
+
 static int report_part (stralloc *sa, bounce_info const *b)
 {
   char date[DATE822_FMT], t[STATE_RESULT_MAX + 1], st[STATUS_MAX] ;
@@ -176,7 +209,7 @@ static int report_part (stralloc *sa, bounce_info const *b)
     if (r.status != ST_FAILED) continue ;
     result(t, &r) ;
     status(st, r.result, state_result_len(&r)) ;
-    if (!line(sa, "", END) || !line(sa, "Final-Recipient: rfc822; ", r.addr, END)
+    if (!line(sa, "", END) || !final_recipient(sa, r.addr)
      || !line(sa, "Action: failed", END) || !line(sa, "Status: ", st, END)
      || !line(sa, "Diagnostic-Code: ", server_reply(t, strlen(t), &rlen) ? "smtp; " : "x-postern; ", t, END)) return 0 ;
     if (!r.lasttry) continue ;

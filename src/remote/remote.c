@@ -16,6 +16,7 @@
 #include "control.h"
 #include "home.h"
 #include "remote.h"
+#include "utf8.h"
 
 #define USAGE "remote domain sender rcpt [rcpt ...]"
 
@@ -61,9 +62,11 @@ int main (int argc, char const *const *argv)
   ctx.n = argc - 3 ;
   if (!*ctx.domain || addr_check(ctx.domain, strlen(ctx.domain)) != ADDR_OK || addr_check(ctx.sender, strlen(ctx.sender)) != ADDR_OK)
     strerr_dief1x(100, "bad domain or sender") ;
+  ctx.utf8env = utf8_any(ctx.sender, strlen(ctx.sender)) ;
   for (unsigned int i = 0 ; i < ctx.n ; i++)
   {
     ctx.rcpts[i].addr = argv[3 + i] ;
+    if (utf8_any(argv[3 + i], strlen(argv[3 + i]))) ctx.utf8env = 1 ;
     if (!*argv[3 + i] || addr_check(argv[3 + i], strlen(argv[3 + i])) != ADDR_OK)
       strerr_dief1x(100, "bad recipient") ;
   }

@@ -77,6 +77,8 @@ struct remote_ctx_s
   /* the body, scanned once */
   uint64_t wiresize ;      /* bytes of DATA as sent (remote_body.c), the final dot aside */
   int eightbit ;
+  int utf8header ;         /* UTF-8 (8-bit) in the header section */
+  int utf8env ;            /* UTF-8 in the sender or a recipient: SMTPUTF8 needed */
   /* control/ */
   stralloc me ;
   unsigned int timeoutconnect, timeoutremote, timeoutdns, timeoutsession ;
@@ -148,7 +150,7 @@ struct remote_conn_s
   tain timeout ;           /* control/timeoutremote: each read and write */
   tain end ;               /* the whole session's deadline */
   stralloc reply ;         /* the last reply, lines joined by " / " */
-  int pipelining, eightbitmime, hassize, starttls ;  /* what EHLO offered */
+  int pipelining, eightbitmime, hassize, starttls, smtputf8 ;  /* what EHLO offered */
   uint64_t sizemax ;
 } ;
 

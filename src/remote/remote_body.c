@@ -28,6 +28,7 @@ struct sink
   uint64_t bytes ;
   int eightbit ;
   int sign ;               /* the scan: lines to remote_dkim_line */
+  int utf8header ;         /* a byte past ASCII in the header section */
 } ;
 
 static int emit (struct sink *k, char const *s, size_t len)
@@ -136,7 +137,7 @@ static int transform (struct sink *k)
       l.empty = 0 ;
       while (j < (size_t)r && in[j] != '\n' && in[j] != '\r')
       {
-        if ((unsigned char)in[j] & 0x80) k->eightbit = 1 ;
+        if ((unsigned char)in[j] & 0x80) { k->eightbit = 1 ; if (l.header) k->utf8header = 1 ; }
         j++ ;
       }
       if (!add(k, &l, in + i, j - i)) return 0 ;
@@ -149,12 +150,13 @@ static int transform (struct sink *k)
 
 int remote_body_scan (remote_ctx *c)
 {
-  struct sink k = { 0, 0, 0, 1 } ;
+  struct sink k = { .out = 0, .sign = 1 } ;
   size_t siglen ;
   remote_dkim_start() ;
   if (!transform(&k)) return 0 ;
   c->wiresize = k.bytes - 3 ;   /* the final dot is not the message's */
   c->eightbit = k.eightbit ;
+  c->utf8header = k.utf8header ;
   if (!k.sign || !remote_dkim_end())
   {
     strerr_warnw2x("DKIM: ", remote_dkim_error()) ;
@@ -168,7 +170,7 @@ int remote_body_scan (remote_ctx *c)
 
 int remote_body_send (remote_conn *out)
 {
-  struct sink k = { out, 0, 0, 0 } ;
+  struct sink k = { .out = out } ;
   size_t siglen ;
   char const *sig = remote_dkim_sig(&siglen) ;
   return emit(&k, sig, siglen) && transform(&k) ;

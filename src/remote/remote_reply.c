@@ -29,6 +29,7 @@ static void ehlo_keyword (remote_conn *k, char const *s, size_t len)
   if (len >= 10 && !strncasecmp(s, "PIPELINING", 10) && (len == 10 || s[10] == ' ')) k->pipelining = 1 ;
   else if (len >= 8 && !strncasecmp(s, "STARTTLS", 8) && (len == 8 || s[8] == ' ')) k->starttls = 1 ;
   else if (len >= 8 && !strncasecmp(s, "8BITMIME", 8) && (len == 8 || s[8] == ' ')) k->eightbitmime = 1 ;
+  else if (len >= 8 && !strncasecmp(s, "SMTPUTF8", 8) && (len == 8 || s[8] == ' ')) k->smtputf8 = 1 ;
   else if (len >= 4 && !strncasecmp(s, "SIZE", 4) && (len == 4 || s[4] == ' '))
   {
     uint64_t n = 0 ;

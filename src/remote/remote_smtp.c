@@ -197,7 +197,7 @@ static enum smtp_state st_ehlo (remote_ctx *c)
 {
   int code ;
   /* after STARTTLS nothing said before counts (RFC 3207 4.2) */
-  k.pipelining = k.eightbitmime = k.hassize = k.starttls = 0 ;
+  k.pipelining = k.eightbitmime = k.hassize = k.starttls = k.smtputf8 = 0 ;
   if (!put("EHLO ", c->me.s, "") || !flush()) return next_host(c, -1, "sending EHLO") ;
   code = remote_reply_get(&k, 1) ;
   if (code >= 500) return S_HELO ;
@@ -208,7 +208,7 @@ static enum smtp_state st_ehlo (remote_ctx *c)
 static enum smtp_state st_helo (remote_ctx *c)
 {
   int code ;
-  k.pipelining = k.eightbitmime = k.hassize = k.starttls = 0 ;
+  k.pipelining = k.eightbitmime = k.hassize = k.starttls = k.smtputf8 = 0 ;
   if (!put("HELO ", c->me.s, "") || !flush()) return next_host(c, -1, "sending HELO") ;
   code = remote_reply_get(&k, 0) ;
   if (code >= 500) return said_all(c, code, "HELO", 0) ;
@@ -259,10 +259,17 @@ static enum smtp_state st_starttls (remote_ctx *c)
   return S_EHLO ;
 }
 
-/* a server that announced its limit is not sent a larger message */
+/* a server that announced its limit is not sent a larger message; one
+   without SMTPUTF8 no UTF-8 address (RFC 6531 3.4: a permanent failure,
+   the message is not changed to fit) */
 static enum smtp_state st_size (remote_ctx *c)
 {
   char num[UINT64_FMT], lim[UINT64_FMT] ;
+  if (c->utf8env && !k.smtputf8)
+  {
+    remote_result_all(c, 'D', "5.6.7 ", peer, " does not offer SMTPUTF8, needed for a non-ASCII address") ;
+    return S_DECIDED ;
+  }
   if (!k.hassize || c->wiresize <= k.sizemax) return S_MAIL ;
   num[uint64_fmt(num, c->wiresize)] = 0 ;
   lim[uint64_fmt(lim, k.sizemax)] = 0 ;
@@ -284,6 +291,7 @@ static enum smtp_state st_mail (remote_ctx *c)
   ok = stralloc_cats(&mail, "MAIL FROM:<") && stralloc_cats(&mail, c->sender) && stralloc_cats(&mail, ">")
     && (!k.hassize || (stralloc_cats(&mail, " SIZE=") && stralloc_cats(&mail, num)))
     && (!c->eightbit || !k.eightbitmime || stralloc_cats(&mail, " BODY=8BITMIME"))
+    && (!k.smtputf8 || !(c->utf8env || c->utf8header) || stralloc_cats(&mail, " SMTPUTF8"))
     && stralloc_0(&mail) ;
   if (!ok) { stralloc_free(&mail) ; remote_result_all(c, 'Z', "4.3.0 out of memory", "", "") ; return S_DECIDED ; }
   ok = put(mail.s, "", "") ;

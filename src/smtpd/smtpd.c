@@ -32,6 +32,7 @@ struct verb
 static enum smtpd_state state = S_GREET ;
 static char helo[SMTPD_HELO_MAX + 1] ;
 static int esmtp = 0 ;
+static int smtputf8 = 0 ;   /* this transaction's MAIL had SMTPUTF8 */
 static stralloc env = STRALLOC_ZERO ;  /* F sender, T per recipient */
 static unsigned int nrcpt = 0 ;
 static unsigned long nbad = 0 ;
@@ -63,6 +64,7 @@ static void reset (void)
 {
   env.len = 0 ;
   nrcpt = 0 ;
+  smtputf8 = 0 ;
   smtpd_rcpts_reset() ;
 }
 
@@ -85,7 +87,7 @@ static int hello (char const *arg, int ext)
     size[5 + ulong_fmt(size + 5, smtpd_config.databytes)] = 0 ;
     smtpd_put("250-", 4) ; smtpd_puts(smtpd_config.me.s) ; smtpd_put("\r\n", 2) ;
     smtpd_puts("250-PIPELINING\r\n250-") ; smtpd_puts(size) ;
-    smtpd_puts("\r\n250-8BITMIME\r\n") ;
+    smtpd_puts("\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n") ;
     if (smtpd_tls_offered()) smtpd_puts("250-STARTTLS\r\n") ;
     /* a password only ever crosses TLS */
     if (smtpd_tls.on) smtpd_puts("250-AUTH PLAIN LOGIN\r\n") ;
@@ -102,6 +104,14 @@ static int do_mail (char const *arg)
   smtpd_path p ;
   char const *r = smtpd_path_parse(&p, arg, 0) ;
   if (r) { reply_str(r, 1) ; return KEEP ; }
+  /* RFC 6531 3.4, 3.5: UTF-8 addresses only in an SMTPUTF8
+     transaction; the parameter after EHLO only (RFC 5321 4.1.1.11) */
+  if (p.smtputf8 && !esmtp) { reply_str("555 5.5.4 SMTPUTF8 needs EHLO", 1) ; return KEEP ; }
+  if (p.utf8 && !p.smtputf8)
+  {
+    smtpd_reply("553", "5.6.7", "non-ASCII sender address needs the SMTPUTF8 parameter") ;
+    return KEEP ;
+  }
   if (smtpd_config.submission && !smtpd_auth_user[0])
   {
     smtpd_reply("530", "5.7.0", "authentication required") ;
@@ -127,6 +137,7 @@ static int do_mail (char const *arg)
     smtpd_reply("451", "4.3.0", "out of memory") ;
     return KEEP ;
   }
+  smtputf8 = p.smtputf8 ;
   smtpd_reply("250", "2.1.0", "sender ok") ;
   return S_MAIL ;
 }
@@ -150,6 +161,11 @@ static int do_rcpt (char const *arg)
   size_t before ;
   int local ;
   if (r) { reply_str(r, 1) ; return KEEP ; }
+  if (p.utf8 && !smtputf8)
+  {
+    smtpd_reply("553", "5.6.7", "non-ASCII recipient address needs SMTPUTF8 on MAIL") ;
+    return KEEP ;
+  }
   /* a duplicate is taken, and queued once (a table that cannot be read
      is the policy's to report) */
   local = smtpd_policy_local(&p) ;
@@ -187,7 +203,7 @@ static int do_rcpt (char const *arg)
 static int do_data (char const *arg)
 {
   if (*arg) return bad("501", "5.5.4", "syntax: DATA takes no parameter") ;
-  smtpd_data(&env, nrcpt, helo, esmtp) ;
+  smtpd_data(&env, nrcpt, helo, esmtp + smtputf8) ;
   reset() ;
   return S_HELO ;
 }

@@ -174,6 +174,8 @@ struct smtpd_path_s
   int literal ;              /* the domain is an address literal */
   int trick ;                /* the local part holds '@', '%' or '!' */
   unsigned long size ;       /* SIZE= */
+  int utf8 ;                 /* the address has UTF-8 (in its local part) */
+  int smtputf8 ;             /* MAIL's SMTPUTF8 parameter (RFC 6531) */
 } ;
 /* parses "FROM:<path> params" (rcpt: "TO:<path>"); returns 0, or the
    reply to give (a static string, code and status included) */
@@ -194,7 +196,9 @@ extern int smtpd_rcpts_seen (char const *addr, size_t len, int local) ;
 extern int smtpd_rcpts_add (char const *addr, size_t len, int local) ;
 
 /* smtpd_data.c: after DATA was accepted: runs queue-inject, reads the
-   message, replies. env: the envelope without its final NUL. */
+   message, replies. env: the envelope without its final NUL. esmtp: 0
+   HELO, 1 EHLO, 2 EHLO and MAIL with SMTPUTF8 (the Received line's
+   protocol name, RFC 3848 and RFC 6531 3.7.3) */
 extern void smtpd_data (stralloc *env, unsigned int nrcpt, char const *helo, int esmtp) ;
 
 #endif

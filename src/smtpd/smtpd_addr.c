@@ -1,15 +1,18 @@
 /* MAIL FROM:<path> and RCPT TO:<path> with their parameters, by RFC
    5321 4.1.2's grammar: a source route is read and dropped, a quoted
-   local part is kept quoted unless it needs no quotes. */
+   local part is kept quoted unless it needs no quotes. RFC 6531 3.3
+   adds UTF-8 to a local part's atext and qtext: taken here when well
+   formed, and refused without SMTPUTF8 by the caller (p->utf8). */
 
 #include <string.h>
 #include "smtpd.h"
+#include "utf8.h"
 
 #define SIZE_DIGITS_MAX 20
 
 static int atext (unsigned char c)
 {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+  return c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
     || (c && strchr("!#$%&'*+-/=?^_`{|}~", c)) ;
 }
 
@@ -122,7 +125,7 @@ static size_t localpart (smtpd_path *p, char const *s)
     unsigned char c = (unsigned char)s[i] ;
     if (c == '"') break ;
     if (c == '\\') c = (unsigned char)s[++i] ;
-    if (c < 32 || c > 126) return 0 ;
+    if (c < 32 || c == 127) return 0 ;
     if (n == sizeof plain) return (size_t)-1 ;
     plain[n++] = (char)c ;
   }
@@ -157,6 +160,8 @@ static char const *params (smtpd_path *p, char const *s, int rcpt)
     /* RFC 4954 5: AUTH= is taken and ignored (we trust no other
        server's word on who sent it) */
     else if (n > 5 && upper_eq(s, "AUTH=")) ;
+    /* RFC 6531 3.4 */
+    else if (n == 8 && upper_eq(s, "SMTPUTF8")) p->smtputf8 = 1 ;
     else if (!((n == 9 && upper_eq(s, "BODY=7BIT")) || (n == 13 && upper_eq(s, "BODY=8BITMIME"))))
       return "555 5.5.4 unsupported MAIL parameter" ;
     s += n ;
@@ -205,6 +210,10 @@ char const *smtpd_path_parse (smtpd_path *p, char const *s, int rcpt)
   else if (!rcpt || p->len != 10 || !upper_eq(p->addr, "POSTMASTER")) return bad ;
   if (*s++ != '>') return bad ;
   p->addr[p->len] = 0 ;
+  p->utf8 = utf8_any(p->addr, p->len) ;
+  if (p->utf8 && !utf8_valid(p->addr, p->len))
+    return rcpt ? "501 5.1.3 bad recipient address syntax: malformed UTF-8"
+      : "501 5.1.7 bad sender address syntax: malformed UTF-8" ;
   if (*s && *s != ' ') return bad ;
   return params(p, s, rcpt) ;
 }

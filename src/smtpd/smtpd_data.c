@@ -114,7 +114,7 @@ static size_t add (char *d, char const *s)
   return n ;
 }
 
-/* RFC 3848's protocol names; TLS and the login in comments, each on a
+/* RFC 3848's protocol names and RFC 6531 3.7.3's; TLS and the login in comments, each on a
    line of its own so that no line passes 998 octets */
 static void received (char const *helo, int esmtp)
 {
@@ -127,7 +127,7 @@ static void received (char const *helo, int esmtp)
   n += smtpd_clean(line + n, IP_MAX, smtpd_config.remoteip, strlen(smtpd_config.remoteip)) ;
   n += add(line + n, ") by ") ;
   n += add(line + n, smtpd_config.me.s) ;
-  n += add(line + n, esmtp ? " with ESMTP" : " with SMTP") ;
+  n += add(line + n, esmtp == 2 ? " with UTF8SMTP" : esmtp ? " with ESMTP" : " with SMTP") ;
   if (smtpd_tls.on) line[n++] = 'S' ;
   if (smtpd_auth_user[0]) line[n++] = 'A' ;
   if (smtpd_tls.on)
