@@ -110,10 +110,12 @@ class RemoteReuseTest(RemoteSystemCase):
 
     def test_server_closing_a_kept_connection_loses_nothing(self):
         self.inst.control("remoteidle", "30\n")
+        self.inst.control("concurrencyremote", "1\n")
         rx = self.receivers(a_test={})["a.test"]
         self.inst.start()
         self.inject_all(2)
         self.assertTrue(rx.wait(2, 30), self.log())
+        self.assertEqual(rx.messages[0].conn, rx.messages[1].conn)
         # the server drops every connection (as at its idle timeout)
         receiver.call(self._abort_all(rx))
         time.sleep(0.5)
@@ -122,6 +124,8 @@ class RemoteReuseTest(RemoteSystemCase):
         self.assertQueueEmpty()
         self.assertEachOnce(rx, range(1, 5))
         self.assertNotIn(": deferral: ", self.log())
+        self.assertEqual(rx.messages[2].conn, rx.messages[3].conn)
+        self.assertNotEqual(rx.messages[2].conn, rx.messages[0].conn)
 
     async def _abort_all(self, rx):
         for t in list(rx.transports):

@@ -19,6 +19,7 @@
 rspawn_job rspawn_jobs[RSPAWN_PROCS] ;
 wpool rspawn_pool ;
 unsigned int rspawn_active = 0 ;
+unsigned int rspawn_children = 0 ;
 unsigned int rspawn_reuse, rspawn_idle, rspawn_reusetime ;
 int rspawn_eof = 0 ;
 
@@ -26,9 +27,11 @@ static wpool_worker table[RSPAWN_PROCS] ;
 static iopause_fd x[2 + RSPAWN_PROCS] ;
 static unsigned int xj[2 + RSPAWN_PROCS] ;
 
+/* after end of input, every remote until it has exited (those let go
+   say QUIT first): rspawn's end is theirs */
 static unsigned int active (void)
 {
-  return rspawn_active ;
+  return rspawn_active + (rspawn_eof ? rspawn_children : 0) ;
 }
 
 static unsigned int fds (iopause_fd *y, unsigned int *tok, unsigned int max)

@@ -48,6 +48,8 @@ struct rspawn_job_s
 extern rspawn_job rspawn_jobs[RSPAWN_PROCS] ;
 extern wpool rspawn_pool ;
 extern unsigned int rspawn_active ;
+/* remotes started and not reaped yet: waited for at end of input */
+extern unsigned int rspawn_children ;
 extern unsigned int rspawn_reuse, rspawn_idle, rspawn_reusetime ;
 extern int rspawn_eof ;
 

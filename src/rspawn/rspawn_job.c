@@ -91,6 +91,7 @@ static int start (char const *domain, uint64_t h)
     i = wpool_spawn(&rspawn_pool, h, &p) ;
   }
   if (i < 0) return -1 ;
+  rspawn_children++ ;
   memcpy(rspawn_jobs[i].domain, domain, strlen(domain) + 1) ;
   rspawn_jobs[i].born = STAMP ;
   rspawn_jobs[i].n = 0 ;

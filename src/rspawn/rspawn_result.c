@@ -87,6 +87,7 @@ void rspawn_read (unsigned int i)
 void rspawn_reaped (pid_t pid, int wstat)
 {
   int i = wpool_find(&rspawn_pool, pid) ;
+  if (rspawn_children) rspawn_children-- ;
   if (i < 0) return ;
   /* what it wrote before it died still counts */
   rspawn_read((unsigned int)i) ;
