@@ -7,8 +7,11 @@ connection closed while kept and a kill -9 lose nothing."""
 import asyncio
 import os
 import re
+import shutil
 import signal
+import ssl
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -16,6 +19,7 @@ import receiver
 from harness import wait_for
 from receiver import Receiver
 from test_remote_system import SENDER, RemoteSystemCase, message
+from tlsfiles import make_tls_files
 
 
 def mails(rx, conn=None):
@@ -191,6 +195,32 @@ class RemoteReuseTest(RemoteSystemCase):
         self.assertTrue(rx.wait(3, 30), self.log())
         self.assertNotEqual(rx.messages[2].conn, rx.messages[0].conn)
         self.assertQueueEmpty()
+
+
+    @unittest.skipUnless(shutil.which("openssl"), "no openssl")
+    def test_starttls_sessions_are_reused(self):
+        pki = tempfile.mkdtemp(prefix="postern-pki-")
+        self.addCleanup(shutil.rmtree, pki, True)
+        ca = make_tls_files(pki, ["mx.a.test"], ca="testca")
+        # remote runs as the remote account
+        os.chmod(pki, 0o755)
+        os.chmod(ca, 0o644)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(pki, "mx.a.test.crt"), os.path.join(pki, "mx.a.test.key"))
+        self.inst.control("tlscafile", ca + "\n")
+        self.inst.table("tlsroutes", "a.test verify\n")
+        self.inst.control("concurrencyremote", "1\n")
+        rx = self.receivers(a_test={"tls_context": ctx})["a.test"]
+        self.inject_all(6)
+        self.inst.start()
+        self.assertTrue(rx.wait(6, 30), "\n".join(l for l in self.log().splitlines() if not l.startswith("status"))[-3000:])
+        self.assertQueueEmpty()
+        self.assertEachOnce(rx, range(1, 7))
+        self.assertEqual(rx.connections, 1, rx.commands)
+        self.assertTrue(all(m.tls for m in rx.messages))
+        self.assertEqual([c for _, c in rx.commands].count("STARTTLS"), 1, rx.commands)
+        self.assertRegex(self.log(), r"success: mx\.a\.test\[[0-9.]+\] \(TLSv1\.[23] \S+, verified\) "
+                                     r"\(reused, transaction 6\) accepted: 250 ")
 
 
 if __name__ == "__main__":
