@@ -1,3 +1,11 @@
+"""remote-handoff.py: what a job handed to a running `remote -w` costs.
+Starts one `remote -w` with a SOCK_SEQPACKET socket pair on its fds 0
+and 1, as rspawn does, and hands it N jobs one after the other (domain
+bench.test, one recipient, the body's descriptor by SCM_RIGHTS), each
+answered before the next; prints wall and CPU (the child's user +
+system from wait4) per job. Usage:
+remote-handoff.py REMOTE HOME PORT N BODYFILE (HOME with control/routes
+sending bench.test to the server on PORT; see bench/README.md)."""
 import os, resource, socket, subprocess, sys, time, array
 remote, home, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 body = sys.argv[5]
