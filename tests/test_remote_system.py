@@ -187,8 +187,8 @@ class RemoteSystemTest(RemoteSystemCase):
         self.assertEqual(sorted(m.header("Message-ID") for m in a.messages),
                          sorted(f"<{n}.remote@example.test>" for n in range(5)))
         self.assertEqual([m.rcpts for m in b.messages], [["b1@b.test"]] * 5)
-        # one connection, one MAIL each
-        self.assertEqual(a.connections, 5)
+        # one MAIL each; connections may carry several (test_remote_reuse)
+        self.assertLessEqual(a.connections, 5)
         self.assertEqual(a.command_names().count("MAIL"), 5)
         self.assertEqual(len(re.findall(r"to remote a1@a\.test a2@a\.test A3@A\.test\n", self.log())), 5)
 

@@ -62,6 +62,8 @@ struct spawner_s
      the caller's turn to act on its clocks (tain_now_g is current) */
   int (*deadline) (tain *when) ;
   void (*tick) (void) ;
+  /* may be 0: called once, when fd 0 ends */
+  void (*eof) (void) ;
 } ;
 
 /* ignores SIGPIPE, traps SIGCHLD in a selfpipe, makes fd 0 non-blocking,

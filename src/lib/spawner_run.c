@@ -69,7 +69,11 @@ void spawner_run (spawner const *s)
     for (unsigned int i = eof ? 1 : 2 ; i < n ; i++)
       if (x[i].revents & (IOPAUSE_READ | IOPAUSE_WRITE | IOPAUSE_EXCEPT)) (*s->ready)(s->tok[i], x[i].revents) ;
     if (x[0].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) signals(s) ;
-    if (!eof && x[1].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) eof = !frame_each(buffer_0, &rec, s->jobmax, s->job) ;
+    if (!eof && x[1].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT))
+    {
+      eof = !frame_each(buffer_0, &rec, s->jobmax, s->job) ;
+      if (eof && s->eof) (*s->eof)() ;
+    }
     if (s->tick) (*s->tick)() ;
   }
 }

@@ -92,7 +92,7 @@ extern void remote_result_set (remote_rcpt *r, char status, char const *s1, char
 extern void remote_result_all (remote_ctx *c, char status, char const *s1, char const *s2, char const *s3) ;
 /* every undecided recipient: temporary, text ending with SITE_MARK */
 extern void remote_result_site (remote_ctx *c, char const *text) ;
-extern int remote_result_write (remote_ctx const *c) ;
+extern int remote_result_write (remote_ctx const *c, char lead) ;
 
 /* remote_tlspolicy.c: c->tlspolicy for c->domain from REMOTE_TLSROUTES;
    0 with every recipient decided (temporarily) when the table cannot be
@@ -186,6 +186,15 @@ extern int remote_reply_get (remote_conn *k, int ehlo) ;
 /* remote_smtp.c: one session; 1 when every recipient is decided, 0 to
    try the next address (c->lasterr says why) */
 extern int remote_smtp_session (remote_ctx *c, remote_dest const *d) ;
+/* the next job on the connection a session left in step, if it was made
+   for c->domain under c->tlspolicy (else it is closed): 1 when every
+   recipient is decided; 0 when there is none, or it was found dead
+   before MAIL was answered (then closed, nothing of the job taken) */
+extern int remote_smtp_reuse (remote_ctx *c) ;
+/* the fd of a connection that can take another job, or -1 */
+extern int remote_smtp_kept (void) ;
+/* closes the connection without a word (the server closed or spoke) */
+extern void remote_smtp_drop (void) ;
 extern void remote_smtp_quit (void) ;
 
 #endif

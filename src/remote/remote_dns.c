@@ -22,6 +22,7 @@
 #define DNS_TRIES 3
 
 static ares_channel channel ;
+static int inited ;
 static tain const *deadline ;
 
 static int cat_status (stralloc *err, char const *what, char const *name, int status)
@@ -94,8 +95,11 @@ int remote_dns_init (tain const *d, stralloc *err)
   o.timeout = DNS_TRY_MS ;
   o.tries = DNS_TRIES ;
   o.flags = ARES_FLAG_NOSEARCH ;
+  /* a worker (remote -w) sets up again for each new destination */
+  if (inited) { ares_destroy(channel) ; inited = 0 ; }
   r = ares_library_init(ARES_LIB_INIT_ALL) ;
   if (r == ARES_SUCCESS) r = ares_init_options(&channel, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS) ;
+  inited = r == ARES_SUCCESS ;
   if (r != ARES_SUCCESS) return (cat_status(err, "4.3.0 ", "DNS resolver set-up", r), 0) ;
   if (!servers_csv(&csv, err)) return 0 ;
   if (csv.len)

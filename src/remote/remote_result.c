@@ -32,11 +32,12 @@ void remote_result_all (remote_ctx *c, char status, char const *s1, char const *
   for (unsigned int i = 0 ; i < c->n ; i++) remote_result_set(c->rcpts + i, status, s1, s2, s3) ;
 }
 
-/* one record: a field per recipient, in argv order, then an empty one */
-int remote_result_write (remote_ctx const *c)
+/* one record: a field per recipient, in argv order, then an empty one;
+   after lead if not 0, in one write (one message on remote -w's socket) */
+int remote_result_write (remote_ctx const *c, char lead)
 {
   stralloc out = STRALLOC_ZERO ;
-  int ok = 1 ;
+  int ok = !lead || stralloc_catb(&out, &lead, 1) ;
   for (unsigned int i = 0 ; i < c->n && ok ; i++)
   {
     remote_rcpt const *r = c->rcpts + i ;

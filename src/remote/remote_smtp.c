@@ -2,10 +2,15 @@
    each a short function in a table; every read and write has a
    deadline, and the whole session one more (control/timeoutsession).
    STARTTLS (RFC 3207) as control/tlsroutes says; under "may" a failed
-   handshake is tried once more on a new connection in clear text. */
+   handshake is tried once more on a new connection in clear text.
+   A connection left in step after a transaction is kept for the next
+   job for the same domain and TLS policy (remote -w): RSET, then the
+   transaction; found dead before MAIL is answered, it is dropped and
+   the job starts afresh (remote_smtp_reuse). */
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <skalibs/buffer.h>
 #include <skalibs/djbunix.h>
@@ -18,15 +23,39 @@
 #include <skalibs/unix-timed.h>
 #include "remote.h"
 
-enum smtp_state { S_GREETING, S_EHLO, S_HELO, S_STARTTLS, S_SIZE, S_MAIL, S_RCPT, S_NODATA, S_DATA, S_BODY, S_DOT, S_NEXT, S_DECIDED, S_CLEAR } ;
+enum smtp_state { S_GREETING, S_EHLO, S_HELO, S_STARTTLS, S_SIZE, S_RSET, S_MAIL, S_RCPT, S_NODATA, S_DATA, S_BODY, S_DOT, S_NEXT, S_DECIDED, S_CLEAR, S_STALE } ;
 
 static remote_conn k = { .fd = -1, .tls = 0 } ;
 static stralloc cmd = STRALLOC_ZERO ;
+static void hangup (void) ;
 /* "host[ip]:port", then what TLS it has once that is known */
 static char peer[REMOTE_NAME_MAX + IP46_FMT + UINT16_FMT + 4 + REMOTE_TLSNOTE_MAX] ;
 static unsigned int rcptnext, accepted ;   /* S_RCPT's place, and its 2xx count */
 static int cleartext ;   /* this connection is the retry after a failed handshake */
 static char const *tlsname ;   /* the name SNI sends and verify checks */
+/* the kept connection: what it was made for, its transactions so far
+   (jobs it took), whether the last one left it in step, an RSET sent
+   and not answered yet, and where peer's reuse note starts */
+static char kdomain[REMOTE_NAME_MAX + 1] ;
+static enum remote_tls_policy kpolicy ;
+static unsigned int trans ;
+static int insync, rsetpending, saw421 ;
+static size_t peerbase ;
+
+/* a reply that ends a transaction: the connection is in step after it
+   unless the server is closing (421, now or to a RCPT) */
+static void in_step (int code)
+{
+  insync = code >= 0 && code != 421 && !saw421 ;
+}
+
+/* a kept connection that failed before its MAIL was answered: dropped,
+   and the job goes to a new one; nothing of it was taken */
+static enum smtp_state stale (void)
+{
+  hangup() ;
+  return S_STALE ;
+}
 
 static int put (char const *s1, char const *s2, char const *s3)
 {
@@ -46,6 +75,7 @@ static int flush (void)
 
 static void hangup (void)
 {
+  insync = rsetpending = 0 ;
   remote_tls_end(&k) ;
   fd_close(k.fd) ;
   k.fd = -1 ;
@@ -99,6 +129,7 @@ static void said (remote_rcpt *r, int code, char const *inreplyto)
 
 static enum smtp_state said_all (remote_ctx *c, int code, char const *inreplyto, int acceptedonly)
 {
+  if (code == 421) insync = 0 ;
   for (unsigned int i = 0 ; i < c->n ; i++)
     if (!acceptedonly || c->rcpts[i].accepted) said(c->rcpts + i, code, inreplyto) ;
   return S_DECIDED ;
@@ -268,9 +299,11 @@ static enum smtp_state st_size (remote_ctx *c)
   if (c->utf8env && !k.smtputf8)
   {
     remote_result_all(c, 'D', "5.6.7 ", peer, " does not offer SMTPUTF8, needed for a non-ASCII address") ;
+    insync = 1 ;   /* nothing was sent: the connection serves the next message */
     return S_DECIDED ;
   }
-  if (!k.hassize || c->wiresize <= k.sizemax) return S_MAIL ;
+  if (!k.hassize || c->wiresize <= k.sizemax) return trans > 1 ? S_RSET : S_MAIL ;
+  insync = 1 ;   /* nothing was sent: the next message may be smaller */
   num[uint64_fmt(num, c->wiresize)] = 0 ;
   lim[uint64_fmt(lim, k.sizemax)] = 0 ;
   for (unsigned int i = 0 ; i < c->n ; i++)
@@ -279,6 +312,25 @@ static enum smtp_state st_size (remote_ctx *c)
     if (stralloc_cats(&c->rcpts[i].text, peer) && stralloc_cats(&c->rcpts[i].text, ", ")) stralloc_cats(&c->rcpts[i].text, lim) ;
   }
   return S_DECIDED ;
+}
+
+/* a kept connection: RSET first, alone or at the head of the pipelined
+   group; no 2xx to it means the connection did not survive its rest */
+static int rset_ok (void)
+{
+  int code = remote_reply_get(&k, 0) ;
+  rsetpending = 0 ;
+  return code >= 200 && code < 300 ;
+}
+
+static enum smtp_state st_rset (remote_ctx *c)
+{
+  (void)c ;
+  insync = 0 ;
+  if (!put("RSET", "", "")) return stale() ;
+  if (k.pipelining) { rsetpending = 1 ; return S_MAIL ; }
+  if (!flush() || !rset_ok()) return stale() ;
+  return S_MAIL ;
 }
 
 /* MAIL, and with PIPELINING every RCPT and DATA too, in one write (RFC 2920) */
@@ -301,10 +353,18 @@ static enum smtp_state st_mail (remote_ctx *c)
     for (unsigned int i = 0 ; ok && i < c->n ; i++) ok = put("RCPT TO:<", c->rcpts[i].addr, ">") ;
     ok = ok && put("DATA", "", "") ;
   }
-  if (!ok || !flush()) return lost_all(c, "sending MAIL FROM") ;
+  insync = saw421 = 0 ;
+  if (!ok || !flush()) return trans > 1 ? stale() : lost_all(c, "sending MAIL FROM") ;
+  if (rsetpending && !rset_ok()) return stale() ;
   code = remote_reply_get(&k, 0) ;
+  if (trans > 1 && (code < 0 || code == 421)) return stale() ;
   if (code < 0) return lost_all(c, "in reply to MAIL FROM") ;
-  if (code < 200 || code >= 300) return said_all(c, code, "MAIL FROM", 0) ;
+  if (code < 200 || code >= 300)
+  {
+    /* pipelined RCPTs and DATA are still to be answered */
+    if (!k.pipelining) in_step(code) ;
+    return said_all(c, code, "MAIL FROM", 0) ;
+  }
   rcptnext = accepted = 0 ;
   return S_RCPT ;
 }
@@ -318,7 +378,11 @@ static enum smtp_state st_rcpt (remote_ctx *c)
   code = remote_reply_get(&k, 0) ;
   if (code < 0) return lost_all(c, "in reply to RCPT TO") ;
   if (code >= 200 && code < 300) { rc->accepted = 1 ; accepted++ ; }
-  else said(rc, code, "RCPT TO") ;
+  else
+  {
+    if (code == 421) saw421 = 1 ;
+    said(rc, code, "RCPT TO") ;
+  }
   if (rcptnext < c->n) return S_RCPT ;
   return accepted ? S_DATA : S_NODATA ;
 }
@@ -327,9 +391,15 @@ static enum smtp_state st_rcpt (remote_ctx *c)
    that says 354 with no recipient gets an empty message it cannot deliver */
 static enum smtp_state st_nodata (remote_ctx *c)
 {
+  int code = 250 ;
   (void)c ;
-  if (k.pipelining && remote_reply_get(&k, 0) == 354)
-    if (!put(".", "", "") || !flush() || remote_reply_get(&k, 0) < 0) hangup() ;
+  if (k.pipelining)
+  {
+    code = remote_reply_get(&k, 0) ;
+    if (code == 354) code = put(".", "", "") && flush() ? remote_reply_get(&k, 0) : -1 ;
+  }
+  if (code < 0) hangup() ;
+  else in_step(code) ;
   return S_DECIDED ;
 }
 
@@ -340,6 +410,7 @@ static enum smtp_state st_data (remote_ctx *c)
   code = remote_reply_get(&k, 0) ;
   if (code < 0) return lost_all(c, "in reply to DATA") ;
   if (code == 354) return S_BODY ;
+  if (code >= 400) in_step(code) ;
   said_all(c, code >= 300 && code < 400 ? 451 : code, "DATA", 1) ;
   remote_result_all(c, 'Z', "4.5.0 ", peer, ": unexpected reply to DATA") ;
   return S_DECIDED ;
@@ -355,6 +426,7 @@ static enum smtp_state st_dot (remote_ctx *c)
 {
   int code = remote_reply_get(&k, 0) ;
   if (code < 0) return lost_all(c, "after end of data") ;
+  in_step(code) ;
   if (code < 200 || code >= 300) return said_all(c, code, "end of data", 1) ;
   if (!stralloc_0(&k.reply)) { remote_result_all(c, 'Z', "4.3.0 out of memory", "", "") ; return S_DECIDED ; }
   for (unsigned int i = 0 ; i < c->n ; i++)
@@ -366,21 +438,34 @@ typedef enum smtp_state step_func (remote_ctx *) ;
 static step_func *const steps[S_NEXT] =
 {
   [S_GREETING] = &st_greeting, [S_EHLO] = &st_ehlo, [S_HELO] = &st_helo, [S_STARTTLS] = &st_starttls, [S_SIZE] = &st_size,
-  [S_MAIL] = &st_mail, [S_RCPT] = &st_rcpt, [S_NODATA] = &st_nodata, [S_DATA] = &st_data,
+  [S_RSET] = &st_rset, [S_MAIL] = &st_mail, [S_RCPT] = &st_rcpt, [S_NODATA] = &st_nodata, [S_DATA] = &st_data,
   [S_BODY] = &st_body, [S_DOT] = &st_dot,
 } ;
+
+/* 1 when every recipient is decided, 0 to try the next address */
+/* each read and write's timeout, and the session's length */
+static void clocks (remote_ctx const *c, tain *t)
+{
+  tain_from_millisecs(&k.timeout, c->timeoutremote > 2000000 ? 2000000000 : c->timeoutremote * 1000) ;
+  tain_ulong(t, c->timeoutsession + (c->wiresize / REMOTE_MIN_RATE > 86400 * 365 ? 86400 * 365 : c->wiresize / REMOTE_MIN_RATE)) ;
+}
 
 /* 1 when every recipient is decided, 0 to try the next address */
 int remote_smtp_session (remote_ctx *c, remote_dest const *d)
 {
   enum smtp_state s = S_CLEAR ;
+  size_t dlen = strlen(c->domain) ;
   tain t ;
   if (k.fd >= 0) strerr_dief1x(101, "a session started while another is open") ;
   /* the name the certificate must bear: the host connected to, or for
      an address literal the recipient domain (when it is a name) */
   tlsname = d->host[0] != '[' ? d->host : c->domain[0] != '[' ? c->domain : 0 ;
-  tain_from_millisecs(&k.timeout, c->timeoutremote > 2000000 ? 2000000000 : c->timeoutremote * 1000) ;
-  tain_ulong(&t, c->timeoutsession + (c->wiresize / REMOTE_MIN_RATE > 86400 * 365 ? 86400 * 365 : c->wiresize / REMOTE_MIN_RATE)) ;
+  clocks(c, &t) ;
+  /* what the connection may be kept for: a name too long is kept for none */
+  if (dlen > REMOTE_NAME_MAX) dlen = 0 ;
+  memcpy(kdomain, c->domain, dlen) ;
+  kdomain[dlen] = 0 ;
+  kpolicy = c->tlspolicy ;
   /* a second connection, in clear text, only after a failed handshake */
   for (cleartext = 0 ; s == S_CLEAR ; cleartext++)
   {
@@ -388,10 +473,47 @@ int remote_smtp_session (remote_ctx *c, remote_dest const *d)
     tain_now_g() ;
     tain_add_g(&k.end, &t) ;
     set_peer(d) ;
+    trans = 1 ;
+    peerbase = 0 ;
     if (!dial(c, d)) return 0 ;
     for (s = S_GREETING ; s < S_NEXT ;) s = (*steps[s])(c) ;
   }
   return s == S_DECIDED ;
+}
+
+int remote_smtp_reuse (remote_ctx *c)
+{
+  enum smtp_state s ;
+  char num[UINT_FMT] ;
+  tain t ;
+  if (k.fd < 0) return 0 ;
+  if (!insync || !kdomain[0] || strcasecmp(kdomain, c->domain) || kpolicy != c->tlspolicy)
+  {
+    remote_smtp_quit() ;
+    return 0 ;
+  }
+  trans++ ;
+  if (!peerbase) peerbase = strlen(peer) ;
+  peer[peerbase] = 0 ;
+  num[uint_fmt(num, trans)] = 0 ;
+  note(" (reused, transaction ") ;
+  note(num) ;
+  note(")") ;
+  clocks(c, &t) ;
+  tain_now_g() ;
+  tain_add_g(&k.end, &t) ;
+  for (s = S_SIZE ; s < S_NEXT ;) s = (*steps[s])(c) ;
+  return s == S_DECIDED ;
+}
+
+int remote_smtp_kept (void)
+{
+  return k.fd >= 0 && insync ? k.fd : -1 ;
+}
+
+void remote_smtp_drop (void)
+{
+  if (k.fd >= 0) hangup() ;
 }
 
 /* after the results are out: QUIT, briefly waited for */

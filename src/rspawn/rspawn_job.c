@@ -1,9 +1,8 @@
-/* A job from send: check it, open the body, start remote. */
+/* A job from send: check it, open the body, hand it to the idle remote
+   kept for its domain, or to a new one. */
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <string.h>
 #include <unistd.h>
 #include <skalibs/bytestr.h>
@@ -18,9 +17,6 @@
 extern char **environ ;
 
 static stralloc prog = STRALLOC_ZERO ;
-static unsigned int freeslots[RSPAWN_SLOTS] ;
-static unsigned int nfree = 0 ;
-static int slots_ready = 0 ;
 
 void rspawn_spawn_init (char const *home)
 {
@@ -55,59 +51,79 @@ static char const *parse (job_view *v, char const *s, size_t len)
   return 0 ;
 }
 
-/* remote with the body on fd 0 and the pipe on fd 1; the signal set-up
-   rspawn runs with (SIGCHLD blocked, SIGPIPE ignored) reset */
-static pid_t spawn (job_view const *v, int body, int w)
+/* FNV-1a: a quick first test before the names are compared */
+static uint64_t key (char const *s)
 {
-  char const *argv[3 + RSPAWN_RCPT_MAX + 1] ;
-  posix_spawn_file_actions_t fa ;
-  posix_spawnattr_t attr ;
-  sigset_t none, dfl ;
-  pid_t pid ;
-  int e ;
-  argv[0] = prog.s ;
-  argv[1] = v->domain ;
-  argv[2] = v->j.sender ;
-  for (unsigned int i = 0 ; i < v->j.n ; i++) argv[3 + i] = v->j.addr[i] ;
-  argv[3 + v->j.n] = 0 ;
-  sigemptyset(&none) ;
-  sigemptyset(&dfl) ;
-  sigaddset(&dfl, SIGPIPE) ;
-  sigaddset(&dfl, SIGCHLD) ;
-  if ((e = posix_spawn_file_actions_init(&fa))) return (errno = e, -1) ;
-  if ((e = posix_spawnattr_init(&attr))) { posix_spawn_file_actions_destroy(&fa) ; return (errno = e, -1) ; }
-  if (!(e = posix_spawn_file_actions_adddup2(&fa, body, 0))
-   && !(e = posix_spawn_file_actions_adddup2(&fa, w, 1))
-   && !(e = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-   && !(e = posix_spawnattr_setsigmask(&attr, &none))
-   && !(e = posix_spawnattr_setsigdefault(&attr, &dfl)))
-    e = posix_spawn(&pid, prog.s, &fa, &attr, (char *const *)argv, environ) ;
-  posix_spawnattr_destroy(&attr) ;
-  posix_spawn_file_actions_destroy(&fa) ;
-  return e ? (errno = e, -1) : pid ;
+  uint64_t h = 14695981039346656037ULL ;
+  for (; *s ; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL ;
+  return h ;
+}
+
+/* the idle remote for domain with uses and time left, the one idle the
+   shortest (its connection the likeliest alive); -1 if none */
+static int pick (char const *domain, uint64_t h)
+{
+  int best = -1 ;
+  tain oldest ;
+  tain_addsec(&oldest, &STAMP, -(int)rspawn_reusetime) ;
+  for (unsigned int i = 0 ; i < RSPAWN_PROCS ; i++)
+  {
+    wpool_worker const *w = rspawn_pool.w + i ;
+    if (!w->pid || w->fd < 0 || w->busy || w->key != h || w->served >= rspawn_reuse
+     || !tain_less(&oldest, &rspawn_jobs[i].born) || strcmp(rspawn_jobs[i].domain, domain)) continue ;
+    if (best < 0 || tain_less(&rspawn_pool.w[best].idle, &w->idle)) best = (int)i ;
+  }
+  return best ;
+}
+
+/* a new remote -w for domain; -1 with errno */
+static int start (char const *domain, uint64_t h)
+{
+  char const *argv[3] = { "remote", "-w", 0 } ;
+  wpool_prog const p = { .path = prog.s, .argv = argv, .envp = (char const *const *)environ, .child = 0, .data = 0 } ;
+  int i = wpool_spawn(&rspawn_pool, h, &p) ;
+  if (i < 0 && errno == EBUSY)
+  {
+    /* every slot taken: the idle remote kept the longest makes room */
+    int j = wpool_oldest(&rspawn_pool) ;
+    if (j < 0) return (errno = EBUSY, -1) ;
+    rspawn_drop((unsigned int)j) ;
+    i = wpool_spawn(&rspawn_pool, h, &p) ;
+  }
+  if (i < 0) return -1 ;
+  rspawn_children++ ;
+  memcpy(rspawn_jobs[i].domain, domain, strlen(domain) + 1) ;
+  rspawn_jobs[i].born = STAMP ;
+  rspawn_jobs[i].n = 0 ;
+  return i ;
+}
+
+/* the job as remote -w reads it: domain, sender, recipients */
+static int message (stralloc *m, job_view const *v)
+{
+  m->len = 0 ;
+  if (!stralloc_catb(m, v->domain, strlen(v->domain) + 1) || !stralloc_catb(m, v->j.sender, strlen(v->j.sender) + 1)) return 0 ;
+  for (unsigned int i = 0 ; i < v->j.n ; i++)
+    if (!stralloc_catb(m, v->j.addr[i], strlen(v->j.addr[i]) + 1)) return 0 ;
+  return 1 ;
 }
 
 void rspawn_job_start (char const *s, size_t len)
 {
+  static stralloc m = STRALLOC_ZERO ;
   job_view v ;
   char const *err = parse(&v, s, len) ;
   char path[QUEUE_PATH_MAX] ;
-  rspawn_job *job ;
-  unsigned int j ;
-  int body, p[2] ;
-  if (!slots_ready)
-  {
-    for (unsigned int i = 0 ; i < RSPAWN_SLOTS ; i++) freeslots[i] = RSPAWN_SLOTS - 1 - i ;
-    nfree = RSPAWN_SLOTS ;
-    slots_ready = 1 ;
-  }
+  uint64_t h ;
+  int i, body ;
   if (err)
   {
     strerr_warnw3x("job ", v.j.id, ": refused, malformed") ;
     spawner_reply_all(v.j.id, v.j.nt, err) ;
     return ;
   }
-  if (!nfree) { spawner_reply_all(v.j.id, v.j.nt, "4.3.0 rspawn busy") ; return ; }
+  if (rspawn_active >= RSPAWN_SLOTS) { spawner_reply_all(v.j.id, v.j.nt, "4.3.0 rspawn busy") ; return ; }
+  if (!message(&m, &v)) strerr_diefu1sys(111, "allocate") ;
   queue_path(path, QUEUE_BODY, v.j.msgid) ;
   body = open(path, O_RDONLY | O_CLOEXEC) ;
   if (body < 0)
@@ -116,39 +132,38 @@ void rspawn_job_start (char const *s, size_t len)
     spawner_reply_all(v.j.id, v.j.nt, "4.3.0 rspawn: unable to open the message") ;
     return ;
   }
-  if (pipecoe(p) < 0)
+  tain_now_g() ;
+  h = key(v.domain) ;
+  i = pick(v.domain, h) ;
+  /* a kept remote that cannot take it (it just died) is let go */
+  if (i >= 0 && !wpool_sendfd(rspawn_pool.w[i].fd, body, m.s, m.len)) { rspawn_drop((unsigned int)i) ; i = -1 ; }
+  if (i < 0)
   {
-    fd_close(body) ;
-    spawner_reply_all(v.j.id, v.j.nt, "4.3.0 rspawn: unable to create a pipe") ;
-    return ;
+    i = start(v.domain, h) ;
+    if (i < 0)
+    {
+      strerr_warnwu2sys("spawn ", prog.s) ;
+      fd_close(body) ;
+      spawner_reply_all(v.j.id, v.j.nt, "4.3.0 rspawn: unable to start remote") ;
+      return ;
+    }
+    if (!wpool_sendfd(rspawn_pool.w[i].fd, body, m.s, m.len))
+    {
+      strerr_warnwu1sys("hand a job to remote") ;
+      rspawn_drop((unsigned int)i) ;
+      fd_close(body) ;
+      spawner_reply_all(v.j.id, v.j.nt, "4.3.0 rspawn: unable to start remote") ;
+      return ;
+    }
   }
-  j = freeslots[--nfree] ;
-  job = rspawn_jobs + j ;
-  job->pid = spawn(&v, body, p[1]) ;
   fd_close(body) ;
-  fd_close(p[1]) ;
-  if (job->pid < 0)
-  {
-    strerr_warnwu2sys("spawn ", prog.s) ;
-    fd_close(p[0]) ;
-    freeslots[nfree++] = j ;
-    job->pid = 0 ;
-    spawner_reply_all(v.j.id, v.j.nt, "4.3.0 rspawn: unable to start remote") ;
-    return ;
-  }
-  if (ndelay_on(p[0]) < 0) strerr_diefu1sys(111, "make a pipe non-blocking") ;
-  job->fd = p[0] ;
-  job->n = v.j.nt ;
-  job->reported = 0 ;
-  job->wstat = 0 ;
-  job->out.len = 0 ;
-  memcpy(job->id, v.j.id, strlen(v.j.id) + 1) ;
+  wpool_give(&rspawn_pool, (unsigned int)i) ;
+  rspawn_jobs[i].n = v.j.nt ;
+  memcpy(rspawn_jobs[i].id, v.j.id, strlen(v.j.id) + 1) ;
   rspawn_active++ ;
 }
 
-void rspawn_job_free (unsigned int j)
+void rspawn_drop (unsigned int i)
 {
-  rspawn_jobs[j].n = 0 ;
-  freeslots[nfree++] = j ;
-  rspawn_active-- ;
+  wpool_free(&rspawn_pool, i) ;
 }
