@@ -505,19 +505,24 @@ backend nodes
         return t
 
     # the clients
-    def send(self, count, sessions=1, tag=None, deadline=300, during=None):
+    def send(self, count, sessions=1, tag=None, deadline=300, during=None, gate=None):
         """count messages from each source (sessions at once from each),
         one connection per message, retried until a 250 or the deadline;
-        during(cluster) runs in a thread meanwhile. Returns a dict: tag,
-        results [{id, src, ok, tries, t}], t0, t1 (client wall clock),
-        client CPU seconds."""
+        during(cluster) runs in a thread meanwhile. gate (k, path): each
+        source's messages from the k-th on wait until path exists, so
+        what during does falls between the two parts however fast the
+        machine. Returns a dict: tag, results [{id, src, ok, tries, t}],
+        t0, t1 (client wall clock), client CPU seconds."""
         tag = tag or f"cl{os.getpid()}x{int(time.time() * 1000)}"
         out = os.path.join(self.base, f"client-{tag}.jsonl")
         argv = ["ip", "netns", "exec", self.cli, PY, os.path.abspath(__file__), "client", FRONT, out,
                 tag, str(count), str(sessions), str(deadline), *self.sources]
         t0 = time.time()
+        env = dict(os.environ)
+        if gate:
+            env["CLUSTER_GATE"] = f"{gate[0]}:{gate[1]}"
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             start_new_session=True)
+                             start_new_session=True, env=env)
         th = None
         if during:
             th = threading.Thread(target=during, args=(self,), daemon=True)
@@ -554,6 +559,10 @@ def client_source(front, out, tag, src, count, sessions, deadline):
     lock = threading.Lock()
     todo = list(range(count))
     done = []
+    gate = None
+    if os.environ.get("CLUSTER_GATE"):
+        k, path = os.environ["CLUSTER_GATE"].split(":", 1)
+        gate = (int(k), path)
 
     def worker():
         while True:
@@ -561,6 +570,10 @@ def client_source(front, out, tag, src, count, sessions, deadline):
                 if not todo:
                     return
                 n = todo.pop(0)
+            if gate and n >= gate[0]:
+                # the gate: opened by the lead process (kill_run), at the latest at the deadline
+                while not os.path.exists(gate[1]) and time.time() < deadline:
+                    time.sleep(0.05)
             mid = message_id(tag, src, n)
             body = (f"From: bench@client.test\r\nTo: {RCPT}\r\nSubject: cluster {n}\r\n"
                     f"Message-ID: {mid}\r\n\r\n" + "a cluster bench line of text\r\n" * 30)
@@ -680,11 +693,17 @@ def kill_run(c, messages, sessions, hold=False):
         run(["s6-svc", "-d", os.path.join(c.node_dir(victim), "service", "send")])
     state = {}
     since = c.log_sizes()
+    # a third of each source's messages, then the kill, then the rest:
+    # the clients wait at the gate, so the kill falls mid-run even on a
+    # machine fast enough to send everything before the logs show a third
+    third = max(1, per // 3)
+    tag = f"kill{os.getpid()}x{int(time.time())}"
+    gate = os.path.join(c.base, f"gate-{tag}")
 
     def killer(cl):
         end = time.monotonic() + 60
         while time.monotonic() < end:
-            if sum(len(v) for v in cl.served(since).values()) >= per * len(cl.sources) // 3:
+            if sum(len(v) for v in cl.served(since).values()) >= third * len(cl.sources):
                 break
             time.sleep(0.05)
         state["killed_at"] = time.time()
@@ -693,9 +712,14 @@ def kill_run(c, messages, sessions, hold=False):
         while time.monotonic() < end and f"n{victim} is DOWN" not in cl.halog_text():
             time.sleep(0.1)
         state["down_after"] = time.time() - state["killed_at"]
+        with open(gate, "w"):
+            pass
 
-    tag = f"kill{os.getpid()}x{int(time.time())}"
-    r = c.send(per, sessions, tag=tag, during=killer)
+    try:
+        r = c.send(per, sessions, tag=tag, during=killer, gate=(third, gate))
+    finally:
+        if os.path.exists(gate):
+            os.unlink(gate)
     ok = [x["id"] for x in r["results"] if x["ok"]]
     retried = sum(1 for x in r["results"] if x["tries"] > 1)
     served = c.served(since)
