@@ -21,5 +21,8 @@ extern int control_readfile (stralloc *sa, char const *path) ;
 /* Reads an unsigned number; *u = def if the file does not exist.
    Returns 1 on success, -1 on error (EINVAL: not a number). */
 extern int control_readuint (unsigned long *u, char const *name, unsigned long def) ;
+/* control_readuint for a daemon's start: def if absent, a value over
+   max warned about and taken as max; dies 111 if unreadable */
+extern unsigned int control_readuint_max (char const *name, unsigned int def, unsigned int max) ;
 
 #endif

@@ -67,20 +67,6 @@ static void reaped (pid_t pid, int wstat)
   lspawn_worker_reaped(pid, wstat) ;
 }
 
-/* control/name, at most max; def if absent */
-static unsigned int setting (char const *name, unsigned int def, unsigned int max)
-{
-  unsigned long u ;
-  if (control_readuint(&u, name, def) < 0) strerr_diefu2sys(111, "read control/", name) ;
-  if (u > max)
-  {
-    char fmt[UINT_FMT] ;
-    fmt[uint_fmt(fmt, max)] = 0 ;
-    strerr_warnw4x("control/", name, " is too large, using ", fmt) ;
-    u = max ;
-  }
-  return (unsigned int)u ;
-}
 
 static void init (void)
 {
@@ -95,9 +81,9 @@ static void init (void)
   if (!stralloc_cats(&home, "/alias") || !stralloc_0(&home)) strerr_diefu1sys(111, "allocate") ;
   lspawn_alias_home = home.s ;
   for (unsigned int r = 0 ; r < LSPAWN_SLOTS ; r++) { lspawn_rcpts[r].fd = -1 ; lspawn_rcpts[r].worker = -1 ; }
-  lspawn_workers_max = setting("localworkers", LSPAWN_WORKERS, LSPAWN_WORKERS_MAX) ;
-  lspawn_worker_uses = setting("localworkeruses", LSPAWN_WORKER_USES, LDELIVER_USES_MAX) ;
-  lspawn_worker_idle = setting("localworkeridle", LSPAWN_WORKER_IDLE, LSPAWN_WORKER_IDLE_MAX) ;
+  lspawn_workers_max = control_readuint_max("localworkers", LSPAWN_WORKERS, LSPAWN_WORKERS_MAX) ;
+  lspawn_worker_uses = control_readuint_max("localworkeruses", LSPAWN_WORKER_USES, LDELIVER_USES_MAX) ;
+  lspawn_worker_idle = control_readuint_max("localworkeridle", LSPAWN_WORKER_IDLE, LSPAWN_WORKER_IDLE_MAX) ;
   if (!lspawn_worker_uses) lspawn_workers_max = 0 ;
   lspawn_worker_init() ;
   lspawn_root = !getuid() ;

@@ -48,16 +48,8 @@ static void ready (unsigned int i, int revents)
 /* control/name, 1 to max; def if absent */
 static unsigned int setting (char const *name, unsigned int def, unsigned int max)
 {
-  unsigned long u ;
-  if (control_readuint(&u, name, def) < 0) strerr_diefu2sys(111, "read control/", name) ;
-  if (u > max)
-  {
-    char fmt[UINT_FMT] ;
-    fmt[uint_fmt(fmt, max)] = 0 ;
-    strerr_warnw4x("control/", name, " is too large, using ", fmt) ;
-    u = max ;
-  }
-  return u ? (unsigned int)u : 1 ;
+  unsigned int u = control_readuint_max(name, def, max) ;
+  return u ? u : 1 ;
 }
 
 int main (void)
