@@ -16,6 +16,14 @@ static unsigned char draining[QUEUE_ROOTS_MAX] ;
 static unsigned int nroots ;
 static int loaded ;
 
+/* no control/queues: the home's queue/ alone, as before roots */
+static void single (void)
+{
+  memcpy(paths[0], QUEUE_DIR, sizeof QUEUE_DIR) ;
+  draining[0] = 0 ;
+  nroots = 1 ; loaded = 1 ;
+}
+
 int queue_roots_load (void)
 {
   static char buf[ROOTS_FILE_MAX + 1] ;
@@ -27,9 +35,7 @@ int queue_roots_load (void)
   if (r < 0)
   {
     if (errno != ENOENT) return -1 ;
-    memcpy(paths[0], QUEUE_DIR, sizeof QUEUE_DIR) ;
-    draining[0] = 0 ;
-    nroots = 1 ; loaded = 1 ;
+    single() ;
     return 1 ;
   }
   if ((size_t)r > ROOTS_FILE_MAX || memchr(buf, 0, (size_t)r)) return (errno = EINVAL, -1) ;
@@ -59,12 +65,7 @@ int queue_roots_load (void)
 
 unsigned int queue_roots (void)
 {
-  if (!loaded && queue_roots_load() < 0)
-  {
-    memcpy(paths[0], QUEUE_DIR, sizeof QUEUE_DIR) ;
-    draining[0] = 0 ;
-    nroots = 1 ; loaded = 1 ;
-  }
+  if (!loaded && queue_roots_load() < 0) single() ;
   return nroots ;
 }
 
