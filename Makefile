@@ -136,9 +136,10 @@ build/bin/table-push: src/install/table-push.sh conf-home
 # C tests of library functions, linked exactly as the programs are
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
+UNIT_LIBS_spf_test = -lcares
 build/unit/%: tests/unit/%.c build/libpostern.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libpostern.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libpostern.a $(UNIT_LIBS_$*) $(LDLIBS)
 
 # bench helpers
 BENCH_SRC := $(filter-out bench/diskmodel.c,$(wildcard bench/*.c))

@@ -105,7 +105,14 @@ static int parse (struct term *t, char const *s, size_t len)
       if (!len || len >= sizeof buf) return 0 ;
       memcpy(buf, s, len) ; buf[len] = 0 ;
       k = six ? ip6_scan(buf, t->ip) : ip4_scan(buf, t->ip) ;
-      return k && k == len ;
+      if (!k || k != len) return 0 ;
+      if (!six)
+      {
+        /* RFC 7208 qnum: 0 to 255, no leading zero; ip4_scan takes more */
+        char f[IP4_FMT] ;
+        if (ip4_fmt(f, t->ip) != len || memcmp(f, buf, len)) return 0 ;
+      }
+      return 1 ;
     }
     case K_A :
     case K_MX :
