@@ -27,6 +27,8 @@ ldflags_of = $(if $(filter $(1),$(DYNAMIC)),,$(LDFLAGS))
 libs_of = $(if $(filter $(1),$(DYNAMIC)),$(BSTATIC) $(LIBS_$(1)) $(LDLIBS) $(BDYNAMIC),$(LIBS_$(1)) $(LDLIBS))
 # a program's own libraries, before LDLIBS: remote resolves with c-ares
 LIBS_remote = -lcares -ltls -lssl -lcrypto -lpthread
+# smtpd checks SPF with c-ares (src/lib/spf_*.c)
+LIBS_smtpd = -lcares
 # dkim-dns: the DKIM key (src/lib/dkim_*.c)
 LIBS_dkim-dns = -lcrypto -lpthread
 # tlsd: libtls (libretls over OpenSSL 3), its ticket callback mended
@@ -247,6 +249,7 @@ FUZZ_OBJ_logsum = $(call fuzz_prog,log-summary)
 FUZZ_OBJ_queue_writer = build/fuzz/queue-writer/qw_read.o
 FUZZ_LIBS_remote_reply = -lcares -ltls -lssl -lcrypto
 FUZZ_LIBS_remote_dns = -lcares -ltls -lssl -lcrypto
+FUZZ_LIBS_smtpd_session = -lcares
 # what a harness catches or replaces: -Wl,--wrap=f makes calls to f go
 # to __wrap_f (skalibs is linked statically, so its calls are caught too);
 # every harness catches exits and execs (fuzz_common.c)

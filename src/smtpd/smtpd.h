@@ -77,6 +77,8 @@ struct smtpd_conf_s
   stralloc checkpassword ;   /* NUL-terminated */
   stralloc me ;              /* NUL-terminated */
   stralloc greeting ;        /* NUL-terminated, the text after "220 " */
+  int authspf ;              /* control/authresults names spf */
+  unsigned long spftimeout ; /* seconds an SPF check may take */
 } ;
 extern smtpd_conf smtpd_config ;
 
@@ -91,6 +93,17 @@ extern int smtpd_conf_changed (void) ;
 /* copies s into d (max bytes), keeping only what may stand in a header
    or a reply: printable ASCII but for parentheses and backslash */
 extern size_t smtpd_clean (char *d, size_t max, char const *s, size_t len) ;
+
+/* control/spftimeout absent: RFC 7208 4.6.4 asks for at least 20 s
+   before a check is given up as temperror */
+#define SMTPD_SPFTIME 20
+#define SMTPD_SPFTIME_MAX 300
+
+/* smtpd_authres.c: the Authentication-Results field of the transaction
+   (sender: MAIL FROM's address, "" for <>), line ends LF, appended to
+   sa; nothing when control/authresults asks for no check. 0 if out of
+   memory */
+extern int smtpd_authres (stralloc *sa, char const *sender, char const *helo) ;
 
 /* smtpd.c: one session on fds 0 and 1, from a clean state; returns
    after QUIT or at EOF, exits on any other end */

@@ -45,6 +45,8 @@ static int inheader ;
 static char field[13] ;  /* the current line's first bytes: a trace field name */
 static size_t fieldlen ;
 static unsigned long hops ;
+/* our Authentication-Results field, first in the header */
+static stralloc authres = STRALLOC_ZERO ;
 
 static void stop (void)
 {
@@ -259,6 +261,10 @@ void smtpd_data (stralloc *env, unsigned int nrcpt, char const *helo, int esmtp)
   qlen = 0 ; bad = 0 ; total = 0 ; code = 0 ;
   inheader = 1 ; fieldlen = 0 ; hops = 0 ;
   if (!stralloc_0(env)) { smtpd_reply("451", "4.3.0", "out of memory") ; return ; }
+  /* before queue-inject starts: a check that waits on DNS holds no
+     queue-inject meanwhile */
+  authres.len = 0 ;
+  if (!smtpd_authres(&authres, env->s + 1, helo)) { smtpd_reply("451", "4.3.0", "out of memory") ; return ; }
   if (!qinject_start(&q, -1, -1))
   {
     smtpd_log_start("warning") ;
@@ -271,6 +277,7 @@ void smtpd_data (stralloc *env, unsigned int nrcpt, char const *helo, int esmtp)
   running = 1 ;
   smtpd_reply("354", 0, "go ahead, end with <CR><LF>.<CR><LF>") ;
   smtpd_flush() ;
+  if (authres.len) qput(authres.s, authres.len) ;
   received(helo, esmtp) ;
   if (body(!smtpd_barelf) < 0)
   {
