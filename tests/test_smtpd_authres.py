@@ -1,0 +1,95 @@
+"""smtpd's Authentication-Results field (RFC 8601, smtpd(8) AUTHENTICATION
+RESULTS): SPF of the client checked against records served by dnsmasq,
+recorded in the queued message, never enforced; off without
+control/authresults."""
+import os
+import socket
+import unittest
+
+import dnsserver
+from dnsserver import DNSServer
+from test_smtpd import STRANGER, SmtpdCase, message
+from test_spf import txt_rdata
+
+
+class AuthResCase(SmtpdCase):
+    controls = {"authresults": "spf\n"}
+
+    @classmethod
+    def setUpClass(cls):
+        if not dnsserver.available():
+            raise unittest.SkipTest("dnsmasq is not installed")
+        dns = DNSServer()
+        dns.rr("pass.test", dnsserver.TXT, txt_rdata(f"v=spf1 ip4:{STRANGER} -all"))
+        dns.rr("fail.test", dnsserver.TXT, txt_rdata("v=spf1 ip4:192.0.2.1 -all"))
+        dns.rr("client.test", dnsserver.TXT, txt_rdata(f"v=spf1 ip4:{STRANGER} -all"))
+        dns.start()
+        cls.dns = dns
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dns.stop()
+        cls.dns.cleanup()
+
+    def setUp(self):
+        super().setUp()
+        self.dns.write_dnsservers(self.srv.home.dir)
+
+    def send(self, sender, source=STRANGER, subject="authres"):
+        s = self.srv.smtp(source)
+        self.addCleanup(s.close)
+        s.ehlo()
+        s.sendmail(sender, ["demo@example.test"], message(subject))
+        s.quit()
+
+    def head(self, n=1):
+        """the fields above our Received line of each queued message"""
+        out = []
+        for _, _, body in self.assertQueued(n):
+            lines = body.split(b"\n")
+            assert lines[0].startswith(b"Received: (postern "), body[:200]
+            i = next(k for k, l in enumerate(lines) if l.startswith(b"Received: from "))
+            out.append(b"\n".join(lines[1:i]).decode())
+        return out
+
+
+class AuthResTest(AuthResCase):
+    def test_spf_pass(self):
+        self.send("a@pass.test")
+        self.assertEqual(self.head(), ["Authentication-Results: test.me;\n\tspf=pass smtp.mailfrom=pass.test"])
+
+    def test_spf_fail_is_recorded_not_enforced(self):
+        self.send("a@fail.test")
+        self.assertEqual(self.head(), ["Authentication-Results: test.me;\n\tspf=fail smtp.mailfrom=fail.test"])
+
+    def test_spf_none(self):
+        self.send("a@nothing.test")
+        self.assertEqual(self.head(), ["Authentication-Results: test.me;\n\tspf=none smtp.mailfrom=nothing.test"])
+
+    def test_null_sender_checks_helo(self):
+        self.send("")
+        self.assertEqual(self.head(), ["Authentication-Results: test.me;\n\tspf=pass smtp.helo=client.test"])
+
+    def test_relayclient_is_not_checked(self):
+        self.send("a@fail.test", source="127.0.0.1")
+        self.assertEqual(self.head(), ["Authentication-Results: test.me; none"])
+
+    def test_temperror_when_dns_does_not_answer(self):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            self.srv.home.control("dnsservers", f"127.0.0.1:{u.getsockname()[1]}\n")
+            self.srv.home.control("spftimeout", "2\n")
+            self.send("a@pass.test")
+        self.assertEqual(self.head(), ["Authentication-Results: test.me;\n\tspf=temperror smtp.mailfrom=pass.test"])
+
+
+class AuthResOffTest(AuthResCase):
+    controls = {}
+
+    def test_no_field_by_default(self):
+        self.send("a@fail.test")
+        self.assertEqual(self.head(), [""])
+
+
+if __name__ == "__main__":
+    unittest.main()
