@@ -82,6 +82,31 @@ class AuthResTest(AuthResCase):
             self.send("a@pass.test")
         self.assertEqual(self.head(), ["Authentication-Results: test.me;\n\tspf=temperror smtp.mailfrom=pass.test"])
 
+    def test_forged_field_with_our_id_is_deleted(self):
+        """RFC 8601 5: the client's fields claiming test.me go (any case,
+        folded, after a comment); another host's stay, as the body's"""
+        head = ("Authentication-Results: test.me; spf=pass smtp.mailfrom=x.test\r\n"
+                "Subject: forged\r\n"
+                "authentication-results:\r\n (a comment) TEST.ME;\r\n\tdkim=pass header.d=x.test\r\n"
+                "Authentication-Results: mx.other.test; spf=fail\r\n"
+                "Authentication-Results: test.me.evil.test; none\r\n"
+                "Authentication-Results-X: test.me\r\n"
+                "Authentication-Results: test.me\r\n")
+        body = "Authentication-Results: test.me; in the body\r\n"
+        s = self.srv.smtp(STRANGER)
+        self.addCleanup(s.close)
+        s.ehlo()
+        s.sendmail("a@pass.test", ["demo@example.test"], head + "\r\n" + body)
+        s.quit()
+        (_, _, data), = self.assertQueued(1)
+        self.assertEqual(data.split(b"\n", 4)[4].decode(),
+                         "Subject: forged\n"
+                         "Authentication-Results: mx.other.test; spf=fail\n"
+                         "Authentication-Results: test.me.evil.test; none\n"
+                         "Authentication-Results-X: test.me\n"
+                         "\n" + body.replace("\r\n", "\n"))
+        self.assertEqual(self.head(), ["Authentication-Results: test.me;\n\tspf=pass smtp.mailfrom=pass.test"])
+
 
 class AuthResOffTest(AuthResCase):
     controls = {}
@@ -89,6 +114,15 @@ class AuthResOffTest(AuthResCase):
     def test_no_field_by_default(self):
         self.send("a@fail.test")
         self.assertEqual(self.head(), [""])
+
+    def test_client_fields_kept_when_checks_are_off(self):
+        s = self.srv.smtp(STRANGER)
+        self.addCleanup(s.close)
+        s.ehlo()
+        s.sendmail("a@pass.test", ["demo@example.test"], "Authentication-Results: test.me; none\r\n\r\nx\r\n")
+        s.quit()
+        (_, _, data), = self.assertQueued(1)
+        self.assertIn(b"\nAuthentication-Results: test.me; none\n\nx\n", data)
 
 
 if __name__ == "__main__":

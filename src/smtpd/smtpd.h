@@ -105,6 +105,16 @@ extern size_t smtpd_clean (char *d, size_t max, char const *s, size_t len) ;
    memory */
 extern int smtpd_authres (stralloc *sa, char const *sender, char const *helo) ;
 
+/* smtpd_arfilter.c: the client's header section (LF line ends) as it
+   streams, out() given all but the Authentication-Results fields that
+   claim control/me as their authserv-id (RFC 8601 5); _end at the end
+   of the message gives out() what is still held */
+extern void smtpd_arfilter_reset (void) ;
+extern void smtpd_arfilter (char const *s, size_t n, void (*out)(char const *, size_t)) ;
+extern void smtpd_arfilter_end (void (*out)(char const *, size_t)) ;
+/* fields deleted since the reset */
+extern unsigned long smtpd_arfilter_dropped (void) ;
+
 /* smtpd.c: one session on fds 0 and 1, from a clean state; returns
    after QUIT or at EOF, exits on any other end */
 extern void smtpd_session (void) ;

@@ -47,6 +47,8 @@ static size_t fieldlen ;
 static unsigned long hops ;
 /* our Authentication-Results field, first in the header */
 static stralloc authres = STRALLOC_ZERO ;
+/* the client's header goes through smtpd_arfilter: checks are on */
+static int filtering ;
 
 static void stop (void)
 {
@@ -90,6 +92,7 @@ static void qflush (void)
   qlen = 0 ;
 }
 
+static void qraw (char const *s, size_t n) ;
 static void qput (char const *s, size_t n)
 {
   if (bad) return ;
@@ -98,6 +101,14 @@ static void qput (char const *s, size_t n)
      line included, LF line ends, dots unstuffed */
   if (smtpd_config.databytes && total > smtpd_config.databytes) { refuse(BAD_SIZE) ; return ; }
   if (inheader) { count_hops(s, n) ; if (bad) return ; }
+  if (filtering) smtpd_arfilter(s, n, &qraw) ;
+  else qraw(s, n) ;
+}
+
+/* bytes as queued, through qbuf */
+static void qraw (char const *s, size_t n)
+{
+  if (bad) return ;
   while (n)
   {
     size_t k = sizeof qbuf - qlen ;
@@ -277,8 +288,11 @@ void smtpd_data (stralloc *env, unsigned int nrcpt, char const *helo, int esmtp)
   running = 1 ;
   smtpd_reply("354", 0, "go ahead, end with <CR><LF>.<CR><LF>") ;
   smtpd_flush() ;
+  filtering = 0 ;
   if (authres.len) qput(authres.s, authres.len) ;
   received(helo, esmtp) ;
+  filtering = !!authres.len ;
+  smtpd_arfilter_reset() ;
   if (body(!smtpd_barelf) < 0)
   {
     stop() ;
@@ -289,6 +303,7 @@ void smtpd_data (stralloc *env, unsigned int nrcpt, char const *helo, int esmtp)
   }
   if (!bad)
   {
+    if (filtering) smtpd_arfilter_end(&qraw) ;
     qflush() ;
     if (!bad)
     {
