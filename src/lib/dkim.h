@@ -95,4 +95,15 @@ extern int dkim_from_domain (stralloc *sa, char const *head, size_t headlen) ;
 /* the DNS TXT value for the public half of key: "v=DKIM1; k=rsa; p=..." */
 extern int dkim_dns_value (stralloc *sa, struct evp_pkey_st *key) ;
 
+/* the value of tag name in the tag-list s (RFC 6376 3.2), white space
+   around it removed: 1, 0 if absent, -1 if the list is malformed or
+   names the tag twice */
+extern int dkim_tag (char const *s, size_t len, char const *name, char const **v, size_t *vlen) ;
+
+/* the public key of a DNS key record (RFC 6376 3.6.1): 1 with *key set;
+   0 if the record is not a usable key (permerror: bad syntax, v= not
+   DKIM1, k= not rsa or ed25519, p= empty as a revoked key's or not a
+   key of its k=) */
+extern int dkim_key_parse (struct evp_pkey_st **key, char const *s, size_t len) ;
+
 #endif
