@@ -7,9 +7,9 @@
 #include <arpa/nameser.h>
 #include <ares.h>
 #include <skalibs/djbunix.h>
-#include <skalibs/iopause.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/tai.h>
+#include "dns.h"
 #include "spf.h"
 
 #define SPF_DNS_SERVERS "control/dnsservers"
@@ -126,43 +126,7 @@ int spf_dns_query (char const *name, int type, stralloc *sa, unsigned int *n, ta
   struct answer a = { .type = type, .done = 0, .r = -1, .sa = sa, .n = n } ;
   *n = 0 ;
   ares_query(channel, name, ns_c_in, type, &got, &a) ;
-  while (!a.done)
-  {
-    ares_socket_t socks[ARES_GETSOCK_MAXNUM] ;
-    iopause_fd x[ARES_GETSOCK_MAXNUM] ;
-    unsigned int k = 0 ;
-    struct timeval tv, *tvp ;
-    tain d = *deadline, t ;
-    int bits = ares_getsock(channel, socks, ARES_GETSOCK_MAXNUM), r ;
-    for (unsigned int i = 0 ; i < ARES_GETSOCK_MAXNUM ; i++)
-    {
-      short ev = (ARES_GETSOCK_READABLE(bits, i) ? IOPAUSE_READ : 0) | (ARES_GETSOCK_WRITABLE(bits, i) ? IOPAUSE_WRITE : 0) ;
-      if (ev) x[k++] = (iopause_fd){ .fd = socks[i], .events = ev } ;
-    }
-    tvp = ares_timeout(channel, 0, &tv) ;
-    if (tvp)
-    {
-      tain_from_millisecs(&t, tvp->tv_sec * 1000 + tvp->tv_usec / 1000 + 1) ;
-      tain_add_g(&t, &t) ;
-      if (tain_less(&t, &d)) d = t ;
-    }
-    r = iopause_g(x, k, &d) ;
-    if (r < 0)
-    {
-      if (errno == EINTR) continue ;
-      break ;
-    }
-    if (!r)
-    {
-      if (!tain_less(&STAMP, deadline)) break ;
-      ares_process_fd(channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD) ;
-      continue ;
-    }
-    for (unsigned int i = 0 ; i < k ; i++)
-      if (x[i].revents)
-        ares_process_fd(channel, x[i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT) ? x[i].fd : ARES_SOCKET_BAD,
-                                 x[i].revents & IOPAUSE_WRITE ? x[i].fd : ARES_SOCKET_BAD) ;
-  }
+  dns_run(channel, &a.done, deadline) ;
   if (!a.done) { ares_cancel(channel) ; return -1 ; }
   return a.r ;
 }
