@@ -107,6 +107,24 @@ class AuthResTest(AuthResCase):
                          "\n" + body.replace("\r\n", "\n"))
         self.assertEqual(self.head(), ["Authentication-Results: test.me;\n\tspf=pass smtp.mailfrom=pass.test"])
 
+    def test_forged_fields_across_reads(self):
+        """a 300 KB header: fields fall across smtpd's 16 KiB reads; every
+        one of ours goes, every other stays, in order"""
+        keep, fields = [], []
+        for i in range(3000):
+            pad = "x" * (i % 97)
+            fields.append(f"Authentication-Results: (c{pad}) test.me; spf=pass {i}")
+            other = f"X-Pad-{i}: {pad}"
+            fields.append(other)
+            keep.append(other)
+        s = self.srv.smtp(STRANGER)
+        self.addCleanup(s.close)
+        s.ehlo()
+        s.sendmail("a@pass.test", ["demo@example.test"], "\r\n".join(fields) + "\r\n\r\nbody\r\n")
+        s.quit()
+        (_, _, data), = self.assertQueued(1)
+        self.assertEqual(data.split(b"\n", 4)[4].decode(), "\n".join(keep) + "\n\nbody\n")
+
 
 class AuthResOffTest(AuthResCase):
     controls = {}
