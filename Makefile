@@ -140,6 +140,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 UNIT_LIBS_spf_test = -lcares
 UNIT_LIBS_dkim_key_test = -lcrypto -lpthread
+UNIT_LIBS_dkim_verify_test = -lcrypto -lpthread
 build/unit/%: tests/unit/%.c build/libpostern.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libpostern.a $(UNIT_LIBS_$*) $(LDLIBS)

@@ -106,4 +106,11 @@ extern int dkim_tag (char const *s, size_t len, char const *name, char const **v
    key of its k=) */
 extern int dkim_key_parse (struct evp_pkey_st **key, char const *s, size_t len) ;
 
+/* the signature of the DKIM-Signature field (whole, as in head: name,
+   value, line ends) over head, with key: 1 if it verifies, 0 if not
+   (a bad signature, a key of another algorithm), -1 if the field
+   cannot be checked (malformed, unknown a=, c= not relaxed for the
+   header) or out of memory. bh= is the caller's to compare. */
+extern int dkim_verify_head (struct evp_pkey_st *key, char const *field, size_t len, char const *head, size_t headlen) ;
+
 #endif
