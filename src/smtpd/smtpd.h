@@ -95,9 +95,11 @@ extern int smtpd_conf_changed (void) ;
 extern size_t smtpd_clean (char *d, size_t max, char const *s, size_t len) ;
 
 /* control/spftimeout absent: RFC 7208 4.6.4 asks for at least 20 s
-   before a check is given up as temperror */
+   before a check is given up as temperror; the check runs before the
+   reply to DATA, which a client waits 2 minutes for (RFC 5321
+   4.5.3.2.5), so at most 60 */
 #define SMTPD_SPFTIME 20
-#define SMTPD_SPFTIME_MAX 300
+#define SMTPD_SPFTIME_MAX 60
 
 /* smtpd_authres.c: the Authentication-Results field of the transaction
    (sender: MAIL FROM's address, "" for <>), line ends LF, appended to
