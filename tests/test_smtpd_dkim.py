@@ -1,0 +1,434 @@
+"""smtpd's DKIM verification (RFC 6376, 8463), recorded in its
+Authentication-Results field (RFC 8601, 6008) when control/authresults
+has "dkim": messages signed by an independent signer, python3-dkim, with
+keys whose records dnsmasq serves, sent through smtpd with smtplib; the
+field queued above our Received line says what each signature gave. The
+queued message is otherwise what was sent, and still verifies."""
+import base64
+import re
+import socket
+import time
+import unittest
+
+import dnsserver
+from dnsserver import DNSServer
+from test_smtpd import STRANGER, TRUSTED, SmtpdCase
+from test_spf import txt_rdata
+from test_smtpd_tls import LOGIN, PASSWORD, TlsServer
+
+try:
+    import dkim
+    import dns.resolver
+    import nacl.signing
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+except ImportError:  # pragma: no cover
+    dkim = None
+
+ME = "test.me"
+HEADERS = [b"from", b"to", b"subject", b"date", b"message-id"]
+# selector -> (private key for dkim.sign, TXT record), made in setUpModule
+KEYS = {}
+DNS = None
+
+
+def rsa_key():
+    k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                          serialization.NoEncryption())
+    der = k.public_key().public_bytes(serialization.Encoding.DER,
+                                      serialization.PublicFormat.SubjectPublicKeyInfo)
+    return pem, "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()
+
+
+def ed_key():
+    k = nacl.signing.SigningKey.generate()
+    return (base64.b64encode(bytes(k)),
+            "v=DKIM1; k=ed25519; p=" + base64.b64encode(bytes(k.verify_key)).decode())
+
+
+def txt(record):
+    """a TXT RDATA of strings of at most 255 bytes"""
+    return txt_rdata(*[record[i:i + 255] for i in range(0, len(record), 255)])
+
+
+def setUpModule():
+    global DNS
+    if dkim is None:
+        raise unittest.SkipTest("no python3-dkim, python3-dnspython, python3-nacl or python3-cryptography")
+    if not dnsserver.available():
+        raise unittest.SkipTest("no /usr/sbin/dnsmasq (package dnsmasq-base)")
+    KEYS["rsa1"] = rsa_key()
+    KEYS["rsa2"] = rsa_key()
+    KEYS["ed1"] = ed_key()
+    dns = DNSServer()
+    dns.rr("rsa1._domainkey.d.test", dnsserver.TXT, txt(KEYS["rsa1"][1]))
+    dns.rr("ed1._domainkey.d.test", dnsserver.TXT, txt(KEYS["ed1"][1]))
+    dns.rr("rsa2._domainkey.e.test", dnsserver.TXT, txt(KEYS["rsa2"][1]))
+    # revoked (RFC 6376 3.6.1: an empty p=)
+    dns.rr("revoked._domainkey.d.test", dnsserver.TXT, txt("v=DKIM1; k=rsa; p="))
+    # nokey._domainkey.d.test: no record, NXDOMAIN (dnsmasq --local=/test/)
+    dns.rr("pass.test", dnsserver.TXT, txt_rdata(f"v=spf1 ip4:{STRANGER} -all"))
+    DNS = dns.start()
+
+
+def tearDownModule():
+    if DNS is not None:
+        DNS.cleanup()
+
+
+def dnsfunc(name, timeout=5):
+    """dkim.verify's key lookup, in our dnsmasq"""
+    r = dns.resolver.Resolver(configure=False)
+    r.nameservers = ["127.0.0.1"]
+    r.port = DNS.port
+    try:
+        ans = r.resolve(name.decode().rstrip("."), "TXT", lifetime=timeout)
+    except dns.exception.DNSException:
+        return None
+    return b"".join(b"".join(rd.strings) for rd in ans)
+
+
+N = [0]
+
+
+def message(head=b"", body=b"hello\r\n", subject=b"dkim test", from_=b"Alice <alice@d.test>"):
+    """a message with CR LF line ends, a Message-ID of its own"""
+    N[0] += 1
+    return (b"From: " + from_ + b"\r\nTo: demo@example.test\r\nSubject: " + subject + b"\r\n"
+            b"Date: Sat, 5 Dec 2026 21:00:00 +0000\r\n"
+            b"Message-ID: <%d.%f@d.test>\r\n" % (N[0], time.time()) + head + b"\r\n" + body)
+
+
+def sign(msg, sel="rsa1", domain="d.test", key=None, canon=(b"relaxed", b"relaxed"),
+         length=False, include=(), alg=None, signer=None):
+    """the DKIM-Signature field python3-dkim makes for msg (key: the
+    private key of sel unless given)"""
+    alg = alg or (b"ed25519-sha256" if sel.startswith("ed") else b"rsa-sha256")
+    key = key if key is not None else KEYS[sel][0]
+    d = (signer or dkim.DKIM)(msg)
+    return d.sign(sel.encode(), domain.encode(), key, signature_algorithm=alg, canonicalize=canon,
+                  include_headers=HEADERS + list(include), length=length)
+
+
+def tags(sig):
+    v = re.sub(rb"\s+", b"", sig.split(b":", 1)[1]).decode()
+    return dict(t.split("=", 1) for t in v.split(";") if t)
+
+
+def result(sig, word="pass", comment=None):
+    """the dkim= method we expect for the signature field sig"""
+    t = tags(sig)
+    c = f" ({comment})" if comment else ""
+    return f"dkim={word}{c} header.d={t['d']} header.s={t['s']} header.a={t['a']} header.b={t['b'][:8]}"
+
+
+def field(*methods):
+    return f"Authentication-Results: {ME}" + "".join(";\n\t" + m for m in methods)
+
+
+def split(body):
+    """a queued message as (our fields above our Received line, the
+    message after that line)"""
+    lines = body.split(b"\n")
+    assert lines[0].startswith(b"Received: (postern "), body[:300]
+    i = next(k for k, l in enumerate(lines) if l.startswith(b"Received: from "))
+    j = i + 1
+    while lines[j][:1] in (b" ", b"\t"):
+        j += 1
+    return b"\n".join(lines[1:i]).decode(errors="replace"), b"\n".join(lines[j:])
+
+
+def lf(msg):
+    return msg.replace(b"\r\n", b"\n")
+
+
+class DkimCase(SmtpdCase):
+    controls = {"authresults": "dkim\n"}
+
+    def setUp(self):
+        super().setUp()
+        DNS.write_dnsservers(self.srv.home.dir)
+
+    def send_all(self, msgs, source=STRANGER, sender="a@d.test", login=None):
+        """each message through one session; the queued bodies, in the
+        order sent (told apart by their Message-ID)"""
+        before = {b for _, _, b in self.srv.queued()}
+        s = self.srv.smtp(source)
+        self.addCleanup(s.close)
+        s.ehlo()
+        for m in msgs:
+            s.sendmail(sender, ["demo@example.test"], m, mail_options=["BODY=8BITMIME"])
+        s.quit()
+        new = [b for _, _, b in self.srv.queued() if b not in before]
+        self.assertEqual(len(new), len(msgs), self.srv.logtext()[-2000:])
+        out = []
+        for m in msgs:
+            mid = re.search(rb"^Message-ID: (<[^>]*>)", m, re.M | re.I).group(1)
+            out.append(next(b for b in new if mid in b))
+        return out
+
+    def send(self, msg, **kw):
+        return self.send_all([msg], **kw)[0]
+
+    def assertResults(self, msg, *methods, whole=True, **kw):
+        """msg goes through smtpd and is queued with a field of methods;
+        whole: the rest is the message as sent"""
+        body = self.send(msg, **kw)
+        head, rest = split(body)
+        self.assertEqual(head, field(*methods))
+        if whole:
+            self.assertEqual(rest, lf(msg))
+        return body
+
+
+class DkimTest(DkimCase):
+    def test_rsa_relaxed_pass(self):
+        m = message()
+        sig = sign(m)
+        b = tags(sig)["b"]
+        self.assertResults(sig + m, f"dkim=pass header.d=d.test header.s=rsa1 header.a=rsa-sha256 header.b={b[:8]}")
+
+    def test_simple_and_relaxed_simple_and_ed25519_pass(self):
+        for sel, canon in (("rsa1", (b"simple", b"simple")), ("rsa1", (b"relaxed", b"simple")),
+                           ("rsa1", (b"simple", b"relaxed")), ("ed1", (b"relaxed", b"relaxed")),
+                           ("ed1", (b"simple", b"simple"))):
+            with self.subTest(sel=sel, canon=canon):
+                m = message()
+                sig = sign(m, sel, canon=canon)
+                self.assertIn(b"c=" + b"/".join(canon), re.sub(rb"\s", b"", sig))
+                self.assertResults(sig + m, result(sig))
+
+    def test_tricky_messages_pass(self):
+        words = b" ".join(b"word%d" % i for i in range(300))
+        long = b"X-Long: " + re.sub(rb"(.{1,70}) ", rb"\1\r\n\t", words) + b"\r\n"
+        cases = {
+            "long folded header": (message(head=long), [b"x-long"]),
+            "folded header, blanks before the folds": (
+                message(head=b"References: <a@d.test>  \r\n   <b@d.test> \t\r\n\t<c@d.test>\r\n",
+                        subject=b"folded  \r\n subject\t"), [b"references"]),
+            "odd spacing in fields": (message(head=b"X-Odd:no space\r\nX-Tabs:\t spaced \t\r\n"),
+                                      [b"x-odd", b"x-tabs"]),
+            "trailing blanks in the body": (message(body=b"line with blanks  \t\r\nand\t\ttabs  inside \r\n  \r\nend\r\n"), []),
+            "empty body": (message(body=b""), []),
+            "only empty lines": (message(body=b"\r\n\r\n\r\n"), []),
+            "8-bit body": (message(body="h\u00e9llo \u00fcber \u2603\r\n".encode()), []),
+            "dot lines": (message(body=b".\r\n..\r\n.hidden\r\n. \r\nx.\r\n...\r\n"), []),
+            "blank lines at the end": (message(body=b"text\r\n\r\n \r\n\r\n\r\n"), []),
+        }
+        for canon in ((b"relaxed", b"relaxed"), (b"simple", b"simple")):
+            signed = []
+            for name, (m, inc) in cases.items():
+                sig = sign(m, canon=canon, include=inc)
+                signed.append((name, sig, sig + m))
+            bodies = self.send_all([x[2] for x in signed])
+            for (name, sig, sent), body in zip(signed, bodies):
+                with self.subTest(name, canon=canon):
+                    head, rest = split(body)
+                    self.assertEqual(head, field(result(sig)))
+                    self.assertEqual(rest, lf(sent))
+        for name in ("8-bit body", "dot lines", "empty body"):
+            with self.subTest(name, alg="ed25519"):
+                m = cases[name][0]
+                sig = sign(m, "ed1")
+                self.assertResults(sig + m, result(sig))
+
+    def test_length_tag_honoured(self):
+        m = message(body=b"signed part\r\n")
+        sig = sign(m, length=True)
+        self.assertIn("l", tags(sig))
+        self.assertResults(sig + m, result(sig))
+        self.assertResults(sig + m + b"appended after signing\r\n", result(sig))
+        # without l= the same addition breaks the body hash
+        sig = sign(m)
+        self.assertResults(sig + m + b"appended after signing\r\n",
+                           result(sig, "fail", "body hash did not verify"))
+
+    def test_body_changed_fails(self):
+        m = message(body=b"original text\r\n")
+        for sel in ("rsa1", "ed1"):
+            with self.subTest(sel):
+                sig = sign(m, sel)
+                self.assertResults(sig + m.replace(b"original", b"changed!"),
+                                   result(sig, "fail", "body hash did not verify"))
+
+    def test_signed_header_changed_fails(self):
+        m = message(subject=b"the subject")
+        for sel in ("rsa1", "ed1"):
+            with self.subTest(sel):
+                sig = sign(m, sel)
+                self.assertResults(sig + m.replace(b"Subject: the subject", b"Subject: the subjekt"),
+                                   result(sig, "fail", "signature did not verify"))
+
+    def test_wrong_key_fails(self):
+        m = message()
+        sig = sign(m, "rsa1", key=KEYS["rsa2"][0])
+        self.assertResults(sig + m, result(sig, "fail", "signature did not verify"))
+
+    def test_no_key_record_is_permerror(self):
+        m = message()
+        sig = sign(m, "nokey", key=KEYS["rsa1"][0])
+        self.assertResults(sig + m, result(sig, "permerror", "no key"))
+
+    def test_revoked_key_is_permerror(self):
+        m = message()
+        sig = sign(m, "revoked", key=KEYS["rsa1"][0])
+        self.assertResults(sig + m, result(sig, "permerror", "bad key"))
+
+    def test_unsigned_is_none(self):
+        self.assertResults(message(), "dkim=none")
+
+    def test_two_signatures_in_header_order(self):
+        """a bad signature above a good one: two results, the bad first"""
+        m = message()
+        good = sign(m, "rsa1")
+        bad = sign(m, "rsa2", "e.test", key=KEYS["rsa1"][0])
+        self.assertResults(bad + good + m, result(bad, "fail", "signature did not verify"), result(good))
+        self.assertRegex(self.srv.logtext(), r"(?m)^ok pid \d+ qp \S+ from <a@d\.test> rcpts 1 bytes \d+ dkim fail,pass$")
+        # and the other way round
+        self.assertResults(good + bad + m, result(good), result(bad, "fail", "signature did not verify"))
+
+    def test_at_most_eight_results(self):
+        m = message()
+        sigs = [sign(m, "rsa1" if i % 2 else "ed1") for i in range(10)]
+        self.assertResults(b"".join(sigs) + m, *[result(s) for s in sigs[:8]])
+
+    def test_expired_signature_is_neutral(self):
+        now = int(time.time())
+
+        def signer(t, x):
+            class Timed(dkim.DKIM):
+                """python3-dkim with t= and an x= of ours (it sets no x=)"""
+                def gen_header(self, fields, *a, **k):
+                    fields = [(n, str(t).encode()) if n == b"t" else (n, v) for n, v in fields]
+                    fields.insert([n for n, _ in fields].index(b"h"), (b"x", str(x).encode()))
+                    return super().gen_header(fields, *a, **k)
+            return Timed
+
+        m = message()
+        sig = sign(m, signer=signer(now - 7200, now - 3600))
+        self.assertEqual(tags(sig)["x"], str(now - 3600))
+        self.assertFalse(dkim.verify(sig + m, dnsfunc=dnsfunc))
+        self.assertResults(sig + m, result(sig, "neutral", "signature expired"))
+        # the same with x= in the future passes
+        sig = sign(m, signer=signer(now, now + 86400))
+        self.assertTrue(dkim.verify(sig + m, dnsfunc=dnsfunc))
+        self.assertResults(sig + m, result(sig))
+
+    def test_unsupported_and_malformed_are_neutral(self):
+        m = message()
+        sig = sign(m, alg=b"rsa-sha1")
+        self.assertResults(sig + m, result(sig, "neutral", "unsupported algorithm"))
+
+        class NoFrom(dkim.DKIM):
+            def gen_header(self, fields, *a, **k):
+                fields = [(n, b"to : subject") if n == b"h" else (n, v) for n, v in fields]
+                return super().gen_header(fields, *a, **k)
+        sig = sign(m, signer=NoFrom)
+        self.assertEqual(tags(sig)["h"], "to:subject")
+        self.assertResults(sig + m, result(sig, "neutral", "malformed signature"))
+        # i= not within d=
+        sig = sign(m, "rsa1", "d.test").replace(b"i=@d.test", b"i=@other.test")
+        self.assertIn("i", tags(sig))
+        self.assertEqual(tags(sig)["i"], "@other.test")
+        self.assertResults(sig + m, result(sig, "neutral", "malformed signature"))
+
+    def test_dns_down_is_temperror(self):
+        m = message()
+        sig = sign(m)
+        self.srv.home.control("authtimeout", "1\n")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+        # a closed port
+        self.srv.home.control("dnsservers", f"127.0.0.1:{port}\n")
+        self.assertResults(sig + m, result(sig, "temperror", "key lookup failed"))
+        # a server that never answers: control/authtimeout ends the wait
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            self.srv.home.control("dnsservers", f"127.0.0.1:{u.getsockname()[1]}\n")
+            t0 = time.monotonic()
+            self.assertResults(sig + m, result(sig, "temperror", "key lookup failed"))
+            # generous: the default would be 20 s
+            self.assertLess(time.monotonic() - t0, 12)
+
+    def test_over_dkimbytes_is_policy_and_queued_whole(self):
+        self.srv.home.control("dkimbytes", "2000\n")
+        big = b"".join(b"line %04d of a big body, long enough to pass the limit\r\n" % i for i in range(100))
+        m = message(body=big)
+        self.assertGreater(len(m), 4000)
+        sig = sign(m)
+        body = self.send(sig + m)
+        head, rest = split(body)
+        self.assertEqual(rest, lf(sig + m))
+        self.assertRegex(head, r"\A" + re.escape(field("dkim=policy (message over 2000 bytes not checked)"))
+                         + r"(?: header\.d=d\.test header\.s=rsa1 header\.a=rsa-sha256 header\.b=\S{8})?\Z")
+        # unsigned: none, queued whole
+        self.assertResults(message(body=big), "dkim=none")
+        # a small one under the same limit is checked
+        m = message()
+        sig = sign(m)
+        self.assertResults(sig + m, result(sig))
+
+    def test_queued_message_still_verifies(self):
+        """smtpd changes nothing but adding its fields: python3-dkim
+        verifies the queued message without them"""
+        m = message(head=b"X-Note:  spaced  \r\n\tfolded \r\n", body=b".dot\r\ntrailing \r\n\r\n\xc3\xa9\r\n\r\n")
+        for sel, canon in (("rsa1", (b"simple", b"simple")), ("ed1", (b"relaxed", b"relaxed"))):
+            with self.subTest(sel):
+                sig = sign(m, sel, canon=canon, include=[b"x-note"])
+                body = self.assertResults(sig + m, result(sig))
+                _, rest = split(body)
+                self.assertTrue(dkim.verify(rest.replace(b"\n", b"\r\n"), dnsfunc=dnsfunc))
+                # the verifier is no yes-man
+                self.assertFalse(dkim.verify(rest.replace(b"trailing", b"Trailing").replace(b"\n", b"\r\n"),
+                                             dnsfunc=dnsfunc))
+
+    def test_log_line_says_dkim_pass(self):
+        m = message()
+        sig = sign(m)
+        self.assertResults(sig + m, result(sig))
+        self.assertRegex(self.srv.logtext(), r"(?m)^ok pid \d+ qp \S+ from <a@d\.test> rcpts 1 bytes \d+ dkim pass$")
+
+    def test_relayclient_is_not_checked(self):
+        m = message()
+        body = self.send(sign(m) + m, source=TRUSTED)
+        self.assertEqual(split(body)[0], f"Authentication-Results: {ME}; none")
+        self.assertNotRegex(self.srv.logtext(), r"(?m)^ok .* dkim ")
+
+
+class DkimAuthTest(DkimCase):
+    """our own users' mail is not checked: auth=pass only"""
+    server = TlsServer
+
+    def test_authenticated_client_gets_no_dkim(self):
+        m = message()
+        sig = sign(m)
+        s = self.srv.tls(STRANGER)
+        self.addCleanup(s.close)
+        s.login(LOGIN, PASSWORD)
+        s.sendmail(LOGIN, ["demo@example.test"], sig + m)
+        s.quit()
+        (_, _, body), = self.assertQueued(1)
+        head, rest = split(body)
+        self.assertEqual(head, field(f"auth=pass smtp.auth={LOGIN}"))
+        self.assertEqual(rest, lf(sig + m))
+        self.assertRegex(self.srv.logtext(), rf"(?m)^ok pid \d+ qp \S+ from <{re.escape(LOGIN)}> rcpts 1 bytes \d+ user <{re.escape(LOGIN)}>$")
+
+
+class DkimSpfTest(DkimCase):
+    controls = {"authresults": "spf\ndkim\n"}
+
+    def test_spf_and_dkim_spf_first(self):
+        for text in ("spf\ndkim\n", "dkim\nspf\n"):
+            with self.subTest(authresults=text):
+                self.srv.home.control("authresults", text)
+                m = message()
+                sig = sign(m)
+                self.assertResults(sig + m, "spf=pass smtp.mailfrom=pass.test", result(sig), sender="a@pass.test")
+        self.assertRegex(self.srv.logtext(),
+                         r"(?m)^ok pid \d+ qp \S+ from <a@pass\.test> rcpts 1 bytes \d+ spf pass dkim pass$")
+
+
+if __name__ == "__main__":
+    unittest.main()
