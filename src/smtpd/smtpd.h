@@ -78,7 +78,7 @@ struct smtpd_conf_s
   stralloc me ;              /* NUL-terminated */
   stralloc greeting ;        /* NUL-terminated, the text after "220 " */
   int authspf ;              /* control/authresults names spf */
-  unsigned long spftimeout ; /* seconds an SPF check may take */
+  unsigned long authtimeout ; /* seconds an SPF check may take */
 } ;
 extern smtpd_conf smtpd_config ;
 
@@ -94,12 +94,12 @@ extern int smtpd_conf_changed (void) ;
    or a reply: printable ASCII but for parentheses and backslash */
 extern size_t smtpd_clean (char *d, size_t max, char const *s, size_t len) ;
 
-/* control/spftimeout absent: RFC 7208 4.6.4 asks for at least 20 s
+/* control/authtimeout absent: RFC 7208 4.6.4 asks for at least 20 s
    before a check is given up as temperror; the check runs before the
    reply to DATA, which a client waits 2 minutes for (RFC 5321
    4.5.3.2.5), so at most 60 */
-#define SMTPD_SPFTIME 20
-#define SMTPD_SPFTIME_MAX 60
+#define SMTPD_AUTHTIME 20
+#define SMTPD_AUTHTIME_MAX 60
 
 /* smtpd_authres.c: the Authentication-Results field of the transaction
    (sender: MAIL FROM's address, "" for <>), line ends LF, appended to

@@ -1,7 +1,7 @@
 /* The Authentication-Results field (RFC 8601) of a transaction, when
    control/authresults asks for checks: recorded, never enforced. SPF
    (RFC 7208) runs here, at DATA, in this process (no process per
-   message), ended by control/spftimeout whatever the DNS does. */
+   message), ended by control/authtimeout whatever the DNS does. */
 
 #include <string.h>
 #include <skalibs/ip46.h>
@@ -43,7 +43,7 @@ static int spf (stralloc *sa, char const *sender, char const *helo)
     if (ascii)
     {
       tain_now_g() ;
-      tain_addsec_g(&c.deadline, smtpd_config.spftimeout) ;
+      tain_addsec_g(&c.deadline, smtpd_config.authtimeout) ;
       r = spf_check(&c, domain) ;
     }
   }

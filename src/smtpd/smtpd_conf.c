@@ -19,7 +19,7 @@ smtpd_conf smtpd_config =
   .databytes = SMTPD_DATABYTES, .maxrcpt = SMTPD_MAXRCPT,
   .timeout = SMTPD_TIMEOUT, .maxbad = SMTPD_MAXBAD,
   .sessiontime = SMTPD_SESSIONTIME, .greetdelay = SMTPD_GREETDELAY,
-  .authspf = 0, .spftimeout = SMTPD_SPFTIME,
+  .authspf = 0, .authtimeout = SMTPD_AUTHTIME,
   .maxhops = CONTROL_MAXHOPS,
   .remoteip = "unknown", .localip = 0, .relayclient = 0,
   .norcptcheck = 0, .smtps = 0, .submission = 0,
@@ -98,7 +98,7 @@ static char const *const files[] =
   "control/databytes", "control/maxrcpt", "control/timeoutsmtpd", "control/maxbadcommands",
   "control/maxhops", "control/me", "control/smtpgreeting", "control/smtpdsessiontime",
   "control/smtpdgreetdelay", "control/authmaxfail", "control/authdelay", "control/authsender",
-  "control/checkpassword", "control/authresults", "control/spftimeout"
+  "control/checkpassword", "control/authresults", "control/authtimeout"
 } ;
 #define NFILES (sizeof files / sizeof *files)
 static struct sig { dev_t dev ; ino_t ino ; off_t size ; struct timespec mtime ; int there ; } sigs[NFILES] ;
@@ -141,10 +141,10 @@ int smtpd_conf_read (char const **what)
    || !readuint(&smtpd_config.authmaxfail, "authmaxfail", SMTPD_AUTHMAXFAIL, what)
    || !readuint(&smtpd_config.authdelay, "authdelay", SMTPD_AUTHDELAY, what)
    || !readuint(&authsender, "authsender", 0, what)
-   || !readuint(&smtpd_config.spftimeout, "spftimeout", SMTPD_SPFTIME, what)
+   || !readuint(&smtpd_config.authtimeout, "authtimeout", SMTPD_AUTHTIME, what)
    || !authresults(what)) return 0 ;
-  if (!smtpd_config.spftimeout) smtpd_config.spftimeout = 1 ;
-  if (smtpd_config.spftimeout > SMTPD_SPFTIME_MAX) smtpd_config.spftimeout = SMTPD_SPFTIME_MAX ;
+  if (!smtpd_config.authtimeout) smtpd_config.authtimeout = 1 ;
+  if (smtpd_config.authtimeout > SMTPD_AUTHTIME_MAX) smtpd_config.authtimeout = SMTPD_AUTHTIME_MAX ;
   smtpd_config.authsender = !!authsender ;
   if (!smtpd_config.authmaxfail) smtpd_config.authmaxfail = 1 ;
   if (smtpd_config.authdelay > SMTPD_AUTHDELAY_MAX) smtpd_config.authdelay = SMTPD_AUTHDELAY_MAX ;
