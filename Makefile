@@ -27,8 +27,8 @@ ldflags_of = $(if $(filter $(1),$(DYNAMIC)),,$(LDFLAGS))
 libs_of = $(if $(filter $(1),$(DYNAMIC)),$(BSTATIC) $(LIBS_$(1)) $(LDLIBS) $(BDYNAMIC),$(LIBS_$(1)) $(LDLIBS))
 # a program's own libraries, before LDLIBS: remote resolves with c-ares
 LIBS_remote = -lcares -ltls -lssl -lcrypto -lpthread
-# smtpd checks SPF with c-ares (src/lib/spf_*.c)
-LIBS_smtpd = -lcares
+# smtpd checks SPF with c-ares (src/lib/spf_*.c), DKIM with libcrypto (src/lib/dkim_*.c)
+LIBS_smtpd = -lcares -lcrypto -lpthread
 # dkim-dns: the DKIM key (src/lib/dkim_*.c)
 LIBS_dkim-dns = -lcrypto -lpthread
 # tlsd: libtls (libretls over OpenSSL 3), its ticket callback mended

@@ -78,7 +78,7 @@ class AuthResTest(AuthResCase):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
             u.bind(("127.0.0.1", 0))
             self.srv.home.control("dnsservers", f"127.0.0.1:{u.getsockname()[1]}\n")
-            self.srv.home.control("spftimeout", "2\n")
+            self.srv.home.control("authtimeout", "2\n")
             self.send("a@pass.test")
         self.assertEqual(self.head(), ["Authentication-Results: test.me;\n\tspf=temperror smtp.mailfrom=pass.test"])
 

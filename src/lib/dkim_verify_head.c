@@ -1,7 +1,7 @@
 /* RFC 6376 6.1.3: the header hash input made as the signer made it
    (dkim_sign_head.c), with the field's own b= value deleted and its
-   surrounding white space (3.5), then checked against b=. Relaxed
-   header canonicalization only, for now. */
+   surrounding white space (3.5), then checked against b=. Simple or
+   relaxed header canonicalization, simple without c= (3.5). */
 
 #include <string.h>
 #include <openssl/evp.h>
@@ -58,7 +58,7 @@ int dkim_verify_head (EVP_PKEY *key, char const *field, size_t len, char const *
   unsigned char sig[SIG_MAX + 3] ;
   size_t vlen, hl, n64, tl ;
   ssize_t siglen ;
-  int ed, r = -1 ;
+  int ed, simple = 1, r = -1 ;
   if (!colon || !kind) return -1 ;
   colon++ ;
   tl = len - (colon - field) ;
@@ -67,7 +67,13 @@ int dkim_verify_head (EVP_PKEY *key, char const *field, size_t len, char const *
   else if (vlen == 14 && !memcmp(v, "ed25519-sha256", 14)) ed = 1 ;
   else return -1 ;
   if (ed != (kind[0] == 'e')) return 0 ;
-  if (dkim_tag(colon, tl, "c", &v, &vlen) == 1 && (vlen < 7 || memcmp(v, "relaxed", 7) || (vlen > 7 && v[7] != '/'))) return -1 ;
+  if (dkim_tag(colon, tl, "c", &v, &vlen) == 1)
+  {
+    size_t k = 0 ;
+    while (k < vlen && v[k] != '/') k++ ;
+    if (k == 7 && !memcmp(v, "relaxed", 7)) simple = 0 ;
+    else if (k != 6 || memcmp(v, "simple", 6)) return -1 ;
+  }
   if (dkim_tag(colon, tl, "h", &v, &vlen) != 1) return -1 ;
   hl = squeeze(hlist, sizeof hlist, v, vlen) ;
   if (!hl || hl > sizeof hlist) return -1 ;
@@ -83,7 +89,8 @@ int dkim_verify_head (EVP_PKEY *key, char const *field, size_t len, char const *
     while (end < field + len && *end != ';') end++ ;
     if (!stralloc_catb(&f, field, eq + 1 - field) || !stralloc_catb(&f, end, field + len - end)) goto end ;
   }
-  if (!dkim_head_input(&in, head, headlen, hlist, hl) || !dkim_relax_header(&in, f.s, f.len, 0)) goto end ;
+  if (!dkim_head_input(&in, head, headlen, hlist, hl, simple)
+   || !(simple ? dkim_simple_header(&in, f.s, f.len, 0) : dkim_relax_header(&in, f.s, f.len, 0))) goto end ;
   r = check(key, ed, in.s, in.len, sig, siglen) ;
  end:
   stralloc_free(&in) ;

@@ -1,14 +1,37 @@
 /* The Authentication-Results field (RFC 8601) of a transaction, when
    control/authresults asks for checks: recorded, never enforced. SPF
-   (RFC 7208) runs here, at DATA, in this process (no process per
-   message), ended by control/spftimeout whatever the DNS does. */
+   (RFC 7208) runs at DATA, DKIM (RFC 6376) once the message has come,
+   both in this process (no process per message), each ended by
+   control/authtimeout whatever the DNS does. */
 
 #include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <arpa/nameser.h>
 #include <skalibs/ip46.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/tai.h>
+#include <skalibs/types.h>
+#include "dkim.h"
 #include "spf.h"
 #include "smtpd.h"
+
+/* the log's words: " spf " and a result, " dkim " and 8 results */
+static char logwords[6 + 10 + 6 + DKIM_VERIFY_MAX * 10] ;
+static size_t loglen ;
+
+static void log_add (char const *s)
+{
+  size_t n = strlen(s) ;
+  if (loglen + n >= sizeof logwords) return ;
+  memcpy(logwords + loglen, s, n + 1) ;
+  loglen += n ;
+}
+
+char const *smtpd_authres_log (void)
+{
+  return logwords ;
+}
 
 /* the identity checked: the MAIL FROM domain, or the HELO name */
 static int spf (stralloc *sa, char const *sender, char const *helo)
@@ -43,7 +66,7 @@ static int spf (stralloc *sa, char const *sender, char const *helo)
     if (ascii)
     {
       tain_now_g() ;
-      tain_addsec_g(&c.deadline, smtpd_config.spftimeout) ;
+      tain_addsec_g(&c.deadline, smtpd_config.authtimeout) ;
       r = spf_check(&c, domain) ;
     }
   }
@@ -51,19 +74,24 @@ static int spf (stralloc *sa, char const *sender, char const *helo)
   {
     char clean[SMTPD_HELO_MAX + 1] ;
     size_t k = smtpd_clean(clean, SMTPD_HELO_MAX, domain, n) ;
+    log_add(" spf ") ;
+    log_add(spf_result_name(r)) ;
     return stralloc_cats(sa, ";\n\tspf=") && stralloc_cats(sa, spf_result_name(r))
       && stralloc_cats(sa, " ") && stralloc_cats(sa, prop) && stralloc_catb(sa, clean, k) ;
   }
 }
 
-int smtpd_authres (stralloc *sa, char const *sender, char const *helo)
+int smtpd_authres (stralloc *sa, char const *sender, char const *helo, int *dkim)
 {
   size_t base = sa->len ;
-  if (!smtpd_config.authspf) return 1 ;
+  *dkim = 0 ;
+  loglen = 0 ;
+  logwords[0] = 0 ;
+  if (!smtpd_config.authspf && !smtpd_config.authdkim) return 1 ;
   if (!stralloc_cats(sa, "Authentication-Results: ") || !stralloc_cats(sa, smtpd_config.me.s)) goto oom ;
   if (smtpd_auth_user[0])
   {
-    /* our own user: RFC 8601 2.7.4's auth method; SPF says nothing here */
+    /* our own user: RFC 8601 2.7.4's auth method; SPF and DKIM say nothing here */
     char clean[SMTPD_LOGIN_MAX] ;
     size_t k = smtpd_clean(clean, SMTPD_LOGIN_MAX, smtpd_auth_user, strlen(smtpd_auth_user)) ;
     if (!stralloc_cats(sa, ";\n\tauth=pass smtp.auth=") || !stralloc_catb(sa, clean, k)) goto oom ;
@@ -72,10 +100,89 @@ int smtpd_authres (stralloc *sa, char const *sender, char const *helo)
   {
     if (!stralloc_cats(sa, "; none")) goto oom ;
   }
-  else if (!spf(sa, sender, helo)) goto oom ;
-  if (!stralloc_catb(sa, "\n", 1)) goto oom ;
+  else
+  {
+    if (smtpd_config.authspf && !spf(sa, sender, helo)) goto oom ;
+    *dkim = smtpd_config.authdkim ;
+  }
   return 1 ;
  oom:
   sa->len = base ;
   return 0 ;
+}
+
+/* the key records of name, through control/dnsservers, by the deadline */
+static int dkim_key (stralloc *sa, char const *name, void *arg)
+{
+  unsigned int n ;
+  int r ;
+  if (!spf_dns_init()) return -1 ;
+  r = spf_dns_query(name, ns_t_txt, sa, &n, (tain const *)arg) ;
+  return r > 0 ? 1 : r ;
+}
+
+/* a property's value: a token, or quoted when it holds a MIME tspecial
+   (RFC 8601 2.2; base64's '/' is one) */
+static int value (stralloc *sa, char const *prop, char const *v)
+{
+  int quote = !!strpbrk(v, "()<>@,;:\\\"/[]?=") ;
+  if (!*v) return 1 ;
+  return stralloc_cats(sa, prop) && (!quote || stralloc_catb(sa, "\"", 1))
+    && stralloc_cats(sa, v) && (!quote || stralloc_catb(sa, "\"", 1)) ;
+}
+
+/* the header section of what is held has a DKIM-Signature, or is not
+   all held (one may come further on) */
+static int maybe_signed (char const *m, size_t len)
+{
+  size_t headlen = 0, pos = 0, start, flen ;
+  int whole = 0 ;
+  while (headlen < len)
+  {
+    char const *e = memchr(m + headlen, '\n', len - headlen) ;
+    if (!e) break ;
+    if (e == m + headlen) { whole = 1 ; break ; }
+    headlen = e - m + 1 ;
+  }
+  while (dkim_field_next(m, headlen, &pos, &start, &flen))
+    if (flen > 15 && !strncasecmp(m + start, "dkim-signature", 14) && (m[start + 14] == ':' || m[start + 14] == ' ' || m[start + 14] == '\t'))
+      return 1 ;
+  return !whole ;
+}
+
+int smtpd_authres_dkim (stralloc *sa, char const *m, size_t len, int whole)
+{
+  dkim_sig sig[DKIM_VERIFY_MAX] ;
+  unsigned int n ;
+  tain deadline ;
+  log_add(" dkim ") ;
+  if (!whole)
+  {
+    char fmt[ULONG_FMT] ;
+    int some = maybe_signed(m, len) ;
+    fmt[ulong_fmt(fmt, smtpd_config.dkimbytes)] = 0 ;
+    log_add(some ? "policy" : "none") ;
+    return some
+      ? stralloc_cats(sa, ";\n\tdkim=policy (message over ") && stralloc_cats(sa, fmt) && stralloc_cats(sa, " bytes not checked)")
+      : stralloc_cats(sa, ";\n\tdkim=none") ;
+  }
+  tain_now_g() ;
+  tain_addsec_g(&deadline, smtpd_config.authtimeout) ;
+  n = dkim_verify(sig, DKIM_VERIFY_MAX, m, len, (uint64_t)time(0), &dkim_key, &deadline) ;
+  if (!n)
+  {
+    log_add("none") ;
+    return stralloc_cats(sa, ";\n\tdkim=none") ;
+  }
+  for (unsigned int i = 0 ; i < n ; i++)
+  {
+    char const *r = dkim_result_name(sig[i].result) ;
+    if (i) log_add(",") ;
+    log_add(r) ;
+    if (!stralloc_cats(sa, ";\n\tdkim=") || !stralloc_cats(sa, r)
+     || (sig[i].why && (!stralloc_cats(sa, " (") || !stralloc_cats(sa, sig[i].why) || !stralloc_catb(sa, ")", 1)))
+     || !value(sa, " header.d=", sig[i].d) || !value(sa, " header.s=", sig[i].s)
+     || !value(sa, " header.a=", sig[i].a) || !value(sa, " header.b=", sig[i].b)) return 0 ;
+  }
+  return 1 ;
 }

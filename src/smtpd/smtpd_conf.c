@@ -19,7 +19,7 @@ smtpd_conf smtpd_config =
   .databytes = SMTPD_DATABYTES, .maxrcpt = SMTPD_MAXRCPT,
   .timeout = SMTPD_TIMEOUT, .maxbad = SMTPD_MAXBAD,
   .sessiontime = SMTPD_SESSIONTIME, .greetdelay = SMTPD_GREETDELAY,
-  .authspf = 0, .spftimeout = SMTPD_SPFTIME,
+  .authspf = 0, .authdkim = 0, .dkimbytes = SMTPD_DKIMBYTES, .authtimeout = SMTPD_AUTHTIME,
   .maxhops = CONTROL_MAXHOPS,
   .remoteip = "unknown", .localip = 0, .relayclient = 0,
   .norcptcheck = 0, .smtps = 0, .submission = 0,
@@ -57,13 +57,13 @@ static int readuint (unsigned long *u, char const *name, unsigned long def, char
   return 1 ;
 }
 
-/* control/authresults: the checks recorded, a word a line ("spf");
+/* control/authresults: the checks recorded, a word a line ("spf", "dkim");
    absent or empty: none, and no Authentication-Results field */
 static int authresults (char const **what)
 {
   stralloc sa = STRALLOC_ZERO ;
   size_t pos = 0 ;
-  smtpd_config.authspf = 0 ;
+  smtpd_config.authspf = smtpd_config.authdkim = 0 ;
   if (!openslurpclose(&sa, "control/authresults") && errno != ENOENT) return (*what = "authresults", 0) ;
   while (pos < sa.len)
   {
@@ -71,6 +71,7 @@ static int authresults (char const **what)
     while (pos + len < sa.len && sa.s[pos + len] != '\n') len++ ;
     while (len && (sa.s[pos + len - 1] == ' ' || sa.s[pos + len - 1] == '\t' || sa.s[pos + len - 1] == '\r')) len-- ;
     if (len == 3 && !memcmp(sa.s + pos, "spf", 3)) smtpd_config.authspf = 1 ;
+    if (len == 4 && !memcmp(sa.s + pos, "dkim", 4)) smtpd_config.authdkim = 1 ;
     while (pos < sa.len && sa.s[pos] != '\n') pos++ ;
     pos++ ;
   }
@@ -98,7 +99,7 @@ static char const *const files[] =
   "control/databytes", "control/maxrcpt", "control/timeoutsmtpd", "control/maxbadcommands",
   "control/maxhops", "control/me", "control/smtpgreeting", "control/smtpdsessiontime",
   "control/smtpdgreetdelay", "control/authmaxfail", "control/authdelay", "control/authsender",
-  "control/checkpassword", "control/authresults", "control/spftimeout"
+  "control/checkpassword", "control/authresults", "control/authtimeout", "control/dkimbytes"
 } ;
 #define NFILES (sizeof files / sizeof *files)
 static struct sig { dev_t dev ; ino_t ino ; off_t size ; struct timespec mtime ; int there ; } sigs[NFILES] ;
@@ -141,10 +142,12 @@ int smtpd_conf_read (char const **what)
    || !readuint(&smtpd_config.authmaxfail, "authmaxfail", SMTPD_AUTHMAXFAIL, what)
    || !readuint(&smtpd_config.authdelay, "authdelay", SMTPD_AUTHDELAY, what)
    || !readuint(&authsender, "authsender", 0, what)
-   || !readuint(&smtpd_config.spftimeout, "spftimeout", SMTPD_SPFTIME, what)
+   || !readuint(&smtpd_config.authtimeout, "authtimeout", SMTPD_AUTHTIME, what)
+   || !readuint(&smtpd_config.dkimbytes, "dkimbytes", SMTPD_DKIMBYTES, what)
    || !authresults(what)) return 0 ;
-  if (!smtpd_config.spftimeout) smtpd_config.spftimeout = 1 ;
-  if (smtpd_config.spftimeout > SMTPD_SPFTIME_MAX) smtpd_config.spftimeout = SMTPD_SPFTIME_MAX ;
+  if (!smtpd_config.authtimeout) smtpd_config.authtimeout = 1 ;
+  if (smtpd_config.authtimeout > SMTPD_AUTHTIME_MAX) smtpd_config.authtimeout = SMTPD_AUTHTIME_MAX ;
+  if (smtpd_config.dkimbytes > SMTPD_DKIMBYTES_MAX) smtpd_config.dkimbytes = SMTPD_DKIMBYTES_MAX ;
   smtpd_config.authsender = !!authsender ;
   if (!smtpd_config.authmaxfail) smtpd_config.authmaxfail = 1 ;
   if (smtpd_config.authdelay > SMTPD_AUTHDELAY_MAX) smtpd_config.authdelay = SMTPD_AUTHDELAY_MAX ;

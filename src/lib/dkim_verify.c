@@ -1,0 +1,109 @@
+/* RFC 6376 6: each DKIM-Signature field of a message, top first: its
+   tags, its key (found by key()), its body hash, its signature. */
+
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+#include <openssl/evp.h>
+#include <skalibs/stralloc.h>
+#include "dkim.h"
+
+/* the key's name: selector "._domainkey." domain */
+#define KEYNAME_MAX (DKIM_SELECTOR_MAX + 12 + DKIM_DOMAIN_MAX + 1)
+
+static void set (dkim_sig *g, enum dkim_result r, char const *why)
+{
+  g->result = r ;
+  g->why = why ;
+}
+
+/* the body from body to end, hashed as g asks: 1 if it is bh=, 0 if
+   not, -1 if OpenSSL failed */
+static int body_matches (dkim_sig const *g, char const *m, size_t pos, size_t len)
+{
+  dkim_body b = DKIM_BODY_ZERO ;
+  unsigned char h[DKIM_HASH_LEN] ;
+  if (!dkim_body_start(&b, g->simplebody, g->l)) return -1 ;
+  while (pos < len && b.left)
+  {
+    char const *e = memchr(m + pos, '\n', len - pos) ;
+    size_t end = e ? (size_t)(e - m) : len ;
+    size_t n = end - pos ;
+    if (n && m[end - 1] == '\r') n-- ;
+    if (!dkim_body_line(&b, m + pos, n)) { dkim_body_final(&b, h) ; return -1 ; }
+    pos = end + 1 ;
+  }
+  if (!dkim_body_final(&b, h)) return -1 ;
+  return !memcmp(h, g->bh, DKIM_HASH_LEN) ;
+}
+
+static EVP_PKEY *find_key (dkim_sig *g, dkim_keyfn *key, void *arg)
+{
+  char name[KEYNAME_MAX] ;
+  stralloc recs = STRALLOC_ZERO ;
+  size_t sl = strlen(g->s), dl = strlen(g->d), pos = 0 ;
+  EVP_PKEY *k = 0 ;
+  int r ;
+  memcpy(name, g->s, sl) ;
+  memcpy(name + sl, "._domainkey.", 12) ;
+  memcpy(name + sl + 12, g->d, dl + 1) ;
+  r = key(&recs, name, arg) ;
+  if (r < 0) { set(g, DKIM_TEMPERROR, "key lookup failed") ; goto end ; }
+  if (!r) { set(g, DKIM_PERMERROR, "no key") ; goto end ; }
+  /* 3.6.2.2: several records are undefined; the first usable one is taken */
+  while (pos < recs.len && !k)
+  {
+    size_t n = strnlen(recs.s + pos, recs.len - pos) ;
+    if (!dkim_key_parse(&k, recs.s + pos, n)) k = 0 ;
+    pos += n + 1 ;
+  }
+  if (!k) set(g, DKIM_PERMERROR, "bad key") ;
+ end:
+  stralloc_free(&recs) ;
+  return k ;
+}
+
+static void check (dkim_sig *g, char const *field, size_t flen, char const *m, size_t headlen, size_t body, size_t len, uint64_t now, dkim_keyfn *key, void *arg)
+{
+  EVP_PKEY *k ;
+  int r ;
+  if (!dkim_sig_parse(g, field, flen, now)) return ;
+  if (headlen > DKIM_HEADER_MAX) { set(g, DKIM_POLICY, "header section too long to check") ; return ; }
+  k = find_key(g, key, arg) ;
+  if (!k) return ;
+  r = body_matches(g, m, body, len) ;
+  if (r < 0) set(g, DKIM_TEMPERROR, "out of memory") ;
+  else if (!r) set(g, DKIM_FAIL, "body hash did not verify") ;
+  else
+  {
+    r = dkim_verify_head(k, field, flen, m, headlen) ;
+    if (r > 0) set(g, DKIM_PASS, 0) ;
+    else if (!r) set(g, DKIM_FAIL, "signature did not verify") ;
+    else set(g, DKIM_NEUTRAL, "malformed signature") ;
+  }
+  EVP_PKEY_free(k) ;
+}
+
+unsigned int dkim_verify (dkim_sig *sig, unsigned int max, char const *m, size_t len, uint64_t now, dkim_keyfn *key, void *arg)
+{
+  size_t headlen = 0, body, pos = 0, start, flen ;
+  unsigned int n = 0 ;
+  /* the header section: up to the first empty line, its line end kept */
+  for (;;)
+  {
+    char const *e = memchr(m + headlen, '\n', len - headlen) ;
+    size_t end = e ? (size_t)(e - m) : len ;
+    if (end == headlen || (end == headlen + 1 && m[headlen] == '\r') || end == len) { body = end < len ? end + 1 : len ; break ; }
+    headlen = end + 1 ;
+  }
+  while (n < max && dkim_field_next(m, headlen, &pos, &start, &flen))
+  {
+    char const *f = m + start ;
+    size_t k = 0 ;
+    while (k < flen && f[k] != ':') k++ ;
+    while (k && (f[k-1] == ' ' || f[k-1] == '\t')) k-- ;
+    if (k != 14 || strncasecmp(f, "dkim-signature", 14)) continue ;
+    check(sig + n++, f, flen, m, headlen, body, len, now, key, arg) ;
+  }
+  return n ;
+}
