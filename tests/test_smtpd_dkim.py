@@ -32,8 +32,8 @@ KEYS = {}
 DNS = None
 
 
-def rsa_key():
-    k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def rsa_key(bits=2048):
+    k = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     pem = k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                           serialization.NoEncryption())
     der = k.public_key().public_bytes(serialization.Encoding.DER,
@@ -61,6 +61,7 @@ def setUpModule():
     KEYS["rsa1"] = rsa_key()
     KEYS["rsa2"] = rsa_key()
     KEYS["ed1"] = ed_key()
+    KEYS["small"] = rsa_key(512)
     dns = DNSServer()
     dns.rr("rsa1._domainkey.d.test", dnsserver.TXT, txt(KEYS["rsa1"][1]))
     dns.rr("ed1._domainkey.d.test", dnsserver.TXT, txt(KEYS["ed1"][1]))
@@ -73,6 +74,7 @@ def setUpModule():
     dns.rr("kfoo._domainkey.d.test", dnsserver.TXT, txt("v=DKIM1; k=foo; p=" + rsa_p))
     dns.rr("hsha1._domainkey.d.test", dnsserver.TXT, txt("v=DKIM1; k=rsa; h=sha1; p=" + rsa_p))
     dns.rr("sother._domainkey.d.test", dnsserver.TXT, txt("v=DKIM1; k=rsa; s=other; p=" + rsa_p))
+    dns.rr("small._domainkey.d.test", dnsserver.TXT, txt(KEYS["small"][1]))
     # nokey._domainkey.d.test: no record, NXDOMAIN (dnsmasq --local=/test/)
     dns.rr("pass.test", dnsserver.TXT, txt_rdata(f"v=spf1 ip4:{STRANGER} -all"))
     DNS = dns.start()
@@ -321,6 +323,16 @@ class DkimTest(DkimCase):
                 sig = sign(m, sel, alg=alg, key=key)
                 self.assertResults(sig + m, result(sig, "permerror", "bad key"))
 
+    def test_rsa_key_under_1024_bits_is_permerror(self):
+        """RFC 8301 3.2: a signature by an RSA key of less than 1024
+        bits is not valid; the spec's bad key (any comment will do)"""
+        m = message()
+        sig = sign(m, "small")
+        self.assertIndependent(sig + m, ["dkim=permerror"])
+        body = self.send(sig + m)
+        want = re.escape(field(result(sig, "permerror", "COMMENT"))).replace("COMMENT", "[^()]+")
+        self.assertRegex(split(body)[0], r"\A" + want + r"\Z")
+
     def test_key_record_not_for_us_is_permerror(self):
         """RFC 6376 3.6.1, 6.1.2: h= without sha256 (PERMFAIL,
         inappropriate hash algorithm) and s= without email or * (the
@@ -442,6 +454,20 @@ class DkimTest(DkimCase):
             self.assertResults(sig + m, result(sig, "temperror", "key lookup failed"))
             # generous: the default would be 20 s
             self.assertLess(time.monotonic() - t0, 12)
+
+    def test_authtimeout_is_for_all_lookups(self):
+        """8 signatures, a DNS server that never answers: control/authtimeout
+        bounds all the lookups together, not each"""
+        m = message()
+        sigs = [sign(m, "rsa1" if i % 2 else "ed1") for i in range(8)]
+        self.srv.home.control("authtimeout", "2\n")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            self.srv.home.control("dnsservers", f"127.0.0.1:{u.getsockname()[1]}\n")
+            t0 = time.monotonic()
+            self.assertResults(b"".join(sigs) + m, *[result(x, "temperror", "key lookup failed") for x in sigs])
+            # one lookup after another, each given 2 s, would take 16 s
+            self.assertLess(time.monotonic() - t0, 10)
 
     def test_over_dkimbytes_is_policy_and_queued_whole(self):
         self.srv.home.control("dkimbytes", "2000\n")
