@@ -249,6 +249,8 @@ class DkimTest(DkimCase):
             "empty body": (message(body=b""), []),
             "only empty lines": (message(body=b"\r\n\r\n\r\n"), []),
             "8-bit body": (message(body="h\u00e9llo \u00fcber \u2603\r\n".encode()), []),
+            "8-bit header": (message(subject="h\u00e9llo  \u2603".encode(),
+                                     from_="J\u00f6rg <j\u00f6rg@d.test>".encode()), []),
             "dot lines": (message(body=b".\r\n..\r\n.hidden\r\n. \r\nx.\r\n...\r\n"), []),
             "blank lines at the end": (message(body=b"text\r\n\r\n \r\n\r\n\r\n"), []),
         }
@@ -268,6 +270,36 @@ class DkimTest(DkimCase):
                 m = cases[name][0]
                 sig = sign(m, "ed1")
                 self.assertResults(sig + m, result(sig))
+
+    def test_field_instances_bottom_up(self):
+        """RFC 6376 5.4.2: a name in h= once per instance, taken bottom
+        up; one more than present (oversigning) stands for none, so an
+        instance added after signing, or instances swapped, fail; h=
+        names in any case"""
+        m = message(head=b"X-Twice: one\r\nX-Twice: two\r\n")
+        sig = sign(m, include=[b"x-twice", b"x-twice", b"x-twice", b"cc", b"from"])
+        self.assertResults(sig + m, result(sig))
+        swapped = m.replace(b"X-Twice: one\r\nX-Twice: two", b"X-Twice: two\r\nX-Twice: one")
+        self.assertResults(sig + swapped, result(sig, "fail", "signature did not verify"))
+        added = m.replace(b"To:", b"Cc: x@y.test\r\nTo:")
+        self.assertResults(sig + added, result(sig, "fail", "signature did not verify"))
+
+        class Upper(dkim.DKIM):
+            def gen_header(self, fields, *a, **k):
+                fields = [(n, v.upper()) if n == b"h" else (n, v) for n, v in fields]
+                return super().gen_header(fields, *a, **k)
+        sig = sign(m, signer=Upper, include=[b"x-twice"])
+        self.assertIn("FROM:TO:", tags(sig)["h"])
+        self.assertResults(sig + m, result(sig))
+
+    def test_b_folded_inside_its_first_8(self):
+        """header.b: the first 8 characters of b= without the white
+        space folding put in it"""
+        m = message()
+        sig = sign(m)
+        sig = re.sub(rb"(?<![a-z])b=([A-Za-z0-9+/]{3})", rb"b=\1\r\n \t", sig, count=1)
+        self.assertRegex(sig, rb"b=[A-Za-z0-9+/]{3}\r\n \t")
+        self.assertResults(sig + m, result(sig))
 
     def test_length_tag_honoured(self):
         m = message(body=b"signed part\r\n")
