@@ -519,6 +519,25 @@ class DkimTest(DkimCase):
         sig = sign(m)
         self.assertResults(sig + m, result(sig))
 
+    def test_header_over_dkimbytes_without_signature_is_none(self):
+        """a header longer than control/dkimbytes, no DKIM-Signature in
+        the part seen: none, as the spec words it ("if its header (seen
+        within the first N bytes) had a DKIM-Signature, none if not")"""
+        self.srv.home.control("dkimbytes", "2000\n")
+        self.assertResults(message(head=b"".join(b"X-Pad-%d: %s\r\n" % (i, b"p" * 60) for i in range(60))),
+                           "dkim=none")
+
+    def test_big_message_under_the_default_limit_is_checked(self):
+        """1.5 MB (control/dkimbytes absent: 2 MiB), base64 lines as an
+        attachment has them"""
+        line = base64.b64encode(bytes(range(256)) * 3)[:76] + b"\r\n"
+        m = message(body=line * 20000)
+        self.assertGreater(len(m), 1500000)
+        for sel in ("rsa1", "ed1"):
+            with self.subTest(sel):
+                sig = sign(m, sel, canon=(b"simple", b"simple") if sel == "ed1" else (b"relaxed", b"relaxed"))
+                self.assertResults(sig + m, result(sig))
+
     def test_queued_message_still_verifies(self):
         """smtpd changes nothing but adding its fields: python3-dkim
         verifies the queued message without them"""
