@@ -5,6 +5,7 @@ keys whose records dnsmasq serves, sent through smtpd with smtplib; the
 field queued above our Received line says what each signature gave. The
 queued message is otherwise what was sent, and still verifies."""
 import base64
+import os
 import re
 import socket
 import time
@@ -159,11 +160,32 @@ def lf(msg):
 
 
 class DkimCase(SmtpdCase):
+    """one server for the class (smtpd reads its control files at each
+    connection): each test starts from the class's controls, and sees
+    the log from its start"""
     controls = {"authresults": "dkim\n"}
 
+    @classmethod
+    def setUpClass(cls):
+        cls.shared = cls.server(cls.controls)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.shared.cleanup()
+
     def setUp(self):
-        super().setUp()
+        self.srv = self.shared
+        for name in ("authtimeout", "dkimbytes"):
+            if os.path.exists(self.srv.home.path("control", name)):
+                os.unlink(self.srv.home.path("control", name))
+        for name, text in self.controls.items():
+            self.srv.home.control(name, text)
         DNS.write_dnsservers(self.srv.home.dir)
+        self.logstart = len(self.srv.logtext())
+
+    def log(self):
+        """the server's log since the test started"""
+        return self.srv.logtext()[self.logstart:]
 
     def send_all(self, msgs, source=STRANGER, sender="a@d.test", login=None):
         """each message through one session; the queued bodies, in the
@@ -176,7 +198,7 @@ class DkimCase(SmtpdCase):
             s.sendmail(sender, ["demo@example.test"], m, mail_options=["BODY=8BITMIME"])
         s.quit()
         new = [b for _, _, b in self.srv.queued() if b not in before]
-        self.assertEqual(len(new), len(msgs), self.srv.logtext()[-2000:])
+        self.assertEqual(len(new), len(msgs), self.log()[-2000:])
         out = []
         for m in msgs:
             mid = re.search(rb"^Message-ID: (<[^>]*>)", m, re.M | re.I).group(1)
@@ -245,6 +267,9 @@ class DkimTest(DkimCase):
                         subject=b"folded  \r\n subject\t"), [b"references"]),
             "odd spacing in fields": (message(head=b"X-Odd:no space\r\nX-Tabs:\t spaced \t\r\n"),
                                       [b"x-odd", b"x-tabs"]),
+            "empty fields, a blank continuation line": (
+                message(head=b"X-Empty:\r\nX-Blank: \r\nX-Tab:\tv\r\n\t\r\n more\r\n"),
+                [b"x-empty", b"x-blank", b"x-tab"]),
             "trailing blanks in the body": (message(body=b"line with blanks  \t\r\nand\t\ttabs  inside \r\n  \r\nend\r\n"), []),
             "empty body": (message(body=b""), []),
             "only empty lines": (message(body=b"\r\n\r\n\r\n"), []),
@@ -417,7 +442,7 @@ class DkimTest(DkimCase):
         good = sign(m, "rsa1")
         bad = sign(m, "rsa2", "e.test", key=KEYS["rsa1"][0])
         self.assertResults(bad + good + m, result(bad, "fail", "signature did not verify"), result(good))
-        self.assertRegex(self.srv.logtext(), r"(?m)^ok pid \d+ qp \S+ from <a@d\.test> rcpts 1 bytes \d+ dkim fail,pass$")
+        self.assertRegex(self.log(), r"(?m)^ok pid \d+ qp \S+ from <a@d\.test> rcpts 1 bytes \d+ dkim fail,pass$")
         # and the other way round
         self.assertResults(good + bad + m, result(good), result(bad, "fail", "signature did not verify"))
 
@@ -556,13 +581,13 @@ class DkimTest(DkimCase):
         m = message()
         sig = sign(m)
         self.assertResults(sig + m, result(sig))
-        self.assertRegex(self.srv.logtext(), r"(?m)^ok pid \d+ qp \S+ from <a@d\.test> rcpts 1 bytes \d+ dkim pass$")
+        self.assertRegex(self.log(), r"(?m)^ok pid \d+ qp \S+ from <a@d\.test> rcpts 1 bytes \d+ dkim pass$")
 
     def test_relayclient_is_not_checked(self):
         m = message()
         body = self.send(sign(m) + m, source=TRUSTED)
         self.assertEqual(split(body)[0], f"Authentication-Results: {ME}; none")
-        self.assertNotRegex(self.srv.logtext(), r"(?m)^ok .* dkim ")
+        self.assertNotRegex(self.log(), r"(?m)^ok .* dkim ")
 
 
 class DkimAuthTest(DkimCase):
@@ -572,16 +597,18 @@ class DkimAuthTest(DkimCase):
     def test_authenticated_client_gets_no_dkim(self):
         m = message()
         sig = sign(m)
+        before = {b for _, _, b in self.srv.queued()}
         s = self.srv.tls(STRANGER)
         self.addCleanup(s.close)
         s.login(LOGIN, PASSWORD)
         s.sendmail(LOGIN, ["demo@example.test"], sig + m)
         s.quit()
-        (_, _, body), = self.assertQueued(1)
-        head, rest = split(body)
+        new = [b for _, _, b in self.srv.queued() if b not in before]
+        self.assertEqual(len(new), 1, self.log())
+        head, rest = split(new[0])
         self.assertEqual(head, field(f"auth=pass smtp.auth={LOGIN}"))
         self.assertEqual(rest, lf(sig + m))
-        self.assertRegex(self.srv.logtext(), rf"(?m)^ok pid \d+ qp \S+ from <{re.escape(LOGIN)}> rcpts 1 bytes \d+ user <{re.escape(LOGIN)}>$")
+        self.assertRegex(self.log(), rf"(?m)^ok pid \d+ qp \S+ from <{re.escape(LOGIN)}> rcpts 1 bytes \d+ user <{re.escape(LOGIN)}>$")
 
 
 class DkimSpfTest(DkimCase):
@@ -594,7 +621,7 @@ class DkimSpfTest(DkimCase):
                 m = message()
                 sig = sign(m)
                 self.assertResults(sig + m, "spf=pass smtp.mailfrom=pass.test", result(sig), sender="a@pass.test")
-        self.assertRegex(self.srv.logtext(),
+        self.assertRegex(self.log(),
                          r"(?m)^ok pid \d+ qp \S+ from <a@pass\.test> rcpts 1 bytes \d+ spf pass dkim pass$")
 
 
