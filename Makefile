@@ -251,7 +251,8 @@ FUZZ_OBJ_logsum = $(call fuzz_prog,log-summary)
 FUZZ_OBJ_queue_writer = build/fuzz/queue-writer/qw_read.o
 FUZZ_LIBS_remote_reply = -lcares -ltls -lssl -lcrypto
 FUZZ_LIBS_remote_dns = -lcares -ltls -lssl -lcrypto
-FUZZ_LIBS_smtpd_session = -lcares
+FUZZ_LIBS_smtpd_session = -lcares -lcrypto
+FUZZ_LIBS_dkim_message = -lcrypto
 # what a harness catches or replaces: -Wl,--wrap=f makes calls to f go
 # to __wrap_f (skalibs is linked statically, so its calls are caught too);
 # every harness catches exits and execs (fuzz_common.c)

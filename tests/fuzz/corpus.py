@@ -209,6 +209,10 @@ put("ldeliver", "no-fd", b"\x00" + REQ)
 put("ldeliver", "short", b"\x01" + b"demo\0/home/demo\0demo\0")
 put("ldeliver", "long-home", b"\x01demo\0/" + b"h" * 4100 + b"\0demo\0\0d\0s\0r\0")
 
+# dkim_message: its seeds are real signatures (python3-dkim, with the key
+# record on the first line), written once and committed as they are: they
+# need keys, which this script does not make
+
 # dkim_head: header sections as remote signs them
 put("dkim_head", "two-from", b'From: "A, B" (c) <a@Ex.Test>\nTo: x@y\nSubject:  long\n  folded \t\n\tline  \n'
     b"from : second@x\n")
