@@ -16,6 +16,7 @@ from dnsserver import DNSServer
 from test_smtpd import STRANGER, TRUSTED, SmtpdCase
 from test_spf import txt_rdata
 from test_smtpd_tls import LOGIN, PASSWORD, TlsServer
+from test_smtpd_worker import WorkerServer
 
 try:
     import dkim
@@ -626,6 +627,22 @@ class DkimSpfTest(DkimCase):
                 self.assertResults(sig + m, "spf=pass smtp.mailfrom=pass.test", result(sig), sender="a@pass.test")
         self.assertRegex(self.log(),
                          r"(?m)^ok pid \d+ qp \S+ from <a@pass\.test> rcpts 1 bytes \d+ spf pass dkim pass$")
+
+
+class DkimWorkerTest(DkimTest):
+    """the same behind smtpd-listen: workers that serve session after
+    session (state kept between them), reading the control files again
+    when they change, but for control/dnsservers: read once per process
+    (smtpd(8) FILES), so the tests that point it elsewhere are not here"""
+    server = WorkerServer
+
+    @unittest.skip("a worker reads control/dnsservers once (smtpd(8))")
+    def test_dns_down_is_temperror(self):
+        pass
+
+    @unittest.skip("a worker reads control/dnsservers once (smtpd(8))")
+    def test_authtimeout_is_for_all_lookups(self):
+        pass
 
 
 if __name__ == "__main__":
