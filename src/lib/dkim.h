@@ -53,9 +53,9 @@ extern int dkim_body_final (dkim_body *b, unsigned char *h) ;
    canonicalization makes it (RFC 6376 3.4.2), ended by CR LF when crlf */
 extern int dkim_relax_header (stralloc *sa, char const *s, size_t len, int crlf) ;
 
-/* the key of a PEM file (PKCS#8 or traditional), RSA or Ed25519, or 0
-   with errno (EINVAL: not such a key; EPERM: readable by group or
-   others) */
+/* the key of a PEM file (PKCS#8 or traditional), RSA of at least
+   DKIM_RSA_BITS_MIN bits or Ed25519, or 0 with errno (EINVAL: not such
+   a key; EPERM: readable by group or others) */
 extern struct evp_pkey_st *dkim_key_load (char const *path) ;
 /* "rsa" or "ed25519", 0 for another kind */
 extern char const *dkim_key_kind (struct evp_pkey_st *key) ;
@@ -111,7 +111,8 @@ extern int dkim_tag (char const *s, size_t len, char const *name, char const **v
 /* the public key of a DNS key record (RFC 6376 3.6.1): 1 with *key set;
    0 if the record is not a usable key (permerror: bad syntax, v= not
    DKIM1, k= not rsa or ed25519, p= empty as a revoked key's or not a
-   key of its k=) */
+   key of its k=, an RSA key under DKIM_RSA_BITS_MIN bits) */
+#define DKIM_RSA_BITS_MIN 1024
 extern int dkim_key_parse (struct evp_pkey_st **key, char const *s, size_t len) ;
 
 /* the signature of the DKIM-Signature field (whole, as in head: name,
@@ -152,6 +153,8 @@ extern unsigned int dkim_verify (dkim_sig *sig, unsigned int max, char const *ms
 /* a DKIM-Signature field's tags (RFC 6376 3.5, 6.1.1) into sig: 1 if it
    can be checked, 0 with sig->result and sig->why if not */
 extern int dkim_sig_parse (dkim_sig *sig, char const *field, size_t len, uint64_t now) ;
+/* the colon-separated list v holds item (without case) */
+extern int dkim_listed (char const *v, size_t vlen, char const *item) ;
 /* "pass", "fail", ... as RFC 8601 names them */
 extern char const *dkim_result_name (enum dkim_result r) ;
 

@@ -53,7 +53,9 @@ int dkim_key_parse (EVP_PKEY **key, char const *s, size_t len)
     unsigned char const *p = (unsigned char *)der ;
     *key = d2i_PUBKEY(0, &p, dlen) ;
     if (!*key) return 0 ;
-    if (EVP_PKEY_get_base_id(*key) != EVP_PKEY_RSA || p != (unsigned char *)der + dlen) { EVP_PKEY_free(*key) ; *key = 0 ; return 0 ; }
+    /* RFC 8301 3.2: a shorter RSA key signs nothing valid */
+    if (EVP_PKEY_get_base_id(*key) != EVP_PKEY_RSA || p != (unsigned char *)der + dlen
+     || EVP_PKEY_get_bits(*key) < DKIM_RSA_BITS_MIN) { EVP_PKEY_free(*key) ; *key = 0 ; return 0 ; }
   }
   return 1 ;
 }

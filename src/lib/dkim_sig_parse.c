@@ -48,23 +48,6 @@ static int number (char const *v, size_t vlen, uint64_t *u)
   return 1 ;
 }
 
-/* a colon-separated list (white space allowed around items) holds item */
-static int listed (char const *v, size_t vlen, char const *item)
-{
-  size_t n = strlen(item) ;
-  for (size_t i = 0 ; i <= vlen ;)
-  {
-    size_t j = i, a, b ;
-    while (j < vlen && v[j] != ':') j++ ;
-    a = i ; b = j ;
-    while (a < b && fws(v[a])) a++ ;
-    while (b > a && fws(v[b-1])) b-- ;
-    if (b - a == n && !strncasecmp(v + a, item, n)) return 1 ;
-    i = j + 1 ;
-  }
-  return 0 ;
-}
-
 static int canon (char const *v, size_t vlen, int *simple)
 {
   if (vlen == 6 && !memcmp(v, "simple", 6)) *simple = 1 ;
@@ -109,9 +92,9 @@ int dkim_sig_parse (dkim_sig *g, char const *field, size_t len, uint64_t now)
       return bad(g, DKIM_NEUTRAL, "unsupported canonicalization") ;
   }
   /* 5.4: From must be signed */
-  if (dkim_tag(val, tl, "h", &v, &vlen) != 1 || !listed(v, vlen, "from")) return bad(g, DKIM_NEUTRAL, MALFORMED) ;
+  if (dkim_tag(val, tl, "h", &v, &vlen) != 1 || !dkim_listed(v, vlen, "from")) return bad(g, DKIM_NEUTRAL, MALFORMED) ;
   r = dkim_tag(val, tl, "q", &v, &vlen) ;
-  if (r < 0 || (r && !listed(v, vlen, "dns/txt"))) return bad(g, DKIM_NEUTRAL, MALFORMED) ;
+  if (r < 0 || (r && !dkim_listed(v, vlen, "dns/txt"))) return bad(g, DKIM_NEUTRAL, MALFORMED) ;
   r = dkim_tag(val, tl, "i", &v, &vlen) ;
   if (r < 0) return bad(g, DKIM_NEUTRAL, MALFORMED) ;
   if (r)

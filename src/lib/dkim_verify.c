@@ -37,27 +37,49 @@ static int body_matches (dkim_sig const *g, char const *m, size_t pos, size_t le
   return !memcmp(h, g->bh, DKIM_HASH_LEN) ;
 }
 
+/* 3.6.1: a record for another service (s=) is not for us: as if absent */
+static int for_email (char const *rec, size_t n)
+{
+  char const *v ;
+  size_t vlen ;
+  int r = dkim_tag(rec, n, "s", &v, &vlen) ;
+  return r <= 0 || dkim_listed(v, vlen, "*") || dkim_listed(v, vlen, "email") ;
+}
+
+/* 6.1.2: the key's k= and h= suit a= (inappropriate key or hash
+   algorithm otherwise) */
+static int suits (dkim_sig const *g, EVP_PKEY *k, char const *rec, size_t n)
+{
+  char const *kind = dkim_key_kind(k), *v ;
+  size_t vlen ;
+  if (!kind || strncmp(g->a, kind, strlen(kind)) || g->a[strlen(kind)] != '-') return 0 ;
+  return dkim_tag(rec, n, "h", &v, &vlen) <= 0 || dkim_listed(v, vlen, "sha256") ;
+}
+
 static EVP_PKEY *find_key (dkim_sig *g, dkim_keyfn *key, void *arg)
 {
   char name[KEYNAME_MAX] ;
   stralloc recs = STRALLOC_ZERO ;
   size_t sl = strlen(g->s), dl = strlen(g->d), pos = 0 ;
   EVP_PKEY *k = 0 ;
+  char const *why = "no key" ;
   int r ;
   memcpy(name, g->s, sl) ;
   memcpy(name + sl, "._domainkey.", 12) ;
   memcpy(name + sl + 12, g->d, dl + 1) ;
   r = key(&recs, name, arg) ;
   if (r < 0) { set(g, DKIM_TEMPERROR, "key lookup failed") ; goto end ; }
-  if (!r) { set(g, DKIM_PERMERROR, "no key") ; goto end ; }
   /* 3.6.2.2: several records are undefined; the first usable one is taken */
-  while (pos < recs.len && !k)
+  while (r && pos < recs.len && !k)
   {
-    size_t n = strnlen(recs.s + pos, recs.len - pos) ;
-    if (!dkim_key_parse(&k, recs.s + pos, n)) k = 0 ;
+    char const *rec = recs.s + pos ;
+    size_t n = strnlen(rec, recs.len - pos) ;
     pos += n + 1 ;
+    if (!for_email(rec, n)) continue ;
+    if (!dkim_key_parse(&k, rec, n)) { k = 0 ; why = "bad key" ; continue ; }
+    if (!suits(g, k, rec, n)) { EVP_PKEY_free(k) ; k = 0 ; why = "key not for the algorithm" ; }
   }
-  if (!k) set(g, DKIM_PERMERROR, "bad key") ;
+  if (!k) set(g, DKIM_PERMERROR, why) ;
  end:
   stralloc_free(&recs) ;
   return k ;
