@@ -148,9 +148,10 @@ build/unit/%: tests/unit/%.c build/libpostern.a
 # bench helpers
 BENCH_SRC := $(filter-out bench/diskmodel.c,$(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRC:bench/%.c=build/bench/%)
+BENCH_LIBS_dkim-verify = -lcrypto -lpthread
 build/bench/%: bench/%.c build/libpostern.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libpostern.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libpostern.a $(BENCH_LIBS_$*) $(LDLIBS)
 
 deps:
 	sh src/deps.sh

@@ -114,6 +114,9 @@ extern int dkim_tag (char const *s, size_t len, char const *name, char const **v
    key of its k=, an RSA key under DKIM_RSA_BITS_MIN bits) */
 #define DKIM_RSA_BITS_MIN 1024
 extern int dkim_key_parse (struct evp_pkey_st **key, char const *s, size_t len) ;
+/* the same, the keys of the last records parsed kept: a reference the
+   caller frees */
+extern int dkim_key_cached (struct evp_pkey_st **key, char const *s, size_t len) ;
 
 /* the signature of the DKIM-Signature field (whole, as in head: name,
    value, line ends) over head, with key: 1 if it verifies, 0 if not

@@ -76,7 +76,7 @@ static EVP_PKEY *find_key (dkim_sig *g, dkim_keyfn *key, void *arg)
     size_t n = strnlen(rec, recs.len - pos) ;
     pos += n + 1 ;
     if (!for_email(rec, n)) continue ;
-    if (!dkim_key_parse(&k, rec, n)) { k = 0 ; why = "bad key" ; continue ; }
+    if (!dkim_key_cached(&k, rec, n)) { k = 0 ; why = "bad key" ; continue ; }
     if (!suits(g, k, rec, n)) { EVP_PKEY_free(k) ; k = 0 ; why = "key not for the algorithm" ; }
   }
   if (!k) set(g, DKIM_PERMERROR, why) ;
