@@ -107,6 +107,33 @@ class AuthResTest(AuthResCase):
                          "\n" + body.replace("\r\n", "\n"))
         self.assertEqual(self.head(), ["Authentication-Results: test.me;\n\tspf=pass smtp.mailfrom=pass.test"])
 
+    def test_forged_field_in_every_spelling_is_deleted(self):
+        """the id as a quoted-string, a comment with an escaped parenthesis
+        before it, blanks before the colon (RFC 5322 4.5), a field after
+        one whose comment never closed: each claims test.me, each goes
+        (found by tests/fuzz/fuzz_smtpd_arfilter.c)"""
+        forged = ['Authentication-Results: "test.me"; spf=pass',
+                  'Authentication-Results: "TEST\\.me" (x); dkim=pass',
+                  "Authentication-Results: (a\\(b) test.me; spf=pass",
+                  "Authentication-Results  : test.me; spf=pass",
+                  "Authentication-Results:\r\n (c (nested) \\) still)\r\n test.me",
+                  "Authentication-Results: test.me"]
+        kept = ["Authentication-Results: (unclosed",
+                'Authentication-Results: "test.me.other.test"; none',
+                "Authentication-Results: test.me.other.test; none",
+                "Authentication-Results: other.test (test.me); none",
+                "Authentication-ResultsX: test.me"]
+        head = [kept[0], forged[0], "Subject: x", forged[1], kept[1], forged[2], kept[2],
+                forged[3], kept[3], forged[4], kept[4], forged[5]]
+        s = self.srv.smtp(STRANGER)
+        self.addCleanup(s.close)
+        s.ehlo()
+        s.sendmail("a@pass.test", ["demo@example.test"], "\r\n".join(head) + "\r\n\r\nbody\r\n")
+        s.quit()
+        (_, _, data), = self.assertQueued(1)
+        want = [kept[0], "Subject: x", kept[1], kept[2], kept[3], kept[4]]
+        self.assertEqual(data.split(b"\n", 4)[4].decode(), "\n".join(want) + "\n\nbody\n")
+
     def test_forged_fields_across_reads(self):
         """a 300 KB header: fields fall across smtpd's 16 KiB reads; every
         one of ours goes, every other stays, in order"""
