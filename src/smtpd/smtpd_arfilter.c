@@ -12,7 +12,7 @@
 #include "smtpd.h"
 
 /* a field's start held while its authserv-id is awaited; a longer
-   run of comment and folding before it is taken as ours */
+   run of blanks, comment and folding before it is taken as ours */
 #define ARFILTER_HOLD_MAX 1024
 
 static char const name[] = "authentication-results" ;
@@ -135,8 +135,10 @@ void smtpd_arfilter (char const *s, size_t n, void (*out)(char const *, size_t))
         if (held == NAME_LEN) st = A_COLON ;
         continue ;
       case A_COLON :
+        /* more blanks than held: taken as ours, as a long comment is */
+        if (held == sizeof hold) { drop(c) ; continue ; }
         if (c == ':') st = A_ID ;
-        else if (!blank(c) || held == sizeof hold) break ;
+        else if (!blank(c)) break ;
         hold[held++] = c ;
         continue ;
       case A_IDNL :
