@@ -250,10 +250,12 @@ FUZZ_OBJ_control = $(call fuzz_prog,table-compile)
 FUZZ_OBJ_cyclog = build/fuzz/cyclog/cyclog_line.o
 FUZZ_OBJ_logsum = $(call fuzz_prog,log-summary)
 FUZZ_OBJ_queue_writer = build/fuzz/queue-writer/qw_read.o
+FUZZ_OBJ_smtpd_arfilter = build/fuzz/smtpd/smtpd_arfilter.o
 FUZZ_LIBS_remote_reply = -lcares -ltls -lssl -lcrypto
 FUZZ_LIBS_remote_dns = -lcares -ltls -lssl -lcrypto
 FUZZ_LIBS_smtpd_session = -lcares -lcrypto
 FUZZ_LIBS_dkim_message = -lcrypto
+FUZZ_LIBS_dkim_verify = -lcrypto -lpthread
 # what a harness catches or replaces: -Wl,--wrap=f makes calls to f go
 # to __wrap_f (skalibs is linked statically, so its calls are caught too);
 # every harness catches exits and execs (fuzz_common.c)
@@ -261,6 +263,8 @@ FUZZ_WRAP = $(foreach f,_exit execve execv execvp execvpe,-Wl,--wrap=$(f))
 FUZZ_WRAP_smtpd_session = -Wl,--wrap=allwrite -Wl,--wrap=smtpd_data
 FUZZ_WRAP_remote_reply = -Wl,--wrap=socket_deadlineconnstamp46
 FUZZ_WRAP_remote_dns = -Wl,--wrap=ares_query -Wl,--wrap=remote_dns_init
+# spf_check: the DNS answers come from the input, no c-ares linked
+FUZZ_WRAP_spf_check = -Wl,--wrap=spf_dns_query
 
 build/fuzz/lib/%.o: src/lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)

@@ -157,6 +157,24 @@ class Spf(unittest.TestCase):
             finally:
                 shutil.rmtree(d, ignore_errors=True)
 
+    def test_dnsservers_read_as_remote_reads_them(self):
+        """control/dnsservers through the same reader as remote(8):
+        comments, blank lines and indentation ignored; a port out of range
+        refused (c-ares alone took 99999 and asked another port)"""
+        d = tempfile.mkdtemp(prefix="postern-spf-")
+        self.addCleanup(shutil.rmtree, d, True)
+        os.mkdir(os.path.join(d, "control"))
+        path = os.path.join(d, "control", "dnsservers")
+        with open(path, "w") as f:
+            f.write(f"# the test server\n\n  {self.dns.address()}  \n")
+        self.assertEqual(self.result("pass.test", cwd=d), "pass")
+        with open(path, "w") as f:
+            f.write(f"{self.dns.address()}\n127.0.0.1:99999\n")
+        out = subprocess.run([SPF_TEST, "127.0.0.5", "bob@pass.test", "client.test", "pass.test", "5"],
+                             cwd=d, capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 111, out)
+        self.assertIn("set up c-ares", out.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

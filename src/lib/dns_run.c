@@ -1,5 +1,5 @@
 /* c-ares' sockets through iopause, written once for every program that
-   resolves (remote_dns.c has its own copy, to move here) */
+   resolves (remote: queries of a phase at once; SPF: one at a time) */
 
 #include <errno.h>
 #include <ares.h>
@@ -7,9 +7,9 @@
 #include <skalibs/tai.h>
 #include "dns.h"
 
-void dns_run (ares_channel channel, int const *done, tain const *deadline)
+void dns_run (ares_channel channel, unsigned int const *pending, tain const *deadline)
 {
-  while (!*done)
+  while (*pending)
   {
     ares_socket_t socks[ARES_GETSOCK_MAXNUM] ;
     iopause_fd x[ARES_GETSOCK_MAXNUM] ;
