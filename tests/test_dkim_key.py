@@ -50,6 +50,7 @@ class DkimKey(unittest.TestCase):
         for bad in ("v=DKIM1; k=rsa; p=",                   # revoked
                     "v=DKIM2; k=rsa; p=" + p_rsa,          # another version
                     "k=rsa; v=DKIM1; p=" + p_rsa,          # v= not first
+                    "vx=1; v=DKIM1; p=" + p_rsa,           # nor here
                     "v=DKIM1; k=dsa; p=" + p_rsa,          # unknown kind
                     "v=DKIM1; k=ed25519; p=" + p_rsa,      # kind and key differ
                     "v=DKIM1; k=rsa; p=" + p_ed,

@@ -4,11 +4,12 @@ recorded in the queued message, never enforced; off without
 control/authresults."""
 import os
 import socket
+import subprocess
 import unittest
 
 import dnsserver
 from dnsserver import DNSServer
-from test_smtpd import STRANGER, SmtpdCase, message
+from test_smtpd import SMTPD, STRANGER, SmtpdCase, message
 from test_spf import txt_rdata
 
 
@@ -69,6 +70,19 @@ class AuthResTest(AuthResCase):
     def test_null_sender_checks_helo(self):
         self.send("")
         self.assertEqual(self.head(), ["Authentication-Results: test.me;\n\tspf=pass smtp.helo=client.test"])
+
+    def test_ipv4_client_written_as_ipv6_is_checked_as_ipv4(self):
+        """a dual-stack listener gives TCPREMOTEIP=::ffff:a.b.c.d: the
+        sender's ip4 terms name it"""
+        cases = ((f"::ffff:{STRANGER}", "pass"), (f"::FFFF:{STRANGER}", "pass"), ("::ffff:192.0.2.9", "fail"))
+        for ip, _ in cases:
+            env = dict(self.srv.home.env, TCPREMOTEIP=ip)
+            p = subprocess.run([SMTPD], input=b"EHLO client.test\r\nMAIL FROM:<a@pass.test>\r\n"
+                               b"RCPT TO:<demo@example.test>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n",
+                               env=env, capture_output=True, timeout=60)
+            self.assertIn(b"250 2.0.0 ok", p.stdout, ip)
+        self.assertEqual(sorted(self.head(3)), sorted(f"Authentication-Results: test.me;\n\tspf={want} smtp.mailfrom=pass.test"
+                                                      for _, want in cases))
 
     def test_relayclient_is_not_checked(self):
         self.send("a@fail.test", source="127.0.0.1")

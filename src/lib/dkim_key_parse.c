@@ -22,9 +22,11 @@ int dkim_key_parse (EVP_PKEY **key, char const *s, size_t len)
   if (r)
   {
     size_t i = 0 ;
-    while (i < len && (s[i] == ' ' || s[i] == '\t')) i++ ;
-    /* 3.6.1: v= must be the first tag */
-    if (vlen != 5 || memcmp(v, "DKIM1", 5) || len - i < 2 || s[i] != 'v') return 0 ;
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) i++ ;
+    /* 3.6.1: v= must be the first tag: "v", blanks, "=" */
+    if (vlen != 5 || memcmp(v, "DKIM1", 5) || i == len || s[i++] != 'v') return 0 ;
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) i++ ;
+    if (i == len || s[i] != '=') return 0 ;
   }
   r = dkim_tag(s, len, "k", &v, &vlen) ;
   if (r < 0) return 0 ;

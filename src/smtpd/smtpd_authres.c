@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 #include <arpa/nameser.h>
+#include <skalibs/fmtscan.h>
 #include <skalibs/ip46.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/tai.h>
@@ -31,6 +32,22 @@ static void log_add (char const *s)
 char const *smtpd_authres_log (void)
 {
   return logwords ;
+}
+
+/* the client's address, whole; an IPv4 one written as IPv6 by a
+   dual-stack listener (::ffff:a.b.c.d) is the IPv4 one, which is what
+   the sender's ip4 terms name (RFC 7208 5) */
+static int client_ip (ip46full *ip)
+{
+  char const *s = smtpd_config.remoteip ;
+  size_t n = strlen(s) ;
+  char v4[4] ;
+  if (n > 7 && !strncasecmp(s, "::ffff:", 7) && ip4_scan(s + 7, v4) == n - 7)
+  {
+    ip46full_from_ip4(ip, v4) ;
+    return 1 ;
+  }
+  return n && ip46full_scan(s, ip) == n ;
 }
 
 /* the identity checked: the MAIL FROM domain, or the HELO name */
@@ -58,7 +75,7 @@ static int spf (stralloc *sa, char const *sender, char const *helo)
   /* an address literal, a UTF-8 domain (no A-label conversion here),
      an unknown client: nothing to check, so none */
   n = strlen(domain) ;
-  if (ip46full_scan(smtpd_config.remoteip, &c.ip) && n && *domain != '['
+  if (client_ip(&c.ip) && n && *domain != '['
    && !memchr(domain, '\0', n) && spf_dns_init())
   {
     int ascii = 1 ;
@@ -70,7 +87,7 @@ static int spf (stralloc *sa, char const *sender, char const *helo)
       r = spf_check(&c, domain) ;
     }
   }
-  else if (ip46full_scan(smtpd_config.remoteip, &c.ip) && n && *domain != '[') r = SPF_TEMPERROR ;
+  else if (client_ip(&c.ip) && n && *domain != '[') r = SPF_TEMPERROR ;
   {
     char clean[SMTPD_HELO_MAX + 1] ;
     size_t k = smtpd_clean(clean, SMTPD_HELO_MAX, domain, n) ;
