@@ -36,6 +36,8 @@ struct spf_ctx_s
 /* spf_dns.c: c-ares set up with control/dnsservers (as remote(8) reads
    it; the system's resolver when absent): 1, or 0 */
 extern int spf_dns_init (void) ;
+/* the channel closed: the next spf_dns_init reads control/dnsservers again */
+extern void spf_dns_forget (void) ;
 /* one query of type (ns_t_txt, ns_t_a, ns_t_aaaa, ns_t_mx) for name,
    ended by deadline: 1 with the answer's records appended to sa, each
    NUL-ended (TXT: strings joined; A, AAAA: 4 or 16 bytes; MX: the

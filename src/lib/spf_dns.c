@@ -22,6 +22,12 @@ int spf_dns_init (void)
   return inited ;
 }
 
+void spf_dns_forget (void)
+{
+  if (inited) ares_destroy(channel) ;
+  inited = 0 ;
+}
+
 struct answer
 {
   int type ;

@@ -13,6 +13,7 @@
 #include "envelope.h"
 #include "home.h"
 #include "smtpd.h"
+#include "spf.h"
 
 smtpd_conf smtpd_config =
 {
@@ -99,7 +100,8 @@ static char const *const files[] =
   "control/databytes", "control/maxrcpt", "control/timeoutsmtpd", "control/maxbadcommands",
   "control/maxhops", "control/me", "control/smtpgreeting", "control/smtpdsessiontime",
   "control/smtpdgreetdelay", "control/authmaxfail", "control/authdelay", "control/authsender",
-  "control/checkpassword", "control/authresults", "control/authtimeout", "control/dkimbytes"
+  "control/checkpassword", "control/authresults", "control/authtimeout", "control/dkimbytes",
+  "control/dnsservers"
 } ;
 #define NFILES (sizeof files / sizeof *files)
 static struct sig { dev_t dev ; ino_t ino ; off_t size ; struct timespec mtime ; int there ; } sigs[NFILES] ;
@@ -132,6 +134,8 @@ int smtpd_conf_read (char const **what)
 {
   unsigned long authsender ;
   int r ;
+  /* control/dnsservers is read again at the next check */
+  spf_dns_forget() ;
   if (!readuint(&smtpd_config.databytes, "databytes", SMTPD_DATABYTES, what)
    || !readuint(&smtpd_config.maxrcpt, "maxrcpt", SMTPD_MAXRCPT, what)
    || !readuint(&smtpd_config.timeout, "timeoutsmtpd", SMTPD_TIMEOUT, what)
