@@ -27,6 +27,8 @@ ldflags_of = $(if $(filter $(1),$(DYNAMIC)),,$(LDFLAGS))
 libs_of = $(if $(filter $(1),$(DYNAMIC)),$(BSTATIC) $(LIBS_$(1)) $(LDLIBS) $(BDYNAMIC),$(LIBS_$(1)) $(LDLIBS))
 # a program's own libraries, before LDLIBS: remote resolves with c-ares
 LIBS_remote = -lcares -ltls -lssl -lcrypto -lpthread
+# smtpd checks SPF with c-ares (src/lib/spf_*.c), DKIM with libcrypto (src/lib/dkim_*.c)
+LIBS_smtpd = -lcares -lcrypto -lpthread
 # dkim-dns: the DKIM key (src/lib/dkim_*.c)
 LIBS_dkim-dns = -lcrypto -lpthread
 # tlsd: libtls (libretls over OpenSSL 3), its ticket callback mended
@@ -136,16 +138,20 @@ build/bin/table-push: src/install/table-push.sh conf-home
 # C tests of library functions, linked exactly as the programs are
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
+UNIT_LIBS_spf_test = -lcares
+UNIT_LIBS_dkim_key_test = -lcrypto -lpthread
+UNIT_LIBS_dkim_verify_test = -lcrypto -lpthread
 build/unit/%: tests/unit/%.c build/libpostern.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libpostern.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libpostern.a $(UNIT_LIBS_$*) $(LDLIBS)
 
 # bench helpers
 BENCH_SRC := $(filter-out bench/diskmodel.c,$(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRC:bench/%.c=build/bench/%)
+BENCH_LIBS_dkim-verify = -lcrypto -lpthread
 build/bench/%: bench/%.c build/libpostern.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libpostern.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libpostern.a $(BENCH_LIBS_$*) $(LDLIBS)
 
 deps:
 	sh src/deps.sh
@@ -244,8 +250,12 @@ FUZZ_OBJ_control = $(call fuzz_prog,table-compile)
 FUZZ_OBJ_cyclog = build/fuzz/cyclog/cyclog_line.o
 FUZZ_OBJ_logsum = $(call fuzz_prog,log-summary)
 FUZZ_OBJ_queue_writer = build/fuzz/queue-writer/qw_read.o
+FUZZ_OBJ_smtpd_arfilter = build/fuzz/smtpd/smtpd_arfilter.o
 FUZZ_LIBS_remote_reply = -lcares -ltls -lssl -lcrypto
 FUZZ_LIBS_remote_dns = -lcares -ltls -lssl -lcrypto
+FUZZ_LIBS_smtpd_session = -lcares -lcrypto
+FUZZ_LIBS_dkim_message = -lcrypto
+FUZZ_LIBS_dkim_verify = -lcrypto -lpthread
 # what a harness catches or replaces: -Wl,--wrap=f makes calls to f go
 # to __wrap_f (skalibs is linked statically, so its calls are caught too);
 # every harness catches exits and execs (fuzz_common.c)
@@ -253,6 +263,8 @@ FUZZ_WRAP = $(foreach f,_exit execve execv execvp execvpe,-Wl,--wrap=$(f))
 FUZZ_WRAP_smtpd_session = -Wl,--wrap=allwrite -Wl,--wrap=smtpd_data
 FUZZ_WRAP_remote_reply = -Wl,--wrap=socket_deadlineconnstamp46
 FUZZ_WRAP_remote_dns = -Wl,--wrap=ares_query -Wl,--wrap=remote_dns_init
+# spf_check: the DNS answers come from the input, no c-ares linked
+FUZZ_WRAP_spf_check = -Wl,--wrap=spf_dns_query
 
 build/fuzz/lib/%.o: src/lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)

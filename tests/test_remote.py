@@ -296,6 +296,16 @@ class DestinationTest(RemoteCase):
         self.home.control("dnsservers", "127.0.0.1:%d\n" % s.getsockname()[1])
         return s
 
+    def test_bad_dnsservers_line_defers(self):
+        """a line of control/dnsservers that is no server: every
+        recipient deferred with 4.3.5, no lookup with the other lines"""
+        self.start_dns()
+        self.home.control("dnsservers", self.dns.address() + "\nresolver.test\n")
+        run = self.remote("d.test", ["bob@d.test", "eve@d.test"])
+        for letter, text in run.results:
+            self.assertEqual(letter, "Z", run)
+            self.assertTrue(text.startswith("4.3.5 a line of control/dnsservers is not ip, ip:port or [ip6]:port"), run)
+
     def test_address_literal_domain_needs_no_dns(self):
         rx = self.server()
         self.silent_dns()

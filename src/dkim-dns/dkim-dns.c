@@ -28,7 +28,7 @@ int main (int argc, char const *const *argv)
   if (!key)
   {
     if (errno == EPERM) strerr_dief3x(100, "key ", argv[2], " is readable by group or others: chmod 400 it") ;
-    if (errno == EINVAL) strerr_dief3x(100, "key ", argv[2], " is not an RSA or Ed25519 private key in PEM") ;
+    if (errno == EINVAL) strerr_dief3x(100, "key ", argv[2], " is not an Ed25519 or RSA (1024 bits or more) private key in PEM") ;
     strerr_diefu2sys(111, "read ", argv[2]) ;
   }
   if (!dkim_dns_value(&v, key)) strerr_diefu1sys(111, "encode the public key") ;

@@ -17,7 +17,7 @@ static int same (char const *a, size_t alen, char const *b, size_t blen)
   return alen == blen && !strncasecmp(a, b, alen) ;
 }
 
-int dkim_head_input (stralloc *sa, char const *head, size_t headlen, char const *h, size_t hlen)
+int dkim_head_input (stralloc *sa, char const *head, size_t headlen, char const *h, size_t hlen, int simple)
 {
   size_t start[FIELDS_MAX], len[FIELDS_MAX], pos = 0 ;
   char used[FIELDS_MAX] ;
@@ -34,7 +34,7 @@ int dkim_head_input (stralloc *sa, char const *head, size_t headlen, char const 
       size_t colon = (char const *)memchr(s, ':', len[f]) - s ;
       if (used[f] || !same(s, colon, h + i, j - i)) continue ;
       used[f] = 1 ;
-      if (!dkim_relax_header(sa, s, len[f], 1)) return 0 ;
+      if (!(simple ? dkim_simple_header(sa, s, len[f], 1) : dkim_relax_header(sa, s, len[f], 1))) return 0 ;
       break ;
     }
     i = j + 1 ;

@@ -33,7 +33,13 @@ EVP_PKEY *dkim_key_load (char const *path)
     BIO_free(bio) ;
   }
   stralloc_free(&sa) ;
-  if (key && !dkim_key_kind(key)) { EVP_PKEY_free(key) ; key = 0 ; }
+  /* RFC 8301 3.2: a signer's RSA key has at least 1024 bits; a
+     verifier refuses what a shorter one signs */
+  if (key && (!dkim_key_kind(key) || (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA && EVP_PKEY_get_bits(key) < DKIM_RSA_BITS_MIN)))
+  {
+    EVP_PKEY_free(key) ;
+    key = 0 ;
+  }
   if (!key) errno = EINVAL ;
   return key ;
 }

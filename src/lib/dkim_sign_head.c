@@ -86,7 +86,7 @@ int dkim_sign_head (stralloc *sa, dkim_sign const *d, char const *head, size_t h
   ed = kind[0] == 'e' ;
   if (!dkim_pick(&h, head, headlen)
    || !field(&f, d, ed ? "ed25519-sha256" : "rsa-sha256", h.s, h.len, bh)
-   || !dkim_head_input(&in, head, headlen, h.s, h.len)
+   || !dkim_head_input(&in, head, headlen, h.s, h.len, 0)
    || !dkim_relax_header(&in, f.s, f.len, 0)) { errno = ENOMEM ; goto end ; }
   if (!sign(d->key, ed, in.s, in.len, sig, &siglen)) { errno = EIO ; goto end ; }
   n64 = EVP_EncodeBlock((unsigned char *)sig64, sig, siglen) ;

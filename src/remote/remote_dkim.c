@@ -89,7 +89,7 @@ static int decide (void)
     key[nsig] = key_get(value.s + f) ;
     if (!key[nsig])
       return fail("4.3.5 unable to load the DKIM key ", value.s + f,
-        errno == EPERM ? ": readable by others than its owner" : errno == EINVAL ? ": not an RSA or Ed25519 private key" : ": cannot read it") ;
+        errno == EPERM ? ": readable by others than its owner" : errno == EINVAL ? ": not an Ed25519 or RSA (1024 bits or more) private key" : ": cannot read it") ;
     nsig++ ;
     if (i < value.len) i++ ;
   }

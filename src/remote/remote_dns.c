@@ -6,17 +6,12 @@
 #include <netinet/in.h>
 #include <arpa/nameser.h>
 #include <ares.h>
-#include <skalibs/djbunix.h>
-#include <skalibs/iopause.h>
 #include <skalibs/ip46.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/tai.h>
-#include <skalibs/types.h>
+#include "dns.h"
 #include "remote.h"
 
-#define DNS_SERVERS_FILE "control/dnsservers"
-/* lines of control/dnsservers used */
-#define DNS_SERVERS_MAX 16
 /* per query try; c-ares retries within the phase's deadline */
 #define DNS_TRY_MS 2000
 #define DNS_TRIES 3
@@ -31,127 +26,31 @@ static int cat_status (stralloc *err, char const *what, char const *name, int st
     && stralloc_cats(err, ares_strerror(status)) ;
 }
 
-/* control/dnsservers: "ip", "ip:port", "[ip6]:port" or "ip6" a line;
-   made into c-ares' list "ip:port,[ip6]:port" */
-static int servers_csv (stralloc *csv, stralloc *err)
-{
-  stralloc file = STRALLOC_ZERO ;
-  size_t pos = 0 ;
-  unsigned int n = 0 ;
-  if (!openslurpclose(&file, DNS_SERVERS_FILE))
-  {
-    if (errno == ENOENT) return 1 ;
-    return (stralloc_cats(err, "4.3.0 unable to read " DNS_SERVERS_FILE), 0) ;
-  }
-  while (pos < file.len && n < DNS_SERVERS_MAX)
-  {
-    char *s = file.s + pos ;
-    size_t len = 0, i ;
-    ip46 ip ;
-    uint16_t port = 53 ;
-    char fmt[IP46_FMT + UINT16_FMT + 4] ;
-    size_t m = 0 ;
-    while (pos + len < file.len && s[len] != '\n') len++ ;
-    pos += len + 1 ;
-    while (len && (s[len-1] == ' ' || s[len-1] == '\t' || s[len-1] == '\r')) len-- ;
-    while (len && (*s == ' ' || *s == '\t')) { s++ ; len-- ; }
-    if (!len || *s == '#') continue ;
-    s[len] = 0 ;
-    if (*s == '[')
-    {
-      i = ip46_scan(s + 1, &ip) ;
-      if (!i || s[1 + i] != ']') goto bad ;
-      i += 2 ;
-    }
-    else i = ip46_scan(s, &ip) ;
-    if (!i) goto bad ;
-    if (s[i] == ':' && ip46_is6(&ip) && s[0] != '[') goto bad ;  /* ambiguous: write [ip6]:port */
-    if (s[i] == ':') { size_t k = uint160_scan(s + i + 1, &port) ; if (!k || s[i + 1 + k] || !port) goto bad ; }
-    else if (s[i]) goto bad ;
-    if (ip46_is6(&ip)) fmt[m++] = '[' ;
-    m += ip46_fmt(fmt + m, &ip) ;
-    if (ip46_is6(&ip)) fmt[m++] = ']' ;
-    fmt[m++] = ':' ;
-    m += uint16_fmt(fmt + m, port) ;
-    if ((n++ && !stralloc_catb(csv, ",", 1)) || !stralloc_catb(csv, fmt, m)) goto oom ;
-  }
-  stralloc_free(&file) ;
-  return stralloc_0(csv) || (stralloc_cats(err, "4.3.0 out of memory"), 0) ;
- bad:
-  stralloc_free(&file) ;
-  return (stralloc_cats(err, "4.3.5 a line of " DNS_SERVERS_FILE " is not ip, ip:port or [ip6]:port"), 0) ;
- oom:
-  stralloc_free(&file) ;
-  return (stralloc_cats(err, "4.3.0 out of memory"), 0) ;
-}
-
 int remote_dns_init (tain const *d, stralloc *err)
 {
-  struct ares_options o ;
-  stralloc csv = STRALLOC_ZERO ;
   int r ;
   deadline = d ;
-  memset(&o, 0, sizeof o) ;
-  o.timeout = DNS_TRY_MS ;
-  o.tries = DNS_TRIES ;
-  o.flags = ARES_FLAG_NOSEARCH ;
   /* a worker (remote -w) sets up again for each new destination */
   if (inited) { ares_destroy(channel) ; inited = 0 ; }
-  r = ares_library_init(ARES_LIB_INIT_ALL) ;
-  if (r == ARES_SUCCESS) r = ares_init_options(&channel, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS) ;
-  inited = r == ARES_SUCCESS ;
-  if (r != ARES_SUCCESS) return (cat_status(err, "4.3.0 ", "DNS resolver set-up", r), 0) ;
-  if (!servers_csv(&csv, err)) return 0 ;
-  if (csv.len)
+  r = dns_channel_init(&channel, DNS_TRY_MS, DNS_TRIES) ;
+  inited = r == 1 ;
+  switch (r)
   {
-    r = ares_set_servers_ports_csv(channel, csv.s) ;
-    stralloc_free(&csv) ;
-    if (r != ARES_SUCCESS) return (cat_status(err, "4.3.5 ", DNS_SERVERS_FILE, r), 0) ;
+    case 1 : return 1 ;
+    case -1 : stralloc_cats(err, "4.3.5 a line of " DNS_SERVERS_FILE " is not ip, ip:port or [ip6]:port") ; break ;
+    case -2 : stralloc_cats(err, "4.3.0 unable to set up the DNS resolver") ; break ;
+    default :
+      stralloc_cats(err, errno == ENOMEM ? "4.3.0 out of memory" : "4.3.0 unable to read " DNS_SERVERS_FILE) ;
+      break ;
   }
-  return 1 ;
+  return 0 ;
 }
 
 /* Runs c-ares until *pending is 0 or the deadline; then cancels what is
    left, whose callbacks see ARES_ECANCELLED. */
 static void run (unsigned int const *pending)
 {
-  while (*pending)
-  {
-    ares_socket_t socks[ARES_GETSOCK_MAXNUM] ;
-    iopause_fd x[ARES_GETSOCK_MAXNUM] ;
-    unsigned int n = 0 ;
-    struct timeval tv, *tvp ;
-    tain d = *deadline, t ;
-    int bits = ares_getsock(channel, socks, ARES_GETSOCK_MAXNUM), r ;
-    for (unsigned int i = 0 ; i < ARES_GETSOCK_MAXNUM ; i++)
-    {
-      short ev = (ARES_GETSOCK_READABLE(bits, i) ? IOPAUSE_READ : 0) | (ARES_GETSOCK_WRITABLE(bits, i) ? IOPAUSE_WRITE : 0) ;
-      if (ev) x[n++] = (iopause_fd){ .fd = socks[i], .events = ev } ;
-    }
-    tvp = ares_timeout(channel, 0, &tv) ;
-    if (tvp)
-    {
-      tain_from_millisecs(&t, tvp->tv_sec * 1000 + tvp->tv_usec / 1000 + 1) ;
-      tain_add_g(&t, &t) ;
-      if (tain_less(&t, &d)) d = t ;
-    }
-    r = iopause_g(x, n, &d) ;
-    if (r < 0)
-    {
-      if (errno == EINTR) continue ;
-      break ;
-    }
-    if (!r)
-    {
-      if (!tain_less(&STAMP, deadline)) break ;
-      ares_process_fd(channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD) ;
-      continue ;
-    }
-    for (unsigned int i = 0 ; i < n ; i++)
-      if (x[i].revents)
-        ares_process_fd(channel, x[i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT) ? x[i].fd : ARES_SOCKET_BAD,
-                                 x[i].revents & IOPAUSE_WRITE ? x[i].fd : ARES_SOCKET_BAD) ;
-  }
+  dns_run(channel, pending, deadline) ;
   if (*pending) ares_cancel(channel) ;
 }
 

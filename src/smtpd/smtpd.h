@@ -77,6 +77,10 @@ struct smtpd_conf_s
   stralloc checkpassword ;   /* NUL-terminated */
   stralloc me ;              /* NUL-terminated */
   stralloc greeting ;        /* NUL-terminated, the text after "220 " */
+  int authspf ;              /* control/authresults names spf */
+  int authdkim ;             /* control/authresults names dkim */
+  unsigned long dkimbytes ;  /* a message is held this far to check its signatures */
+  unsigned long authtimeout ; /* seconds an SPF check may take */
 } ;
 extern smtpd_conf smtpd_config ;
 
@@ -91,6 +95,43 @@ extern int smtpd_conf_changed (void) ;
 /* copies s into d (max bytes), keeping only what may stand in a header
    or a reply: printable ASCII but for parentheses and backslash */
 extern size_t smtpd_clean (char *d, size_t max, char const *s, size_t len) ;
+
+/* control/authtimeout absent: RFC 7208 4.6.4 asks for at least 20 s
+   before a check is given up as temperror; the check runs before the
+   reply to DATA, which a client waits 2 minutes for (RFC 5321
+   4.5.3.2.5), so at most 60 */
+#define SMTPD_AUTHTIME 20
+#define SMTPD_AUTHTIME_MAX 60
+/* control/dkimbytes absent: a message is held in memory up to this to
+   check its DKIM signatures before a byte is queued (the
+   Authentication-Results field goes first); a bigger one is queued as
+   it comes, its signatures unchecked. Memory per session, so bounded. */
+#define SMTPD_DKIMBYTES 2097152
+#define SMTPD_DKIMBYTES_MAX 67108864
+
+/* smtpd_authres.c: the Authentication-Results field of the transaction
+   (sender: MAIL FROM's address, "" for <>), without its last line end,
+   appended to sa: its start and the checks made before DATA's reply
+   (SPF); nothing when control/authresults asks for no check. *dkim: 1
+   if the message's DKIM signatures are to be checked once it has come.
+   0 if out of memory */
+extern int smtpd_authres (stralloc *sa, char const *sender, char const *helo, int *dkim) ;
+/* the DKIM results of msg (the message as queued, LF line ends)
+   appended; whole: 0 if only its first control/dkimbytes are there. 0
+   if out of memory */
+extern int smtpd_authres_dkim (stralloc *sa, char const *msg, size_t len, int whole) ;
+/* the results for the log line: "" or " spf pass dkim pass,fail" */
+extern char const *smtpd_authres_log (void) ;
+
+/* smtpd_arfilter.c: the client's header section (LF line ends) as it
+   streams, out() given all but the Authentication-Results fields that
+   claim control/me as their authserv-id (RFC 8601 5); _end at the end
+   of the message gives out() what is still held */
+extern void smtpd_arfilter_reset (void) ;
+extern void smtpd_arfilter (char const *s, size_t n, void (*out)(char const *, size_t)) ;
+extern void smtpd_arfilter_end (void (*out)(char const *, size_t)) ;
+/* fields deleted since the reset */
+extern unsigned long smtpd_arfilter_dropped (void) ;
 
 /* smtpd.c: one session on fds 0 and 1, from a clean state; returns
    after QUIT or at EOF, exits on any other end */

@@ -4,19 +4,23 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <skalibs/djbunix.h>
 #include <skalibs/stralloc.h>
 #include "control.h"
 #include "envelope.h"
 #include "home.h"
 #include "smtpd.h"
+#include "spf.h"
 
 smtpd_conf smtpd_config =
 {
   .databytes = SMTPD_DATABYTES, .maxrcpt = SMTPD_MAXRCPT,
   .timeout = SMTPD_TIMEOUT, .maxbad = SMTPD_MAXBAD,
   .sessiontime = SMTPD_SESSIONTIME, .greetdelay = SMTPD_GREETDELAY,
+  .authspf = 0, .authdkim = 0, .dkimbytes = SMTPD_DKIMBYTES, .authtimeout = SMTPD_AUTHTIME,
   .maxhops = CONTROL_MAXHOPS,
   .remoteip = "unknown", .localip = 0, .relayclient = 0,
   .norcptcheck = 0, .smtps = 0, .submission = 0,
@@ -54,6 +58,28 @@ static int readuint (unsigned long *u, char const *name, unsigned long def, char
   return 1 ;
 }
 
+/* control/authresults: the checks recorded, a word a line ("spf", "dkim");
+   absent or empty: none, and no Authentication-Results field */
+static int authresults (char const **what)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  size_t pos = 0 ;
+  smtpd_config.authspf = smtpd_config.authdkim = 0 ;
+  if (!openslurpclose(&sa, "control/authresults") && errno != ENOENT) return (*what = "authresults", 0) ;
+  while (pos < sa.len)
+  {
+    size_t len = 0 ;
+    while (pos + len < sa.len && sa.s[pos + len] != '\n') len++ ;
+    while (len && (sa.s[pos + len - 1] == ' ' || sa.s[pos + len - 1] == '\t' || sa.s[pos + len - 1] == '\r')) len-- ;
+    if (len == 3 && !memcmp(sa.s + pos, "spf", 3)) smtpd_config.authspf = 1 ;
+    if (len == 4 && !memcmp(sa.s + pos, "dkim", 4)) smtpd_config.authdkim = 1 ;
+    while (pos < sa.len && sa.s[pos] != '\n') pos++ ;
+    pos++ ;
+  }
+  stralloc_free(&sa) ;
+  return 1 ;
+}
+
 void smtpd_conf_env (void)
 {
   char const *x = getenv("TCPREMOTEIP") ;
@@ -74,7 +100,8 @@ static char const *const files[] =
   "control/databytes", "control/maxrcpt", "control/timeoutsmtpd", "control/maxbadcommands",
   "control/maxhops", "control/me", "control/smtpgreeting", "control/smtpdsessiontime",
   "control/smtpdgreetdelay", "control/authmaxfail", "control/authdelay", "control/authsender",
-  "control/checkpassword"
+  "control/checkpassword", "control/authresults", "control/authtimeout", "control/dkimbytes",
+  "control/dnsservers"
 } ;
 #define NFILES (sizeof files / sizeof *files)
 static struct sig { dev_t dev ; ino_t ino ; off_t size ; struct timespec mtime ; int there ; } sigs[NFILES] ;
@@ -107,6 +134,8 @@ int smtpd_conf_read (char const **what)
 {
   unsigned long authsender ;
   int r ;
+  /* control/dnsservers is read again at the next check */
+  spf_dns_forget() ;
   if (!readuint(&smtpd_config.databytes, "databytes", SMTPD_DATABYTES, what)
    || !readuint(&smtpd_config.maxrcpt, "maxrcpt", SMTPD_MAXRCPT, what)
    || !readuint(&smtpd_config.timeout, "timeoutsmtpd", SMTPD_TIMEOUT, what)
@@ -116,7 +145,13 @@ int smtpd_conf_read (char const **what)
    || !readuint(&smtpd_config.greetdelay, "smtpdgreetdelay", SMTPD_GREETDELAY, what)
    || !readuint(&smtpd_config.authmaxfail, "authmaxfail", SMTPD_AUTHMAXFAIL, what)
    || !readuint(&smtpd_config.authdelay, "authdelay", SMTPD_AUTHDELAY, what)
-   || !readuint(&authsender, "authsender", 0, what)) return 0 ;
+   || !readuint(&authsender, "authsender", 0, what)
+   || !readuint(&smtpd_config.authtimeout, "authtimeout", SMTPD_AUTHTIME, what)
+   || !readuint(&smtpd_config.dkimbytes, "dkimbytes", SMTPD_DKIMBYTES, what)
+   || !authresults(what)) return 0 ;
+  if (!smtpd_config.authtimeout) smtpd_config.authtimeout = 1 ;
+  if (smtpd_config.authtimeout > SMTPD_AUTHTIME_MAX) smtpd_config.authtimeout = SMTPD_AUTHTIME_MAX ;
+  if (smtpd_config.dkimbytes > SMTPD_DKIMBYTES_MAX) smtpd_config.dkimbytes = SMTPD_DKIMBYTES_MAX ;
   smtpd_config.authsender = !!authsender ;
   if (!smtpd_config.authmaxfail) smtpd_config.authmaxfail = 1 ;
   if (smtpd_config.authdelay > SMTPD_AUTHDELAY_MAX) smtpd_config.authdelay = SMTPD_AUTHDELAY_MAX ;

@@ -1,5 +1,8 @@
 /* DATA: the message goes to queue-writer or queue-inject as it arrives (CR LF made LF,
-   dots unstuffed, our Received line first), through one fixed buffer.
+   dots unstuffed, our Received line first), through one fixed buffer;
+   when its DKIM signatures are checked (control/authresults), it is
+   held in memory first, up to control/dkimbytes, because the
+   Authentication-Results field saying how they fared goes above it.
    Only CR LF "." CR LF ends it. A message found bad is refused whole:
    queue-inject is stopped at once (it gets no envelope, so it queues
    nothing), and the rest of the message is read and dropped. */
@@ -32,6 +35,10 @@ enum dstate { D_BOL, D_TEXT, D_CR, D_DOT, D_DOTCR } ;
 #define BAD_LONG 8
 #define BAD_INJECT 16  /* queue-inject is gone: its exit code says why */
 #define BAD_HOPS 32    /* a loop: more Received: and Delivered-To: than maxhops */
+#define BAD_MEM 64
+
+/* memory kept between messages for the next one held */
+#define HELD_KEEP 262144
 
 static char qbuf[QBUF_MAX] ;
 static size_t qlen ;
@@ -45,6 +52,15 @@ static int inheader ;
 static char field[13] ;  /* the current line's first bytes: a trace field name */
 static size_t fieldlen ;
 static unsigned long hops ;
+/* our Authentication-Results field, first in the header */
+static stralloc authres = STRALLOC_ZERO ;
+/* the client's header goes through smtpd_arfilter: checks are on */
+static int filtering ;
+/* the message as queued, held until its signatures are checked; our
+   Received line is its first recvlen bytes */
+static stralloc held = STRALLOC_ZERO ;
+static int holding ;
+static size_t recvlen ;
 
 static void stop (void)
 {
@@ -88,6 +104,7 @@ static void qflush (void)
   qlen = 0 ;
 }
 
+static void qraw (char const *s, size_t n) ;
 static void qput (char const *s, size_t n)
 {
   if (bad) return ;
@@ -96,6 +113,14 @@ static void qput (char const *s, size_t n)
      line included, LF line ends, dots unstuffed */
   if (smtpd_config.databytes && total > smtpd_config.databytes) { refuse(BAD_SIZE) ; return ; }
   if (inheader) { count_hops(s, n) ; if (bad) return ; }
+  if (filtering) smtpd_arfilter(s, n, &qraw) ;
+  else qraw(s, n) ;
+}
+
+/* bytes as queued, through qbuf */
+static void qbuffer (char const *s, size_t n)
+{
+  if (bad) return ;
   while (n)
   {
     size_t k = sizeof qbuf - qlen ;
@@ -105,6 +130,39 @@ static void qput (char const *s, size_t n)
     if (qlen == sizeof qbuf) qflush() ;
     if (bad) return ;
   }
+}
+
+/* the field with the DKIM results first, then what was held; whole:
+   the message has all come */
+static void release (int whole)
+{
+  size_t r = recvlen < held.len ? recvlen : held.len ;
+  holding = 0 ;
+  if (!smtpd_authres_dkim(&authres, held.s + r, held.len - r, whole) || !stralloc_catb(&authres, "\n", 1))
+  {
+    refuse(BAD_MEM) ;
+    return ;
+  }
+  total += authres.len ;
+  if (smtpd_config.databytes && total > smtpd_config.databytes) { refuse(BAD_SIZE) ; return ; }
+  qbuffer(authres.s, authres.len) ;
+  qbuffer(held.s, held.len) ;
+  held.len = 0 ;
+}
+
+static void qraw (char const *s, size_t n)
+{
+  if (bad) return ;
+  if (holding)
+  {
+    if (held.len + n <= smtpd_config.dkimbytes)
+    {
+      if (!stralloc_catb(&held, s, n)) refuse(BAD_MEM) ;
+      return ;
+    }
+    release(0) ;
+  }
+  qbuffer(s, n) ;
 }
 
 static size_t add (char *d, char const *s)
@@ -244,6 +302,7 @@ static void log_result (char const *what, char const *sender, unsigned int nrcpt
   smtpd_log_put(" bytes ") ;
   fmt[ulong_fmt(fmt, total)] = 0 ;
   smtpd_log_put(fmt) ;
+  smtpd_log_put(smtpd_authres_log()) ;
   if (smtpd_auth_user[0])
   {
     smtpd_log_put(" user <") ;
@@ -256,9 +315,19 @@ void smtpd_data (stralloc *env, unsigned int nrcpt, char const *helo, int esmtp)
 {
   char text[SMTPD_REPLY_MAX] ;
   qexit_info const *x ;
+  int dkim ;
   qlen = 0 ; bad = 0 ; total = 0 ; code = 0 ;
   inheader = 1 ; fieldlen = 0 ; hops = 0 ;
   if (!stralloc_0(env)) { smtpd_reply("451", "4.3.0", "out of memory") ; return ; }
+  /* before queue-inject starts: a check that waits on DNS holds no
+     queue-inject meanwhile */
+  authres.len = 0 ;
+  if (!smtpd_authres(&authres, env->s + 1, helo, &dkim)
+   || (authres.len && !dkim && !stralloc_catb(&authres, "\n", 1)))
+  {
+    smtpd_reply("451", "4.3.0", "out of memory") ;
+    return ;
+  }
   if (!qinject_start(&q, -1, -1))
   {
     smtpd_log_start("warning") ;
@@ -271,7 +340,15 @@ void smtpd_data (stralloc *env, unsigned int nrcpt, char const *helo, int esmtp)
   running = 1 ;
   smtpd_reply("354", 0, "go ahead, end with <CR><LF>.<CR><LF>") ;
   smtpd_flush() ;
+  filtering = 0 ;
+  holding = dkim ;
+  held.len = 0 ;
+  recvlen = 0 ;
+  if (authres.len && !holding) qput(authres.s, authres.len) ;
   received(helo, esmtp) ;
+  if (holding) recvlen = held.len ;
+  filtering = !!authres.len ;
+  smtpd_arfilter_reset() ;
   if (body(!smtpd_barelf) < 0)
   {
     stop() ;
@@ -282,6 +359,8 @@ void smtpd_data (stralloc *env, unsigned int nrcpt, char const *helo, int esmtp)
   }
   if (!bad)
   {
+    if (filtering) smtpd_arfilter_end(&qraw) ;
+    if (holding && !bad) release(1) ;
     qflush() ;
     if (!bad)
     {
@@ -290,11 +369,13 @@ void smtpd_data (stralloc *env, unsigned int nrcpt, char const *helo, int esmtp)
     }
   }
   else stop() ;
+  if (held.a > HELD_KEEP) stralloc_free(&held) ;
   if (bad & BAD_SIZE) smtpd_reply("552", "5.3.4", "message too big") ;
   else if (bad & BAD_BARE) smtpd_reply("554", "5.6.0", "bare CR not allowed") ;
   else if (bad & BAD_NUL) smtpd_reply("554", "5.6.0", "NUL characters not allowed") ;
   else if (bad & BAD_LONG) smtpd_reply("554", "5.6.0", "line longer than " SMTPD_TEXT_MAX_S " bytes") ;
   else if (bad & BAD_HOPS) smtpd_reply("554", "5.4.6", "too many hops, this message is looping") ;
+  else if (bad & BAD_MEM) smtpd_reply("451", "4.3.0", "out of memory") ;
   else if (!bad && !code)
   {
     memcpy(text, "ok qp ", 6) ;
@@ -316,7 +397,7 @@ void smtpd_data (stralloc *env, unsigned int nrcpt, char const *helo, int esmtp)
   smtpd_log_put(": ") ;
   smtpd_log_put(bad & BAD_SIZE ? "message too big" : bad & BAD_BARE ? "bare CR"
     : bad & BAD_NUL ? "NUL" : bad & BAD_LONG ? "line too long"
-    : bad & BAD_HOPS ? "too many hops" : qexit_lookup(code)->text) ;
+    : bad & BAD_HOPS ? "too many hops" : bad & BAD_MEM ? "out of memory" : qexit_lookup(code)->text) ;
   smtpd_log_end() ;
   smtpd_flush() ;
 }

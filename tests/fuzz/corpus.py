@@ -209,8 +209,89 @@ put("ldeliver", "no-fd", b"\x00" + REQ)
 put("ldeliver", "short", b"\x01" + b"demo\0/home/demo\0demo\0")
 put("ldeliver", "long-home", b"\x01demo\0/" + b"h" * 4100 + b"\0demo\0\0d\0s\0r\0")
 
+# dkim_message: its seeds are real signatures (python3-dkim, with the key
+# record on the first line), written once and committed as they are: they
+# need keys, which this script does not make
+
 # dkim_head: header sections as remote signs them
 put("dkim_head", "two-from", b'From: "A, B" (c) <a@Ex.Test>\nTo: x@y\nSubject:  long\n  folded \t\n\tline  \n'
     b"from : second@x\n")
 put("dkim_head", "cc", b"Received: x\nFROM:\tb@example.test (Bob)\nCc: a,\n b\nX-No-Colon\n")
 put("dkim_head", "crlf", b"From: <x@d.test>\r\nTo: y@e.test\r\nMessage-ID: <1@d>\r\nReferences: <a>\r\n <b>\r\n")
+
+# spf_macro: byte 0 the client (0 IPv4, 1 IPv6), then sender, HELO,
+# domain and the macro-string, NUL-separated (RFC 7208 7.4's examples)
+SPFM = b"strong-bad@email.example.com\0mx.example.org\0email.example.com\0"
+for i, m in enumerate([b"%{s}", b"%{o}", b"%{d}", b"%{d4}", b"%{d3}", b"%{d2}", b"%{d1}", b"%{dr}", b"%{d2r}",
+                       b"%{l}", b"%{l-}", b"%{lr}", b"%{lr-}", b"%{l1r-}", b"%{ir}.%{v}._spf.%{d2}",
+                       b"%{lr-}.lp._spf.%{d2}", b"%{lr-}.lp.%{ir}.%{v}._spf.%{d2}", b"%{ir}.%{v}.%{l1r-}.lp._spf.%{d2}",
+                       b"%{d2}.trusted-domains.example.net", b"%%%_%-%{h}.%{p}", b"%{S}.%{IR}.%{d0}", b"%{d}%"]):
+    put("spf_macro", "rfc-%02d" % i, bytes([i & 1]) + SPFM + m)
+put("spf_macro", "long", b"\x00a@" + b"x" * 60 + b"." + b"y" * 60 + b".test\0h\0" + b"d." * 100 + b"test\0%{d}.%{o}.%{o}")
+put("spf_macro", "no-at", b"\x01postmaster\0h.test\0d.test\0%{l}.%{o}.%{s}")
+put("spf_macro", "delims", b"\x00a.b-c+d,e/f_g=h@x.test\0h\0d\0%{l.-+,/_=}.%{l3r+-}")
+
+# spf_check: byte 0 the client (0 192.0.2.3, 1 2001:db8::cb01, +4 null
+# sender), then the answers in the order spf_check asks: a kind byte (0
+# an answer with a 2-byte length, 5 nothing, 6 a DNS failure), TXT
+# strings and MX hosts NUL-separated, addresses 4 or 16 bytes each
+
+
+def ans(payload):
+    return b"\x00" + struct.pack(">H", len(payload)) + payload
+
+
+V4 = bytes([192, 0, 2, 3])
+V6 = bytes.fromhex("20010db800000000000000000000cb01")
+put("spf_check", "ip4-pass", b"\x00" + ans(b"v=spf1 ip4:192.0.2.0/24 -all"))
+put("spf_check", "ip6-cidr", b"\x01" + ans(b"v=spf1 ip4:10.0.0.1 ip6:2001:db8::/32 -all"))
+put("spf_check", "include-a-mx", b"\x00" + ans(b"v=spf1 include:_spf.%{d} -all") + ans(b"v=spf1 a mx/24 ~all")
+    + ans(bytes([10, 0, 0, 1])) + ans(b"mx1.spf.example.test\0mx2.spf.example.test\0") + b"\x05" + ans(V4))
+put("spf_check", "redirect-exists", b"\x00" + ans(b"v=spf1 redirect=_spf.%{d2}")
+    + ans(b"v=spf1 exists:%{ir}.%{l1r-}.e.%{d} ?all") + ans(bytes([127, 0, 0, 2])))
+put("spf_check", "ip6-a-mx", b"\x01" + ans(b"v=spf1 a/24//64 mx:%{o}/24//48 -all") + ans(V6)
+    + ans(b"mx.example.test\0") + ans(V6 + V6))
+put("spf_check", "two-records", b"\x00" + ans(b"v=spf1 -all\0v=spf1 +all\0other"))
+put("spf_check", "not-spf", b"\x00" + ans(b"v=spf10 -all\0google-site-verification=x"))
+put("spf_check", "temperror", b"\x00\x06")
+put("spf_check", "void-limit", b"\x00" + ans(b"v=spf1 a:x.%{d} a:y.%{d} a:z.%{d} -all") + b"\x05\x05\x05")
+put("spf_check", "ptr-exp", b"\x04" + ans(b"v=spf1 ptr exp=explain.%{d} foo=bar ~all"))
+put("spf_check", "bad-ip4", b"\x00" + ans(b"v=spf1 ip4:192.0.2.300 -all"))
+put("spf_check", "bad-cidr", b"\x00" + ans(b"v=spf1 a//129 ip4:1.2.3.4/33 -all"))
+put("spf_check", "include-chain", b"\x00" + b"".join(ans(b"v=spf1 include:i%d.%%{d} -all" % i) for i in range(12)))
+put("spf_check", "mx-many", b"\x00" + ans(b"v=spf1 mx -all") + ans(b"".join(b"mx%d.test\0" % i for i in range(11))))
+put("spf_check", "redirect-twice", b"\x00" + ans(b"v=spf1 redirect=a.test redirect=b.test"))
+put("spf_check", "temperror-in-include", b"\x00" + ans(b"v=spf1 include:x.test ~all") + b"\x06")
+
+# smtpd_arfilter: 2 bytes seeding the piece sizes, then a message as
+# smtpd feeds the filter (LF line ends); control/me is test.me
+AR = b"Authentication-Results: "
+put("smtpd_arfilter", "ours", b"\x01\x00" + AR + b"test.me; spf=pass smtp.mailfrom=x.test\nSubject: hi\n\nbody\n")
+put("smtpd_arfilter", "other", b"\x02\x00" + AR + b"mx.example.net; dkim=pass\n\tfolded\nTo: a@b\n\n" + AR + b"test.me\n")
+put("smtpd_arfilter", "folded-comment", b"\x03\x00authentication-results:\n (a (nested)\n comment) TEST.ME;\n\tdkim=pass\nX: y\n\n")
+put("smtpd_arfilter", "no-id", b"\x04\x00" + AR + b"\nFrom: a@b\n" + AR + b"(only a comment)\n\nx")
+put("smtpd_arfilter", "near-names", b"\x05\x00Authentication-Result: test.me\nAuthentication-Results-X: test.me\n"
+    b"Authentication-Results : test.me\nauthentication-results:test.me(c)\n\n")
+put("smtpd_arfilter", "long-cfws", b"\x06\x00" + AR + b"(" + b"x" * 1100 + b") test.me;\nS: 1\n\n")
+put("smtpd_arfilter", "eof-in-id", b"\x07\x00Subject: x\n" + AR + b"test.m")
+put("smtpd_arfilter", "longer-id", b"\x08\x00" + AR + b"test.me.example; x\n" + AR + b" test.me\n\tspf=fail\n\n")
+
+# dkim_verify: byte 0 (bit 0: the RSA test key, else Ed25519; bit 1: sign
+# the header and verify that too), then the key record, the
+# DKIM-Signature field and the header section, NUL-separated. The
+# records are the harness's test keys'; the fields were made by
+# dkim_sign_head with them over DKIM_HEAD (bh= of no real body).
+RSA_P = b"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDM2oTZfKHRrNVr1P/Xfw10S04KipZsOUiYEXhuaM/hFkSrT0U7Vg7XjzrQZQlN4YcwN5/odBtWMzuoqCZNc/OocM9Agf6A6xjO9dl2DdLdNDjk7LjBjUyuOg41n/OxarMmCX0MTjJi0Rm6eSaALodrs7XRBCkYXZjIQdXNxU3NGQIDAQAB"
+ED_P = b"HY02nGBc0eou+BNjK7LkgOs41o/mG6TR3+4NntZtf1k="
+DKIM_HEAD = b"From: Joe <joe@example.test>\r\nTo: a@b.test\r\nSubject: signed\r\n  folded\r\nDate: Mon, 1 Dec 2026 10:00:00 +0000\r\n"
+SIG_ED = b'DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.test;\r\n\ts=fuzz; t=1764000000; bh=AQIDAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=;\r\n\th=from:from:to:subject:date; b=l4BvkgBzQVQdH7pHS2lBJUQTPoiW9/ooYGn0HV70rbWerL\r\n\tNu2iHEAPecUTt5Nhl2jeCMlv+akE/yqnuVFpj9Cg=='
+SIG_RSA = b'DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.test; s=fuzz;\r\n\tt=1764000000; bh=AQIDAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=; h=from:from:\r\n\tto:subject:date; b=Jno9iGw3vEk3JJd+N1dpNvH30Ml5nenpdgFe+ZpXTK77JEFy91kpHpmZqL\r\n\tbtidCEp6+7LCFLFuieZJxzncthcmzjFHyK17RZeC1CIuIIjTAyzSBx2US6l7HMK2S0MPABdmvrzFN\r\n\t4ytchS/A2OTCI0PfcRXparPUwFN6o8E75Sm4='
+put("dkim_verify", "ed25519", b"\x00v=DKIM1; k=ed25519; p=" + ED_P + b"\0" + SIG_ED + b"\0" + DKIM_HEAD)
+put("dkim_verify", "rsa", b"\x01v=DKIM1; k=rsa; p=" + RSA_P + b"\0" + SIG_RSA + b"\0" + DKIM_HEAD)
+put("dkim_verify", "rsa-signed-here", b"\x03v=DKIM1; p=" + RSA_P + b";\0" + SIG_RSA + b"\0" + DKIM_HEAD.replace(b"\r", b""))
+put("dkim_verify", "wrong-alg", b"\x00k=rsa; p=" + RSA_P[:40] + b"\r\n " + RSA_P[40:] + b"\0" + SIG_RSA + b"\0" + DKIM_HEAD)
+put("dkim_verify", "revoked", b"\x02v=DKIM1; p=\0DKIM-Signature: a=ed25519-sha256; b=; bh=; h=from\0From: x@y\n")
+put("dkim_verify", "malformed", b"\x00v=DKIM2; k=ed448; p=!!; p=x;;=y; z\0dkim-signature:a=rsa-sha256;h=;b=Zm9v;c=simple/simple;"
+    b" x ; ;\0From: a@b\nFrom: c@d\nX: y\n")
+put("dkim_verify", "tampered", b"\x00v=DKIM1; k=ed25519; p=" + ED_P + b"\0" + SIG_ED.replace(b"joe", b"eve") + b"\0"
+    + DKIM_HEAD.replace(b"signed", b"changed"))
