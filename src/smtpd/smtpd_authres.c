@@ -35,8 +35,8 @@ char const *smtpd_authres_log (void)
 }
 
 /* the client's address, whole; an IPv4 one written as IPv6 by a
-   dual-stack listener (::ffff:a.b.c.d) is the IPv4 one, which is what
-   the sender's ip4 terms name (RFC 7208 5) */
+   dual-stack listener ("::ffff:" and the dotted quad) is the IPv4
+   one, which is what the sender's ip4 terms name (RFC 7208 5) */
 static int client_ip (ip46full *ip)
 {
   char const *s = smtpd_config.remoteip ;
