@@ -95,6 +95,17 @@ extern int dkim_fold (stralloc *sa, size_t *col, char const *s, size_t len, int 
    past it; 0 at the end. A line with no colon is skipped. */
 extern int dkim_field_next (char const *head, size_t headlen, size_t *pos, size_t *start, size_t *len) ;
 
+/* the header section of m (len bytes, LF or CR LF line ends): its
+   length in *headlen (its last line end kept) and where the body starts
+   in *body; 1 if an empty line ended it, 0 if m ended first (then
+   *headlen covers m's whole lines, *body is len) */
+extern int dkim_head_split (char const *m, size_t len, size_t *headlen, size_t *body) ;
+/* the field (as dkim_field_next gives it) is a DKIM-Signature */
+extern int dkim_is_signature (char const *field, size_t len) ;
+/* v without its folding white space into d: its length, or max + 1 if
+   it does not fit */
+extern size_t dkim_squeeze (char *d, size_t max, char const *v, size_t vlen) ;
+
 /* the From domain of head (the address's domain, lowercased) into sa,
    NUL-ended: 1, or 0 if head has no From field or not exactly one
    address domain in it */

@@ -13,7 +13,7 @@
 int dkim_key_parse (EVP_PKEY **key, char const *s, size_t len)
 {
   char const *v ;
-  size_t vlen, n = 0 ;
+  size_t vlen, n ;
   char b64[P_MAX], der[P_MAX / 4 * 3] ;
   int ed = 0, r ;
   ssize_t dlen ;
@@ -36,13 +36,8 @@ int dkim_key_parse (EVP_PKEY **key, char const *s, size_t len)
     else if (vlen != 3 || memcmp(v, "rsa", 3)) return 0 ;
   }
   if (dkim_tag(s, len, "p", &v, &vlen) != 1) return 0 ;
-  for (size_t i = 0 ; i < vlen ; i++)
-  {
-    if (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' || v[i] == '\n') continue ;
-    if (n == sizeof b64) return 0 ;
-    b64[n++] = v[i] ;
-  }
-  if (!n) return 0 ;  /* revoked */
+  n = dkim_squeeze(b64, sizeof b64, v, vlen) ;
+  if (!n || n > sizeof b64) return 0 ;  /* revoked, or too long */
   dlen = base64_decode(der, b64, n) ;
   if (dlen <= 0) return 0 ;
   if (ed)

@@ -10,8 +10,6 @@
 
 #define MALFORMED "malformed signature"
 
-static int fws (char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' ; }
-
 static int bad (dkim_sig *g, enum dkim_result r, char const *why)
 {
   g->result = r ;
@@ -123,14 +121,8 @@ int dkim_sig_parse (dkim_sig *g, char const *field, size_t len, uint64_t now)
   if (dkim_tag(val, tl, "bh", &v, &vlen) != 1) return bad(g, DKIM_NEUTRAL, MALFORMED) ;
   {
     char b64[64], raw[48] ;
-    size_t n = 0 ;
-    for (size_t i = 0 ; i < vlen ; i++)
-    {
-      if (fws(v[i])) continue ;
-      if (n == sizeof b64) return bad(g, DKIM_NEUTRAL, MALFORMED) ;
-      b64[n++] = v[i] ;
-    }
-    if (base64_decode(raw, b64, n) != DKIM_HASH_LEN) return bad(g, DKIM_NEUTRAL, MALFORMED) ;
+    size_t n = dkim_squeeze(b64, sizeof b64, v, vlen) ;
+    if (n > sizeof b64 || base64_decode(raw, b64, n) != DKIM_HASH_LEN) return bad(g, DKIM_NEUTRAL, MALFORMED) ;
     memcpy(g->bh, raw, DKIM_HASH_LEN) ;
   }
   return 1 ;

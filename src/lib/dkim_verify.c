@@ -3,7 +3,6 @@
 
 #include <stdint.h>
 #include <string.h>
-#include <strings.h>
 #include <openssl/evp.h>
 #include <skalibs/stralloc.h>
 #include "dkim.h"
@@ -108,24 +107,11 @@ static void check (dkim_sig *g, char const *field, size_t flen, char const *m, s
 
 unsigned int dkim_verify (dkim_sig *sig, unsigned int max, char const *m, size_t len, uint64_t now, dkim_keyfn *key, void *arg)
 {
-  size_t headlen = 0, body, pos = 0, start, flen ;
+  size_t headlen, body, pos = 0, start, flen ;
   unsigned int n = 0 ;
-  /* the header section: up to the first empty line, its line end kept */
-  for (;;)
-  {
-    char const *e = memchr(m + headlen, '\n', len - headlen) ;
-    size_t end = e ? (size_t)(e - m) : len ;
-    if (end == headlen || (end == headlen + 1 && m[headlen] == '\r') || end == len) { body = end < len ? end + 1 : len ; break ; }
-    headlen = end + 1 ;
-  }
+  dkim_head_split(m, len, &headlen, &body) ;
   while (n < max && dkim_field_next(m, headlen, &pos, &start, &flen))
-  {
-    char const *f = m + start ;
-    size_t k = 0 ;
-    while (k < flen && f[k] != ':') k++ ;
-    while (k && (f[k-1] == ' ' || f[k-1] == '\t')) k-- ;
-    if (k != 14 || strncasecmp(f, "dkim-signature", 14)) continue ;
-    check(sig + n++, f, flen, m, headlen, body, len, now, key, arg) ;
-  }
+    if (dkim_is_signature(m + start, flen))
+      check(sig + n++, m + start, flen, m, headlen, body, len, now, key, arg) ;
   return n ;
 }

@@ -13,21 +13,6 @@
 #define SIG_MAX 1024
 #define SIG64_MAX 1400
 
-static int fws (char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' ; }
-
-/* v: a tag's value inside s, copied without white space into d (max) */
-static size_t squeeze (char *d, size_t max, char const *v, size_t vlen)
-{
-  size_t n = 0 ;
-  for (size_t i = 0 ; i < vlen ; i++)
-  {
-    if (fws(v[i])) continue ;
-    if (n == max) return max + 1 ;
-    d[n++] = v[i] ;
-  }
-  return n ;
-}
-
 static int check (EVP_PKEY *key, int ed, char const *in, size_t inlen, unsigned char const *sig, size_t siglen)
 {
   unsigned char digest[DKIM_HASH_LEN] ;
@@ -75,10 +60,10 @@ int dkim_verify_head (EVP_PKEY *key, char const *field, size_t len, char const *
     else if (k != 6 || memcmp(v, "simple", 6)) return -1 ;
   }
   if (dkim_tag(colon, tl, "h", &v, &vlen) != 1) return -1 ;
-  hl = squeeze(hlist, sizeof hlist, v, vlen) ;
+  hl = dkim_squeeze(hlist, sizeof hlist, v, vlen) ;
   if (!hl || hl > sizeof hlist) return -1 ;
   if (dkim_tag(colon, tl, "b", &v, &vlen) != 1) return -1 ;
-  n64 = squeeze(sig64, sizeof sig64, v, vlen) ;
+  n64 = dkim_squeeze(sig64, sizeof sig64, v, vlen) ;
   if (!n64 || n64 > sizeof sig64) return 0 ;
   siglen = base64_decode((char *)sig, sig64, n64) ;
   if (siglen <= 0) return 0 ;

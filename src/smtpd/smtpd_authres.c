@@ -152,18 +152,10 @@ static int value (stralloc *sa, char const *prop, char const *v)
    all held (one may come further on) */
 static int maybe_signed (char const *m, size_t len)
 {
-  size_t headlen = 0, pos = 0, start, flen ;
-  int whole = 0 ;
-  while (headlen < len)
-  {
-    char const *e = memchr(m + headlen, '\n', len - headlen) ;
-    if (!e) break ;
-    if (e == m + headlen) { whole = 1 ; break ; }
-    headlen = e - m + 1 ;
-  }
+  size_t headlen, body, pos = 0, start, flen ;
+  int whole = dkim_head_split(m, len, &headlen, &body) ;
   while (dkim_field_next(m, headlen, &pos, &start, &flen))
-    if (flen > 15 && !strncasecmp(m + start, "dkim-signature", 14) && (m[start + 14] == ':' || m[start + 14] == ' ' || m[start + 14] == '\t'))
-      return 1 ;
+    if (dkim_is_signature(m + start, flen)) return 1 ;
   return !whole ;
 }
 
